@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+# Prefer the system interpreter: single-user servers run as other OS accounts,
+# which cannot read a Python installed under /root (pyenv).
+PYTHON ?= $(shell if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+
+.PHONY: run test install services services-stop lint-imports schema clean-data
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || { echo "Creating the venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: install
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py platform_run
+
+test: install
+	bash scripts/test.sh $(ARGS)
+
+services: install
+	bash scripts/services.sh start
+
+services-stop:
+	bash scripts/services.sh stop
+
+lint-imports: install
+	$(VENV)/bin/lint-imports
+
+schema: install
+	$(PY) manage.py spectacular --validate --file docs/api/openapi.yaml

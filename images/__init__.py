@@ -1,0 +1,1 @@
+"""The image catalog: which environments workspaces may launch from."""

@@ -1,0 +1,99 @@
+"""Run the whole platform on one machine: the portal and the Celery worker with beat.
+
+Ctrl-C (SIGINT) or SIGTERM stops every child and waits for it; if one child dies,
+the others are stopped too, so nothing is left running behind.
+"""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """Children get SIGTERM if this supervisor is killed without a chance to clean up."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class Command(BaseCommand):
+    help = "Start the portal (gunicorn) and a Celery worker with embedded beat; Ctrl-C stops them all."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("PLATFORM_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PLATFORM_PORT", "8000")))
+        parser.add_argument("--web-workers", type=int, default=int(os.environ.get("PLATFORM_WEB_WORKERS", "2")))
+
+    def handle(self, *args, host, port, web_workers, **options):
+        self._prepare_dirs()
+        python = sys.executable
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(settings.BASE_DIR / "platform"), str(settings.BASE_DIR)])}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+        commands = {
+            "web": [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"{host}:{port}",
+                    "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
+                    "--graceful-timeout", "10"],
+            "worker": [python, "-m", "celery", "-A", "portal", "worker", "--beat", "--loglevel", "INFO",
+                       "--concurrency", "2", "--schedule", str(settings.PLATFORM_DATA_DIR / "celery" / "beat-schedule")],
+        }
+        self.children = {}
+        self.stopping = False
+        signal.signal(signal.SIGINT, self._request_stop)
+        signal.signal(signal.SIGTERM, self._request_stop)
+        for name, argv in commands.items():
+            self.children[name] = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True,
+                                                   preexec_fn=_die_with_parent)
+        display_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        self.stdout.write(self.style.SUCCESS(f"\nThe platform is up at http://{display_host}:{port}/  (Ctrl-C stops it)\n"))
+        exit_code = self._wait()
+        self._stop_all()
+        if exit_code:
+            raise CommandError(f"A process exited unexpectedly (status {exit_code}); everything was stopped.")
+
+    def _prepare_dirs(self):
+        for sub in ("celery/broker", "celery/control", "mail"):
+            (settings.PLATFORM_DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
+
+    def _request_stop(self, signum, frame):
+        self.stopping = True
+
+    def _wait(self):
+        while not self.stopping:
+            for name, child in self.children.items():
+                code = child.poll()
+                if code is not None:
+                    self.stderr.write(f"{name} exited with status {code}")
+                    return code or 1
+            time.sleep(0.3)
+        return 0
+
+    def _stop_all(self, timeout=15):
+        self.stdout.write("Stopping…")
+        for child in self.children.values():
+            self._signal_group(child, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in self.children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._signal_group(child, signal.SIGKILL)
+                child.wait()
+        for child in self.children.values():  # stragglers of a child that died first
+            self._signal_group(child, signal.SIGKILL)
+        self.stdout.write("Stopped.")
+
+    @staticmethod
+    def _signal_group(child, signum):
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,277 @@
+"""Settings for the portal, read from the environment (see docs/configuration.md).
+
+Two modes:
+
+* ``embedded`` (the default, nothing to configure): SQLite and a file-system
+  Celery broker under ``PLATFORM_DATA_DIR`` (``./var``), everything on 127.0.0.1.
+* ``production``: ``DATABASE_URL``, ``CELERY_BROKER_URL`` or ``REDIS_URL`` and
+  ``DJANGO_SECRET_KEY`` are required and the deploy checks pass.
+
+``DATABASE_URL`` and ``REDIS_URL`` also work in embedded mode (the test suite runs
+that way against a real PostgreSQL and Redis).
+"""
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from portal import env
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+PLATFORM_MODE = env.choice("PLATFORM_MODE", ["embedded", "production"], "embedded")
+PRODUCTION = PLATFORM_MODE == "production"
+PLATFORM_DATA_DIR = Path(env.string("PLATFORM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+PLATFORM_SITE_NAME = env.string("PLATFORM_SITE_NAME", "Workspaces")
+
+
+def _embedded_secret_key(data_dir):
+    """A random key generated once and kept in the data directory (mode 0600)."""
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+if PRODUCTION:
+    SECRET_KEY = env.string("DJANGO_SECRET_KEY")
+else:
+    SECRET_KEY = env.string("DJANGO_SECRET_KEY", None) or _embedded_secret_key(PLATFORM_DATA_DIR)
+
+DEBUG = env.boolean("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env.string_list(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is required in production mode.")
+CSRF_TRUSTED_ORIGINS = env.string_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "portal.web",  # first: its registration/ templates replace the admin's
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "portal.audit",
+    "portal.accounts",
+    "workspaces",
+    "images",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.web.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = env.string("DATABASE_URL", None)
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+elif PRODUCTION:
+    raise ImproperlyConfigured("DATABASE_URL is required in production mode (postgres://user:pass@host/db).")
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": PLATFORM_DATA_DIR / "platform.sqlite3",
+            # The web server and the Celery worker write concurrently: WAL plus
+            # immediate transactions avoid "database is locked" under that load.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# --- Redis, cache, Celery -----------------------------------------------------
+REDIS_URL = env.string("REDIS_URL", None)
+CELERY_BROKER_URL = env.string("CELERY_BROKER_URL", None) or REDIS_URL
+if PRODUCTION and not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("CELERY_BROKER_URL or REDIS_URL is required in production mode.")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+if not CELERY_BROKER_URL:
+    # A broker that needs no server: messages are files under the data directory.
+    _broker_dir = PLATFORM_DATA_DIR / "celery" / "broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "control_folder": str(PLATFORM_DATA_DIR / "celery" / "control"),
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 600
+CELERY_TASK_SOFT_TIME_LIMIT = 540
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "token-purge-expired": {
+        "task": "portal.accounts.tasks.token_purge_expired_task",
+        "schedule": timedelta(hours=1),
+    },
+}
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth ---------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
+
+PLATFORM_TOKEN_DEFAULT_DAYS = env.integer("PLATFORM_TOKEN_DEFAULT_DAYS", 30, minimum=1)
+PLATFORM_TOKEN_MAX_DAYS = env.integer("PLATFORM_TOKEN_MAX_DAYS", 365, minimum=1)
+PLATFORM_LOGIN_RATE = env.string("PLATFORM_LOGIN_RATE", "10/minute")
+
+# Optional single sign-on against an external OpenID Connect provider.
+PLATFORM_OIDC_ISSUER = env.string("PLATFORM_OIDC_ISSUER", "").rstrip("/")
+PLATFORM_OIDC_CLIENT_ID = env.string("PLATFORM_OIDC_CLIENT_ID", "")
+PLATFORM_OIDC_CLIENT_SECRET = env.string("PLATFORM_OIDC_CLIENT_SECRET", "")
+PLATFORM_OIDC_DISPLAY_NAME = env.string("PLATFORM_OIDC_DISPLAY_NAME", "single sign-on")
+PLATFORM_OIDC_SCOPES = env.string("PLATFORM_OIDC_SCOPES", "openid email profile")
+PLATFORM_OIDC_USERNAME_CLAIM = env.string("PLATFORM_OIDC_USERNAME_CLAIM", "preferred_username")
+PLATFORM_OIDC_CREATE_USERS = env.boolean("PLATFORM_OIDC_CREATE_USERS", True)
+if PLATFORM_OIDC_ISSUER and not PLATFORM_OIDC_CLIENT_ID:
+    raise ImproperlyConfigured("PLATFORM_OIDC_CLIENT_ID is required when PLATFORM_OIDC_ISSUER is set.")
+
+# --- E-mail -------------------------------------------------------------------
+EMAIL_HOST = env.string("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1, maximum=65535)
+    EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", False)
+    EMAIL_TIMEOUT = 30
+else:
+    # No mail server configured: messages are written to files a person can read.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = PLATFORM_DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "workspaces@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- HTTP, static files, security --------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = PLATFORM_DATA_DIR / "static"
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Embedded mode serves static files straight from the apps (no collectstatic step).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.boolean("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env.integer("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.boolean("DJANGO_SECURE_HSTS_PRELOAD", True)
+    if env.boolean("DJANGO_BEHIND_TLS_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The health endpoint is probed over plain HTTP inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- REST API -----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Workspaces platform API",
+    "DESCRIPTION": (
+        "Everything the web UI does, for scripts. Authenticate with a personal access "
+        "token: `Authorization: Bearer <token>` (create one with `POST /api/v1/auth/token/`)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    },
+    "SECURITY": [{"bearerAuth": []}],
+}
+
+# --- Logging ------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.string("PLATFORM_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,151 @@
+"""Shared fixtures: personas, API clients, and the real services tests talk to.
+
+Personas: alice (team admin of Data Science) and bob (member of Data Science);
+carol is outside that team (admin of Research); admin is a platform admin.
+"""
+
+import os
+import socket
+import threading
+
+import pytest
+from rest_framework.test import APIClient
+
+from portal.accounts import services
+from portal.accounts.models import Membership, Team, User
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing_and_private_cache(settings):
+    # Argon2 is the production hasher (tested in test_settings); MD5 keeps fixtures fast.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": os.urandom(8).hex()}}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_celery_queue(worker_id):
+    """Each xdist worker gets its own queue so its Celery worker never runs another's tasks."""
+    from portal.celery import app
+
+    app.conf.task_default_queue = f"tests-{worker_id}"
+
+
+def make_user(username, *, team=None, role=Membership.Role.MEMBER, **extra):
+    user = User.objects.create_user(username=username, email=f"{username}@example.org", password=PASSWORD, **extra)
+    if team is not None:
+        Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def team(db):
+    return Team.objects.create(name="Data Science", slug="data-science")
+
+
+@pytest.fixture
+def other_team(db):
+    return Team.objects.create(name="Research", slug="research")
+
+
+@pytest.fixture
+def alice(team):
+    return make_user("alice", team=team, role=Membership.Role.ADMIN)
+
+
+@pytest.fixture
+def bob(team):
+    return make_user("bob", team=team)
+
+
+@pytest.fixture
+def carol(other_team):
+    return make_user("carol", team=other_team, role=Membership.Role.ADMIN)
+
+
+@pytest.fixture
+def admin(db):
+    return make_user("admin", is_staff=True)
+
+
+def token_for(user, days=None):
+    return services.token_create(user=user, name="test", days=days)[1]
+
+
+def api_as(user=None, *, token=None):
+    """An API client authenticated the way scripts are: a Bearer token."""
+    client = APIClient()
+    if user is not None and token is None:
+        token = token_for(user)
+    if token is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (solo pool, in a thread) consuming this test worker's Redis queue."""
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connection
+
+    from portal.celery import app
+
+    def close_db(**kwargs):
+        connection.close()
+
+    task_postrun.connect(close_db, weak=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=15) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(close_db)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        self.received = threading.Event()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+
+        self.messages.append(email.message_from_bytes(envelope.content))
+        self.received.set()
+        return "250 OK"
+
+    def wait(self, count=1, timeout=20):
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            self.received.wait(0.1)
+        return self.messages
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    sink = SmtpSink()
+    sink.controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    try:
+        yield sink
+    finally:
+        sink.controller.stop()

@@ -1,0 +1,1 @@
+"""Workspaces: a user's notebook servers, their sizes and lifecycle."""
