@@ -1,0 +1,100 @@
+"""`make run`'s supervisor on the embedded default: serves, runs tasks, and Ctrl-C leaves nothing behind."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _embedded_env(data_dir):
+    environ = {key: value for key, value in os.environ.items()
+               if not key.startswith(("DJANGO_", "PLATFORM_", "DATABASE_URL", "REDIS_URL", "CELERY_"))}
+    environ.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_ADMIN_PASSWORD="first admin passphrase", PYTHONUNBUFFERED="1")
+    return environ
+
+
+def _manage(*args, environ):
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+def _processes_mentioning(marker):
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            found.append((proc.name, cmdline))
+    return found
+
+
+def _wait_for(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} never answered")
+
+
+@pytest.fixture
+def platform_dir(tmp_path):
+    environ = _embedded_env(tmp_path)
+    _manage("migrate", "--no-input", "-v", "0", environ=environ)
+    first = _manage("ensure_admin", environ=environ).stdout
+    assert "Admin user:  admin" in first
+    second = _manage("ensure_admin", environ=environ).stdout
+    assert "exists" in second  # a second `make run` reuses the data
+    _manage("shell", "-c", "from portal.accounts.models import User; User.objects.create_user('hana', 'hana@example.org', 'x')", environ=environ)
+    return tmp_path
+
+
+def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
+    port = free_port()
+    environ = _embedded_env(platform_dir)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run", "--port", str(port)],
+                            cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert _wait_for(f"{base}/healthz").json() == {"status": "ok"}
+
+        session = requests.Session()
+        session.get(f"{base}/accounts/login/")
+        login = session.post(f"{base}/accounts/login/", data={
+            "username": "admin", "password": "first admin passphrase", "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+        assert login.url == f"{base}/workspaces/"
+        token = requests.post(f"{base}/api/v1/auth/token/", json={"username": "admin", "password": "first admin passphrase"}, timeout=10).json()["token"]
+        assert requests.get(f"{base}/api/v1/users/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["is_platform_admin"]
+
+        # A task through the server-less broker, done by the worker: the reset mail lands in var/mail.
+        anonymous = requests.Session()
+        anonymous.get(f"{base}/accounts/password/reset/")
+        anonymous.post(f"{base}/accounts/password/reset/", data={"email": "hana@example.org", "csrfmiddlewaretoken": anonymous.cookies["csrftoken"]})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list((platform_dir / "mail").glob("*.log")):
+            time.sleep(0.3)
+        mails = list((platform_dir / "mail").glob("*.log"))
+        assert mails and "hana@example.org" in mails[0].read_text()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert re.search(rf"http://127\.0\.0\.1:{port}/", output)
+    time.sleep(0.5)
+    assert _processes_mentioning(str(platform_dir)) == []
+    assert _processes_mentioning(f"127.0.0.1:{port}") == []
