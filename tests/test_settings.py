@@ -79,12 +79,14 @@ def test_production_mode_passes_the_deploy_checks(tmp_path):
         "DJANGO_ALLOWED_HOSTS": "workspaces.example.org",
         "DATABASE_URL": "postgres://platform:pw@db.example.org/platform",
         "REDIS_URL": "redis://redis.example.org:6379/0",
+        "PLATFORM_HUB_API_TOKEN": "hub-token-" + "h" * 30,
+        "PLATFORM_HUB_OAUTH_CLIENT_SECRET": "oauth-secret-" + "o" * 30,
     }, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS", "PLATFORM_HUB_API_TOKEN"])
 def test_production_mode_requires_its_settings(tmp_path, missing):
     settings = {
         "PLATFORM_MODE": "production",
@@ -92,6 +94,8 @@ def test_production_mode_requires_its_settings(tmp_path, missing):
         "DJANGO_ALLOWED_HOSTS": "workspaces.example.org",
         "DATABASE_URL": "postgres://platform:pw@db.example.org/platform",
         "REDIS_URL": "redis://redis.example.org:6379/0",
+        "PLATFORM_HUB_API_TOKEN": "t" * 40,
+        "PLATFORM_HUB_OAUTH_CLIENT_SECRET": "s" * 40,
     }
     del settings[missing]
     result = _manage(["check"], settings, tmp_path)

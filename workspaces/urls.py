@@ -2,4 +2,15 @@ from django.urls import path
 
 from workspaces import views
 
-urlpatterns = [path("", views.workspace_list, name="workspace_list")]
+urlpatterns = [
+    path("", views.workspace_list, name="workspace_list"),
+    path("<int:pk>/", views.workspace_detail, name="workspace_detail"),
+    path("<int:pk>/<str:action>/", views.workspace_action, name="workspace_action"),
+]
+
+profile_urlpatterns = [path("manage/profiles/", views.profile_list, name="profile_list")]
+
+server_fallback_urlpatterns = [
+    path("user/<str:username>/<str:server_name>/", views.stopped_server),
+    path("user/<str:username>/<str:server_name>/<path:rest>", views.stopped_server),
+]

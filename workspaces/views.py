@@ -1,7 +1,91 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, user_passes_test
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from workspaces import profiles, selectors, services
+from workspaces.forms import ProfileForm, WorkspaceCreateForm
+from workspaces.models import Profile
+
+platform_admin_required = user_passes_test(lambda user: user.is_authenticated and user.is_platform_admin)
 
 
 @login_required
 def workspace_list(request):
-    return render(request, "workspaces/workspace_list.html", {"section": "workspaces"})
+    form = WorkspaceCreateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workspace = services.workspace_create(owner=request.user, name=form.cleaned_data["name"],
+                                                  profile=form.cleaned_data["profile"], team=form.cleaned_data["team"],
+                                                  request=request)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Workspace {workspace.name} is starting.")
+            return redirect("workspace_detail", pk=workspace.pk)
+    workspaces = selectors.workspace_list_for(user=request.user)
+    return render(request, "workspaces/workspace_list.html", {"form": form, "workspaces": workspaces, "section": "workspaces"})
+
+
+def _own(request, pk):
+    return get_object_or_404(selectors.workspace_list_for(user=request.user), pk=pk)
+
+
+@login_required
+def workspace_detail(request, pk):
+    workspace = _own(request, pk)
+    return render(request, "workspaces/workspace_detail.html",
+                  {"workspace": workspace, "events": workspace.events.all()[:200], "section": "workspaces"})
+
+
+@login_required
+@require_POST
+def workspace_action(request, pk, action):
+    workspace = _own(request, pk)
+    service = {"start": services.workspace_request_start, "stop": services.workspace_request_stop,
+               "restart": services.workspace_request_restart}.get(action)
+    if action == "delete":
+        services.workspace_request_delete(workspace=workspace, actor=request.user,
+                                          delete_home=request.POST.get("delete_home") == "on")
+        messages.success(request, f"Workspace {workspace.name} is being deleted.")
+        return redirect("workspace_list")
+    if service is None:
+        raise Http404
+    try:
+        service(workspace=workspace, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, {"start": "Starting", "stop": "Stopping", "restart": "Restarting"}[action] + f" {workspace.name}.")
+    return redirect("workspace_detail", pk=workspace.pk)
+
+
+@login_required
+def stopped_server(request, username, server_name, rest=""):
+    """The proxy sends /user/… here when no server answers: point the person to the workspace."""
+    workspace = selectors.workspace_for_hub_server(username=username, server_name=server_name)
+    if workspace is None or workspace.owner_id != request.user.pk:
+        raise Http404("No such workspace.")
+    messages.info(request, f"Workspace {workspace.name} is not running. Start it to open JupyterLab.")
+    return redirect("workspace_detail", pk=workspace.pk)
+
+
+@platform_admin_required
+def profile_list(request):
+    form = ProfileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["memory_bytes"], data["disk_bytes"] = data.pop("memory"), data.pop("disk")
+        try:
+            profile = profiles.profile_save(actor=request.user, request=request, **data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Profile {profile.name} was created.")
+            return redirect("profile_list")
+    return render(request, "workspaces/profile_list.html",
+                  {"form": form, "profiles": Profile.objects.prefetch_related("teams"), "section": "manage"})

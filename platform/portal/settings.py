@@ -28,20 +28,19 @@ PLATFORM_DATA_DIR = Path(env.string("PLATFORM_DATA_DIR", str(BASE_DIR / "var")))
 PLATFORM_SITE_NAME = env.string("PLATFORM_SITE_NAME", "Workspaces")
 
 
-def _embedded_secret_key(data_dir):
-    """A random key generated once and kept in the data directory (mode 0600)."""
-    key_file = data_dir / "secret_key"
-    if not key_file.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(50))
-    return key_file.read_text().strip()
+def _embedded_secret(path, length=50):
+    """A random secret generated once and kept in the data directory (mode 0600)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(length))
+    return path.read_text().strip()
 
 
 if PRODUCTION:
     SECRET_KEY = env.string("DJANGO_SECRET_KEY")
 else:
-    SECRET_KEY = env.string("DJANGO_SECRET_KEY", None) or _embedded_secret_key(PLATFORM_DATA_DIR)
+    SECRET_KEY = env.string("DJANGO_SECRET_KEY", None) or _embedded_secret(PLATFORM_DATA_DIR / "secret_key")
 
 DEBUG = env.boolean("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env.string_list(
@@ -61,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "oauth2_provider",
     "portal.audit",
     "portal.accounts",
     "workspaces",
@@ -144,6 +144,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "workspace-reconcile-all": {
+        "task": "workspaces.tasks.workspace_reconcile_all_task",
+        "schedule": timedelta(seconds=30),
+    },
     "token-purge-expired": {
         "task": "portal.accounts.tasks.token_purge_expired_task",
         "schedule": timedelta(hours=1),
@@ -185,6 +189,39 @@ PLATFORM_OIDC_USERNAME_CLAIM = env.string("PLATFORM_OIDC_USERNAME_CLAIM", "prefe
 PLATFORM_OIDC_CREATE_USERS = env.boolean("PLATFORM_OIDC_CREATE_USERS", True)
 if PLATFORM_OIDC_ISSUER and not PLATFORM_OIDC_CLIENT_ID:
     raise ImproperlyConfigured("PLATFORM_OIDC_CLIENT_ID is required when PLATFORM_OIDC_ISSUER is set.")
+
+# --- JupyterHub -------------------------------------------------------------
+# One public origin: the proxy answers on PLATFORM_PORT and sends /hub/ to the hub,
+# /user/… to notebook servers and everything else to the portal.
+PLATFORM_PORT = env.integer("PLATFORM_PORT", 8000, minimum=1, maximum=65535)
+PLATFORM_PUBLIC_URL = env.string("PLATFORM_PUBLIC_URL", f"http://127.0.0.1:{PLATFORM_PORT}").rstrip("/")
+PLATFORM_HUB_API_URL = env.string("PLATFORM_HUB_API_URL", f"http://127.0.0.1:{PLATFORM_PORT + 2}/hub/api").rstrip("/")
+PLATFORM_HUB_API_TOKEN = env.string("PLATFORM_HUB_API_TOKEN", "")
+if not PLATFORM_HUB_API_TOKEN:
+    if PRODUCTION:
+        raise ImproperlyConfigured("PLATFORM_HUB_API_TOKEN is required in production mode (shared with the hub).")
+    PLATFORM_HUB_API_TOKEN = _embedded_secret(PLATFORM_DATA_DIR / "hub" / "api_token", 32)
+PLATFORM_SPAWN_TIMEOUT = env.integer("PLATFORM_SPAWN_TIMEOUT", 300, minimum=10)
+# The hub signs users in through the portal (OAuth2); these name its client registration.
+PLATFORM_HUB_OAUTH_CLIENT_ID = env.string("PLATFORM_HUB_OAUTH_CLIENT_ID", "jupyterhub")
+PLATFORM_HUB_OAUTH_CLIENT_SECRET = env.string("PLATFORM_HUB_OAUTH_CLIENT_SECRET", "")
+if not PLATFORM_HUB_OAUTH_CLIENT_SECRET:
+    if PRODUCTION:
+        raise ImproperlyConfigured("PLATFORM_HUB_OAUTH_CLIENT_SECRET is required in production mode.")
+    PLATFORM_HUB_OAUTH_CLIENT_SECRET = _embedded_secret(PLATFORM_DATA_DIR / "hub" / "oauth_client_secret", 32)
+OAUTH2_PROVIDER = {
+    "SCOPES": {"read": "Read your account"},
+    "DEFAULT_SCOPES": ["read"],
+    "PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # The OAuth 2.0 security BCP (RFC 9700): no implicit or password grants, S256 only,
+    # tokens hashed at rest, tokens never in query strings, `iss` in responses.
+    **{f"COMPLIANT_BCP_RFC9700_{item}": True for item in (
+        "IMPLICIT_GRANT", "PASSWORD_GRANT", "PKCE_METHOD", "ACCESS_TOKEN_TRANSPORT", "AUTHZ_RESPONSE_ISS",
+        "TOKEN_STORAGE", "REFRESH_TOKEN", "REDIRECT_URI_MATCHING")},
+    # Embedded mode serves plain HTTP on loopback; production redirects must be https.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+}
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST", "")
@@ -240,6 +277,7 @@ if PRODUCTION:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.accounts.authentication.BearerTokenAuthentication",
+        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

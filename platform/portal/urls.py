@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal.accounts.urls import auth_patterns, web_patterns
 from portal.web import views as web_views
+from workspaces.api_urls import internal_urlpatterns
+from workspaces.urls import profile_urlpatterns, server_fallback_urlpatterns
 
 admin.site.site_header = "Workspaces platform: Django admin"
 
@@ -14,9 +16,14 @@ urlpatterns = [
     path("", include(web_patterns)),
     path("costs/", web_views.costs, name="costs"),
     path("workspaces/", include("workspaces.urls")),
+    path("", include(profile_urlpatterns)),
+    path("", include(server_fallback_urlpatterns)),
     path("images/", include("images.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
+    path("api/v1/", include("workspaces.api_urls")),
+    path("api/internal/", include(internal_urlpatterns)),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -1,0 +1,1 @@
+"""Thin adapters around external systems. They import no app of ours."""

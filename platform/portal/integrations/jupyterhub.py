@@ -1,0 +1,140 @@
+"""The JupyterHub REST API, as the portal's service account sees it.
+
+"Already running", "already pending" and "already stopped" are successes: every call
+here may be repeated safely. Errors the caller can act on are HubError; a hub that
+does not answer is HubUnreachable.
+"""
+
+import json
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import requests
+
+
+class HubError(Exception):
+    pass
+
+
+class HubUnreachable(HubError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerState:
+    exists: bool
+    ready: bool = False
+    pending: str = ""  # "spawn", "stop" or ""
+    url: str = ""
+    last_activity: str = ""
+
+
+@dataclass(frozen=True)
+class SpawnProgress:
+    progress: int
+    message: str
+    ready: bool = False
+    failed: bool = False
+
+
+class HubClient:
+    def __init__(self, api_url, token, *, timeout=10):
+        self.api_url = api_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {token}"
+        self.timeout = timeout
+
+    def _call(self, method, path, **kwargs):
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            return self.session.request(method, f"{self.api_url}{path}", **kwargs)
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The hub at {self.api_url} does not answer: {exc.__class__.__name__}") from exc
+
+    @staticmethod
+    def _server_path(user, server):
+        return f"/users/{quote(user, safe='')}/servers/{quote(server, safe='')}"
+
+    def ensure_user(self, user):
+        response = self._call("POST", f"/users/{quote(user, safe='')}")
+        if response.status_code not in (201, 409):
+            raise HubError(f"Creating hub user {user!r} failed: {response.status_code} {response.text[:200]}")
+
+    def start_server(self, user, server):
+        """Ask the hub to spawn; True when accepted (201 ready, 202 pending, or already so)."""
+        response = self._call("POST", self._server_path(user, server), json={})
+        if response.status_code in (201, 202):
+            return True
+        if response.status_code == 400 and ("already running" in response.text or "is pending" in response.text):
+            return True
+        raise HubError(f"The hub refused to start {user}/{server}: {response.status_code} {_message(response)}")
+
+    def stop_server(self, user, server, *, remove=False):
+        """Stop (and with ``remove`` forget) a named server. Idempotent."""
+        response = self._call("DELETE", self._server_path(user, server), json={"remove": remove})
+        if response.status_code in (202, 204, 404):
+            return
+        if response.status_code == 400 and "pending" in response.text:
+            return  # a stop or spawn is under way; the reconciler comes back
+        raise HubError(f"The hub refused to stop {user}/{server}: {response.status_code} {_message(response)}")
+
+    def server_state(self, user, server):
+        response = self._call("GET", f"/users/{quote(user, safe='')}")
+        if response.status_code == 404:
+            return ServerState(exists=False)
+        if response.status_code != 200:
+            raise HubError(f"Reading hub user {user!r} failed: {response.status_code}")
+        found = (response.json().get("servers") or {}).get(server)
+        if not found:
+            return ServerState(exists=False)
+        return ServerState(exists=True, ready=bool(found.get("ready")), pending=found.get("pending") or "",
+                           url=found.get("url") or "", last_activity=found.get("last_activity") or "")
+
+    def spawn_progress(self, user, server, *, max_seconds=2.0):
+        """The latest progress event of a pending spawn, read from the hub's event stream for at most ``max_seconds``."""
+        latest = SpawnProgress(progress=0, message="")
+        try:
+            with self.session.get(f"{self.api_url}{self._server_path(user, server)}/progress",
+                                  stream=True, timeout=(self.timeout, max_seconds)) as response:
+                if response.status_code != 200:
+                    return latest
+                for line in response.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        continue
+                    event = json.loads(line[5:])
+                    latest = SpawnProgress(progress=int(event.get("progress") or latest.progress),
+                                           message=event.get("message") or latest.message,
+                                           ready=bool(event.get("ready")), failed=bool(event.get("failed")))
+                    if latest.ready or latest.failed:
+                        break
+        except requests.exceptions.ReadTimeout:
+            pass  # the stream stays open while a spawn goes on; we only wanted the latest event
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The hub at {self.api_url} does not answer: {exc.__class__.__name__}") from exc
+        return latest
+
+    def running_servers(self, *, page_size=200):
+        """{(user, server): ServerState} for every server the hub knows, paging through users."""
+        found, offset = {}, 0
+        while True:
+            response = self._call("GET", "/users", params={"state": "active", "offset": offset, "limit": page_size},
+                                  headers={"Accept": "application/jupyterhub-pagination+json"})
+            if response.status_code != 200:
+                raise HubError(f"Listing hub users failed: {response.status_code}")
+            body = response.json()
+            for user in body["items"]:
+                for name, server in (user.get("servers") or {}).items():
+                    found[(user["name"], name)] = ServerState(
+                        exists=True, ready=bool(server.get("ready")), pending=server.get("pending") or "",
+                        url=server.get("url") or "", last_activity=server.get("last_activity") or "")
+            next_page = (body.get("_pagination") or {}).get("next")
+            if not next_page:
+                return found
+            offset = next_page["offset"]
+
+
+def _message(response):
+    try:
+        return response.json().get("message", "")[:300]
+    except ValueError:
+        return response.text[:300]

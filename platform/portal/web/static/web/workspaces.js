@@ -1,0 +1,28 @@
+// Live status without page reloads: poll the API for workspaces that are changing.
+(() => {
+  const MOVING = new Set(["pending", "starting", "stopping"]);
+  const rows = document.querySelectorAll("[data-workspace]");
+  async function refresh(element) {
+    const response = await fetch(`/api/v1/workspaces/${element.dataset.workspace}/`, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const workspace = await response.json();
+    const status = element.querySelector('[data-field="status"]');
+    status.textContent = workspace.status;
+    status.className = `badge status-${workspace.status}`;
+    const message = element.querySelector('[data-field="status_message"]');
+    if (message) message.textContent = workspace.status_message;
+    const bar = element.querySelector('[data-field="progress"]');
+    if (bar) {
+      bar.hidden = !["pending", "starting"].includes(workspace.status);
+      bar.setAttribute("aria-valuenow", workspace.progress);
+      bar.querySelector(".bar").style.width = `${workspace.progress}%`;
+    }
+    document.querySelectorAll('[data-field="open"]').forEach((link) => { link.hidden = workspace.status !== "running"; });
+    if (MOVING.has(workspace.status)) setTimeout(() => refresh(element), 1000);
+    else if (element.dataset.detail !== undefined && workspace.status === "failed") window.location.reload();
+  }
+  rows.forEach((element) => {
+    const status = element.querySelector('[data-field="status"]');
+    if (status && MOVING.has(status.textContent.trim())) setTimeout(() => refresh(element), 500);
+  });
+})();

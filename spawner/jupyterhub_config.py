@@ -1,0 +1,74 @@
+"""JupyterHub's configuration, filled in from the environment the portal starts it with.
+
+`manage.py platform_run` sets these variables (see docs/configuration.md):
+PLATFORM_PUBLIC_URL, PLATFORM_PORTAL_INTERNAL_URL, PLATFORM_HUB_BIND_URL,
+PLATFORM_PROXY_API_URL, PLATFORM_HUB_API_TOKEN, PLATFORM_HUB_OAUTH_CLIENT_ID,
+PLATFORM_HUB_OAUTH_CLIENT_SECRET, PLATFORM_HUB_DATA_DIR, CONFIGPROXY_AUTH_TOKEN.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
+env = os.environ
+
+public_url = env["PLATFORM_PUBLIC_URL"].rstrip("/")
+portal_url = env["PLATFORM_PORTAL_INTERNAL_URL"].rstrip("/")
+data_dir = Path(env["PLATFORM_HUB_DATA_DIR"])
+data_dir.mkdir(parents=True, exist_ok=True)
+
+# One public origin: the proxy listens on the public address; the hub serves only /hub/;
+# everything the hub does not claim (/, /api/, /o/, stopped /user/… servers) goes to the portal.
+c.JupyterHub.bind_url = public_url + "/"
+c.JupyterHub.hub_bind_url = env["PLATFORM_HUB_BIND_URL"]
+c.JupyterHub.hub_routespec = "/hub/"
+c.ConfigurableHTTPProxy.api_url = env["PLATFORM_PROXY_API_URL"]
+c.ConfigurableHTTPProxy.command = [
+    shutil.which("configurable-http-proxy", path=str(Path(sys.executable).parent)) or "configurable-http-proxy",
+    f"--default-target={portal_url}",
+]
+c.JupyterHub.default_url = "/workspaces/"
+c.JupyterHub.db_url = f"sqlite:///{data_dir / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(data_dir / "cookie_secret")
+c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.allow_named_servers = True
+c.JupyterHub.named_server_limit_per_user = 0
+# Many workspaces may start at once; the portal is the one that limits launches.
+c.JupyterHub.concurrent_spawn_limit = 0
+c.JupyterHub.active_server_limit = 0
+
+# The portal's service account: only what it needs to run servers for people.
+c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
+c.JupyterHub.load_roles = [
+    {"name": "portal", "services": ["portal"],
+     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users"]},
+    # Users reach their own servers but cannot start or stop them here: the portal decides.
+    {"name": "user", "scopes": ["access:servers!user", "read:users:name!user", "read:servers!user", "users:activity!user"]},
+]
+
+# Sign-in through the portal (it is the OAuth2 provider), so there is no second password.
+c.JupyterHub.authenticator_class = "generic-oauth"
+c.GenericOAuthenticator.client_id = env["PLATFORM_HUB_OAUTH_CLIENT_ID"]
+c.GenericOAuthenticator.client_secret = env["PLATFORM_HUB_OAUTH_CLIENT_SECRET"]
+c.GenericOAuthenticator.oauth_callback_url = f"{public_url}/hub/oauth_callback"
+c.GenericOAuthenticator.authorize_url = f"{public_url}/o/authorize/"
+c.GenericOAuthenticator.token_url = f"{portal_url}/o/token/"
+c.GenericOAuthenticator.userdata_url = f"{portal_url}/api/v1/users/me/"
+c.GenericOAuthenticator.username_claim = "username"
+c.GenericOAuthenticator.scope = ["read"]
+c.GenericOAuthenticator.allow_all = True
+c.GenericOAuthenticator.auto_login = True
+c.GenericOAuthenticator.login_service = env.get("PLATFORM_SITE_NAME", "Workspaces")
+
+# Servers are launched from the portal's launch spec, never from options a client sent.
+c.JupyterHub.spawner_class = "spawner.local.PortalLocalSpawner"
+c.PortalLocalSpawner.portal_url = portal_url
+c.PortalLocalSpawner.portal_token = env["PLATFORM_HUB_API_TOKEN"]
+c.PortalLocalSpawner.state_dir = str(data_dir / "spawner")
+c.PortalLocalSpawner.home_root = env.get("PLATFORM_HOMES_DIR", str(data_dir.parent / "homes"))
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = int(env.get("PLATFORM_SPAWN_TIMEOUT", "300"))
+c.Spawner.http_timeout = 120

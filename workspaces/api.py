@@ -1,0 +1,198 @@
+"""REST endpoints for profiles and workspaces, plus the hub's internal launch-spec endpoint."""
+
+import hmac
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from workspaces import profiles, selectors, services
+from workspaces.launch import launch_spec_for
+from workspaces.models import Profile
+from workspaces.serializers import (
+    ProfileInput, ProfileOutput, WorkspaceCreateInput, WorkspaceEventOutput, WorkspaceOutput,
+)
+
+
+def _profile_fields(data):
+    data = dict(data)
+    data["memory_bytes"] = data.pop("memory")
+    data["disk_bytes"] = data.pop("disk")
+    return data
+
+
+@extend_schema(tags=["profiles"])
+class ProfileListApi(generics.ListAPIView):
+    """Profiles you may launch (platform admins: all, with `?all=true`). POST creates one (platform admins)."""
+
+    serializer_class = ProfileOutput
+
+    def get_queryset(self):
+        if self.request.user.is_platform_admin and self.request.query_params.get("all") == "true":
+            return Profile.objects.prefetch_related("teams")
+        return selectors.profile_list_for(user=self.request.user).prefetch_related("teams")
+
+    @extend_schema(request=ProfileInput, responses={201: ProfileOutput})
+    def post(self, request):
+        if not request.user.is_platform_admin:
+            raise PermissionDenied("Only platform admins manage profiles.")
+        serializer = ProfileInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        profile = profiles.profile_save(actor=request.user, request=request._request, **_profile_fields(serializer.validated_data))
+        return Response(ProfileOutput(profile).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["profiles"])
+class ProfileDetailApi(APIView):
+    def _profile(self, request, pk):
+        if request.user.is_platform_admin:
+            return get_object_or_404(Profile, pk=pk)
+        return get_object_or_404(selectors.profile_list_for(user=request.user), pk=pk)
+
+    @extend_schema(responses=ProfileOutput)
+    def get(self, request, pk):
+        return Response(ProfileOutput(self._profile(request, pk)).data)
+
+    @extend_schema(request=ProfileInput, responses=ProfileOutput)
+    def put(self, request, pk):
+        if not request.user.is_platform_admin:
+            raise PermissionDenied("Only platform admins manage profiles.")
+        profile = get_object_or_404(Profile, pk=pk)
+        serializer = ProfileInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        profile = profiles.profile_save(actor=request.user, profile=profile, request=request._request,
+                                        **_profile_fields(serializer.validated_data))
+        return Response(ProfileOutput(profile).data)
+
+
+def _profile_from_reference(user, reference):
+    if reference is None:
+        return None
+    lookup = Q(name__iexact=reference) | (Q(pk=int(reference)) if str(reference).isdigit() else Q())
+    return Profile.objects.filter(lookup).first()
+
+
+@extend_schema(tags=["workspaces"])
+class WorkspaceListApi(generics.ListAPIView):
+    """Your workspaces. POST creates one and asks for it to start (answers 202 at once)."""
+
+    serializer_class = WorkspaceOutput
+
+    def get_queryset(self):
+        return selectors.workspace_list_for(user=self.request.user)
+
+    @extend_schema(request=WorkspaceCreateInput, responses={202: WorkspaceOutput})
+    def post(self, request):
+        serializer = WorkspaceCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        profile = _profile_from_reference(request.user, data["profile"])
+        if profile is None:
+            raise ValidationError({"profile": f"No profile {data['profile']!r}. GET /api/v1/profiles/ lists yours."})
+        workspace = services.workspace_create(owner=request.user, name=data["name"], profile=profile,
+                                              team=data["team"], image=data["image"], request=request._request)
+        return Response(WorkspaceOutput(workspace, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _own_workspace(request, pk):
+    """404 for anything not the caller's: another user's workspace does not exist for them."""
+    return get_object_or_404(selectors.workspace_list_for(user=request.user), pk=pk)
+
+
+@extend_schema(tags=["workspaces"])
+class WorkspaceDetailApi(APIView):
+    @extend_schema(responses=WorkspaceOutput)
+    def get(self, request, pk):
+        return Response(WorkspaceOutput(_own_workspace(request, pk), context={"request": request}).data)
+
+    @extend_schema(parameters=[OpenApiParameter("delete_home", bool, description="Also delete the workspace's files.")],
+                   responses={202: WorkspaceOutput})
+    def delete(self, request, pk):
+        workspace = _own_workspace(request, pk)
+        delete_home = request.query_params.get("delete_home") == "true"
+        workspace = services.workspace_request_delete(workspace=workspace, actor=request.user, delete_home=delete_home)
+        return Response(WorkspaceOutput(workspace, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class _WorkspaceActionApi(APIView):
+    action_service = None
+
+    @extend_schema(tags=["workspaces"], request=None, responses={202: WorkspaceOutput})
+    def post(self, request, pk):
+        workspace = type(self).action_service(workspace=_own_workspace(request, pk), actor=request.user)
+        workspace.refresh_from_db()
+        return Response(WorkspaceOutput(workspace, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class WorkspaceStartApi(_WorkspaceActionApi):
+    """Start a stopped or failed workspace. Idempotent."""
+
+    action_service = staticmethod(services.workspace_request_start)
+
+
+class WorkspaceStopApi(_WorkspaceActionApi):
+    """Stop the workspace; its files are kept. Idempotent."""
+
+    action_service = staticmethod(services.workspace_request_stop)
+
+
+class WorkspaceRestartApi(_WorkspaceActionApi):
+    """Stop the server and start a fresh one."""
+
+    action_service = staticmethod(services.workspace_request_restart)
+
+
+@extend_schema(tags=["workspaces"])
+class WorkspaceEventListApi(generics.ListAPIView):
+    """The workspace's lifecycle history, oldest first."""
+
+    serializer_class = WorkspaceEventOutput
+
+    def get_queryset(self):
+        return _own_workspace(self.request, self.kwargs["pk"]).events.all()
+
+
+# --- Internal: the hub's spawner asks what to launch --------------------------
+
+class IsHubService(BasePermission):
+    """The shared secret the hub's spawner sends as a Bearer token."""
+
+    def has_permission(self, request, view):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        expected = f"Bearer {settings.PLATFORM_HUB_API_TOKEN}"
+        return bool(settings.PLATFORM_HUB_API_TOKEN) and hmac.compare_digest(header.encode(), expected.encode())
+
+
+@extend_schema(exclude=True)
+class LaunchSpecApi(APIView):
+    authentication_classes = []
+    permission_classes = [IsHubService]
+
+    def get(self, request):
+        workspace = selectors.workspace_for_hub_server(username=request.query_params.get("user", ""),
+                                                       server_name=request.query_params.get("server", ""))
+        if workspace is None or workspace.desired_state != workspace.Desired.RUNNING:
+            return Response({"detail": "No workspace should run as this server.", "errors": {}}, status=404)
+        return Response(launch_spec_for(workspace))
+
+
+@extend_schema(exclude=True)
+class ServerExitApi(APIView):
+    authentication_classes = []
+    permission_classes = [IsHubService]
+
+    def post(self, request):
+        workspace = selectors.workspace_for_hub_server(username=str(request.data.get("user", "")),
+                                                       server_name=str(request.data.get("server", "")))
+        if workspace is None:
+            return Response({"detail": "No such workspace.", "errors": {}}, status=404)
+        services.workspace_report_exit(workspace=workspace, reason=str(request.data.get("reason", "")),
+                                       message=str(request.data.get("message", ""))[:500])
+        return Response(status=204)

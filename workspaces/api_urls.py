@@ -1,0 +1,19 @@
+from django.urls import path
+
+from workspaces import api
+
+urlpatterns = [
+    path("profiles/", api.ProfileListApi.as_view(), name="api_profile_list"),
+    path("profiles/<int:pk>/", api.ProfileDetailApi.as_view(), name="api_profile_detail"),
+    path("workspaces/", api.WorkspaceListApi.as_view(), name="api_workspace_list"),
+    path("workspaces/<int:pk>/", api.WorkspaceDetailApi.as_view(), name="api_workspace_detail"),
+    path("workspaces/<int:pk>/start/", api.WorkspaceStartApi.as_view(), name="api_workspace_start"),
+    path("workspaces/<int:pk>/stop/", api.WorkspaceStopApi.as_view(), name="api_workspace_stop"),
+    path("workspaces/<int:pk>/restart/", api.WorkspaceRestartApi.as_view(), name="api_workspace_restart"),
+    path("workspaces/<int:pk>/events/", api.WorkspaceEventListApi.as_view(), name="api_workspace_events"),
+]
+
+internal_urlpatterns = [
+    path("launch-spec/", api.LaunchSpecApi.as_view(), name="internal_launch_spec"),
+    path("server-exit/", api.ServerExitApi.as_view(), name="internal_server_exit"),
+]

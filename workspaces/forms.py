@@ -1,0 +1,46 @@
+from decimal import Decimal
+
+from django import forms
+
+from portal.accounts.models import Team
+from workspaces.selectors import profile_list_for
+from workspaces.units import parse_size
+
+
+class WorkspaceCreateForm(forms.Form):
+    name = forms.CharField(max_length=40, help_text="Lower-case letters, digits and dashes, e.g. churn-model.")
+    profile = forms.ModelChoiceField(queryset=None, empty_label=None, label="Size")
+    team = forms.ModelChoiceField(queryset=None, empty_label=None, required=False, help_text="Who pays for it.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["profile"].queryset = profile_list_for(user=user)
+        self.fields["profile"].label_from_instance = lambda profile: f"{profile.name} — {profile.summary}"
+        teams = Team.objects.filter(memberships__user=user).order_by("name")
+        self.fields["team"].queryset = teams
+        if teams.count() <= 1:
+            self.fields["team"].widget = forms.HiddenInput()
+
+
+class SizeFormField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(max_length=60)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    cpu = forms.DecimalField(min_value=Decimal("0.1"), max_value=512, decimal_places=2, help_text="Cores, e.g. 0.5 or 4.")
+    memory = SizeFormField(help_text="e.g. 4G or 512Mi.")
+    gpus = forms.IntegerField(min_value=0, max_value=16, initial=0)
+    gpu_type = forms.CharField(required=False, max_length=40)
+    disk = SizeFormField(initial="10Gi")
+    idle_timeout_minutes = forms.IntegerField(min_value=0, initial=60, help_text="0 never stops idle workspaces.")
+    hourly_price_hint = forms.IntegerField(min_value=0, initial=0, help_text="Cents per hour, shown in the launch form.")
+    enabled = forms.BooleanField(required=False, initial=True)
+    all_teams = forms.BooleanField(required=False, initial=True, label="Open to all teams")
+    teams = forms.ModelMultipleChoiceField(queryset=Team.objects.all(), required=False)

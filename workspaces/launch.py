@@ -1,0 +1,20 @@
+"""The back-end-neutral launch spec the spawner receives (the contract is in spawner/spec.py)."""
+
+from workspaces.environments import launch_environment
+
+
+def launch_spec_for(workspace):
+    profile = workspace.profile
+    return {
+        "workspace_id": workspace.pk,
+        "owner": workspace.owner.get_username(),
+        "server_name": workspace.server_name,
+        "cpu": float(profile.cpu),
+        "memory_bytes": profile.memory_bytes,
+        "gpus": profile.gpus,
+        "gpu_type": profile.gpu_type,
+        "disk_bytes": profile.disk_bytes,
+        "environment": launch_environment(workspace.image),
+        "env": {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name},
+        "idle_timeout_seconds": profile.idle_timeout_minutes * 60,
+    }

@@ -1,0 +1,47 @@
+"""Profile (hardware tier) rules, for platform admins."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from portal.audit.services import audit_record
+from workspaces.models import Profile
+
+MIN_MEMORY = 128 * 2**20
+
+
+def _validate(fields):
+    errors = {}
+    if fields["memory_bytes"] < MIN_MEMORY:
+        errors["memory"] = "Give a workspace at least 128 MiB of memory; Jupyter does not start with less."
+    if fields["gpu_type"] and not fields["gpus"]:
+        errors["gpu_type"] = "A GPU type needs a GPU count above 0."
+    if fields["gpus"] and fields["memory_bytes"] < 2**30:
+        errors["memory"] = "GPU profiles need at least 1 GiB of memory."
+    if not fields["all_teams"] and not fields["teams"]:
+        errors["teams"] = "List the teams that may use it, or open it to all teams."
+    if errors:
+        raise ValidationError(errors)
+
+
+def profile_save(*, actor, profile=None, request=None, **fields):
+    """Create (``profile`` None) or update a profile. Fields: name, description, cpu, memory_bytes, gpus,
+    gpu_type, disk_bytes, idle_timeout_minutes, hourly_price_hint, enabled, all_teams, teams."""
+    teams = fields.pop("teams", [])
+    _validate({**fields, "teams": teams})
+    duplicate = Profile.objects.filter(name__iexact=fields["name"])
+    if profile is not None:
+        duplicate = duplicate.exclude(pk=profile.pk)
+    if duplicate.exists():
+        raise ValidationError({"name": f"A profile named {fields['name']!r} exists already."})
+    with transaction.atomic():
+        if profile is None:
+            profile = Profile.objects.create(**fields)
+            action = "profile.created"
+        else:
+            for key, value in fields.items():
+                setattr(profile, key, value)
+            profile.save()
+            action = "profile.updated"
+        profile.teams.set(teams)
+        audit_record(action=action, actor=actor, request=request, target=profile, data={"summary": profile.summary})
+    return profile

@@ -1,0 +1,24 @@
+from django.db.models import Q
+
+from workspaces.models import Profile, Workspace
+
+
+def profile_list_for(*, user, team=None):
+    """Enabled profiles the user may launch: open to all teams, or to one of the user's teams (or ``team``)."""
+    profiles = Profile.objects.filter(enabled=True)
+    if team is not None:
+        return profiles.filter(Q(all_teams=True) | Q(teams=team)).distinct()
+    return profiles.filter(Q(all_teams=True) | Q(teams__memberships__user=user)).distinct()
+
+
+def workspace_list_for(*, user):
+    """The caller's own live workspaces (deleted ones are history, not listed)."""
+    return (Workspace.objects.filter(owner=user).exclude(desired_state=Workspace.Desired.DELETED)
+            .select_related("owner", "team", "profile"))
+
+
+def workspace_for_hub_server(*, username, server_name):
+    if not server_name.startswith("ws-") or not server_name[3:].isdigit():
+        return None
+    return (Workspace.objects.select_related("owner", "profile")
+            .filter(pk=int(server_name[3:]), owner__username=username).first())

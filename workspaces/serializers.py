@@ -1,0 +1,92 @@
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.accounts.models import Team
+from workspaces.models import Profile, Workspace, WorkspaceEvent
+from workspaces.units import format_size, parse_size
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "example": "4Gi"}, {"type": "integer"}]})
+class SizeField(serializers.Field):
+    """Accepts "4G", "512Mi" or a number of bytes; answers bytes."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_size(data)
+        except (TypeError, ValueError) as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value):
+        return value
+
+
+class ProfileOutput(serializers.ModelSerializer):
+    memory = serializers.SerializerMethodField()
+    disk = serializers.SerializerMethodField()
+    teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
+    summary = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Profile
+        fields = ["id", "name", "description", "cpu", "memory_bytes", "memory", "gpus", "gpu_type", "disk_bytes", "disk",
+                  "idle_timeout_minutes", "hourly_price_hint", "enabled", "all_teams", "teams", "summary"]
+
+    def get_memory(self, profile) -> str:
+        return format_size(profile.memory_bytes)
+
+    def get_disk(self, profile) -> str:
+        return format_size(profile.disk_bytes)
+
+
+class ProfileInput(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    cpu = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=Decimal("0.1"), max_value=Decimal("512"))
+    memory = SizeField(help_text='e.g. "4G", "512Mi" or bytes')
+    gpus = serializers.IntegerField(min_value=0, max_value=16, default=0)
+    gpu_type = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    disk = SizeField(required=False, default=10 * 2**30)
+    idle_timeout_minutes = serializers.IntegerField(min_value=0, max_value=60 * 24 * 30, default=60)
+    hourly_price_hint = serializers.IntegerField(min_value=0, default=0)
+    enabled = serializers.BooleanField(default=True)
+    all_teams = serializers.BooleanField(default=True)
+    teams = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Team.objects.all(), required=False, default=list)
+
+
+class WorkspaceOutput(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username")
+    team = serializers.CharField(source="team.slug")
+    profile = serializers.CharField(source="profile.name")
+    status = serializers.ChoiceField(choices=["pending", "starting", "running", "stopping", "stopped", "failed", "deleted"])
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workspace
+        fields = ["id", "name", "owner", "team", "profile", "image", "status", "status_message", "failure_reason",
+                  "progress", "url", "created", "started", "stopped"]
+
+    def get_url(self, workspace) -> str | None:
+        """Where JupyterLab answers once the workspace runs (through the platform's one origin)."""
+        if workspace.status != "running":
+            return None
+        request = self.context.get("request")
+        path = f"/user/{workspace.owner.username}/{workspace.server_name}/lab"
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class WorkspaceCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    profile = serializers.CharField(help_text="Profile id or name.")
+    image = serializers.CharField(required=False, allow_blank=True, default="", help_text="Default: the team's default environment.")
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, default=None,
+                                        help_text="Team slug; needed only when you are in several teams.")
+
+
+class WorkspaceEventOutput(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_username")
+
+    class Meta:
+        model = WorkspaceEvent
+        fields = ["id", "created", "kind", "actor", "message", "data"]

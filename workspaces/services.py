@@ -1,0 +1,311 @@
+"""Workspace lifecycle: requests from people, and the reconciler that makes the hub match them.
+
+Requests change the desired state and append an event in one transaction, then queue
+the reconciler after commit. The reconciler compares desired with what the hub reports,
+makes one step of progress, and says when it wants to look again. No hub call happens
+inside a database transaction.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from portal.accounts.models import Membership
+from portal.integrations.jupyterhub import HubError, HubUnreachable
+from workspaces import environments
+from workspaces.hub import hub_client
+from workspaces.models import WORKSPACE_NAME, Workspace, WorkspaceEvent
+from workspaces.selectors import profile_list_for
+from workspaces.states import is_settled
+
+logger = logging.getLogger(__name__)
+Desired, Observed, Failure = Workspace.Desired, Workspace.Observed, Workspace.Failure
+
+
+def _event(workspace, kind, *, actor=None, message="", **data):
+    WorkspaceEvent.objects.create(workspace=workspace, kind=kind, message=message[:500], data=data,
+                                  actor_username=actor.get_username() if actor is not None else "")
+
+
+def _queue_reconcile(workspace):
+    from workspaces.tasks import workspace_reconcile_task
+
+    workspace_reconcile_task.delay_on_commit(workspace.pk)
+
+
+# --- Requests -----------------------------------------------------------------
+
+def _resolve_team(owner, team):
+    teams = list(Membership.objects.filter(user=owner).select_related("team"))
+    if team is not None:
+        if not any(m.team_id == team.pk for m in teams):
+            raise ValidationError({"team": "You are not a member of that team."})
+        return team
+    if not teams:
+        raise ValidationError({"team": "You are in no team yet; ask a team admin to add you before launching."})
+    if len(teams) > 1:
+        raise ValidationError({"team": "You are in several teams: say which one pays for this workspace."})
+    return teams[0].team
+
+
+def workspace_create(*, owner, name, profile, team=None, image="", request=None):
+    """Create a workspace and ask for it to run. Returns at once; the reconciler launches it."""
+    name = (name or "").strip()
+    try:
+        WORKSPACE_NAME(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.messages}) from None
+    team = _resolve_team(owner, team)
+    if profile is None or not profile_list_for(user=owner, team=team).filter(pk=profile.pk).exists():
+        raise ValidationError({"profile": "That profile does not exist or is not available to your team."})
+    image = environments.resolve(image)
+    try:
+        with transaction.atomic():
+            workspace = Workspace.objects.create(owner=owner, team=team, name=name, profile=profile, image=image,
+                                                 desired_state=Desired.RUNNING, observed_state=Observed.PENDING,
+                                                 generation=1, start_requested=timezone.now(),
+                                                 status_message="Waiting to start…")
+            _event(workspace, "created", actor=owner, profile=profile.name, image=image, team=team.slug)
+            _queue_reconcile(workspace)
+    except IntegrityError:
+        raise ValidationError({"name": f"You already have a workspace named {name!r}."}) from None
+    return workspace
+
+
+def workspace_request_start(*, workspace, actor):
+    """Ask for the workspace to run. Idempotent: a running or starting workspace is left alone."""
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+        if workspace.desired_state == Desired.DELETED:
+            raise ValidationError({"detail": "This workspace was deleted."})
+        if workspace.desired_state == Desired.RUNNING and workspace.observed_state not in (Observed.FAILED, Observed.STOPPED, Observed.NONE):
+            return workspace
+        workspace.desired_state = Desired.RUNNING
+        workspace.observed_state = Observed.PENDING
+        workspace.failure_reason = Failure.NONE
+        workspace.progress = 0
+        workspace.status_message = "Waiting to start…"
+        workspace.generation = F("generation") + 1
+        workspace.start_requested = timezone.now()
+        workspace.save()
+        _event(workspace, "start_requested", actor=actor)
+        _queue_reconcile(workspace)
+    workspace.refresh_from_db()
+    return workspace
+
+
+def workspace_request_stop(*, workspace, actor, reason=""):
+    """Ask for the workspace to stop; its home is kept. Idempotent."""
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+        if workspace.desired_state != Desired.RUNNING:
+            return workspace
+        workspace.desired_state = Desired.STOPPED
+        workspace.status_message = "Stopping…" if workspace.observed_state not in (Observed.STOPPED, Observed.NONE, Observed.FAILED) else ""
+        workspace.save(update_fields=["desired_state", "status_message"])
+        _event(workspace, "stop_requested", actor=actor, message=reason)
+        _queue_reconcile(workspace)
+    return workspace
+
+
+def workspace_request_restart(*, workspace, actor):
+    """Stop the running server and start a fresh one (a new generation). Starts a stopped workspace."""
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+        if workspace.desired_state == Desired.DELETED:
+            raise ValidationError({"detail": "This workspace was deleted."})
+        workspace.desired_state = Desired.RUNNING
+        workspace.failure_reason = Failure.NONE
+        workspace.generation = F("generation") + 1
+        workspace.start_requested = timezone.now()
+        workspace.status_message = "Restarting…"
+        if workspace.observed_state in (Observed.FAILED, Observed.NONE):
+            workspace.observed_state = Observed.STOPPED
+        workspace.save()
+        _event(workspace, "restart_requested", actor=actor)
+        _queue_reconcile(workspace)
+    workspace.refresh_from_db()
+    return workspace
+
+
+def workspace_request_delete(*, workspace, actor, delete_home=False):
+    """Stop and forget the workspace; with ``delete_home`` its files go too. Idempotent."""
+    with transaction.atomic():
+        workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+        if workspace.desired_state == Desired.DELETED:
+            return workspace
+        workspace.desired_state = Desired.DELETED
+        workspace.save(update_fields=["desired_state"])
+        _event(workspace, "delete_requested", actor=actor, delete_home=bool(delete_home))
+        _queue_reconcile(workspace)
+    return workspace
+
+
+# --- Reconciliation -----------------------------------------------------------
+
+def _observe(workspace, observed, *, kind=None, message=None, progress=None, failure=None, **fields):
+    """Record what the hub showed, with an event when the observed state changes. Compare-and-set on
+    (observed state, generation) so a slower, stale reconciler cannot overwrite a newer observation."""
+    now = timezone.now()
+    changes = {"observed_state": observed, "observed_at": now, **fields}
+    if message is not None:
+        changes["status_message"] = message[:500]
+    if progress is not None:
+        changes["progress"] = progress
+    if failure is not None:
+        changes["failure_reason"] = failure
+    if observed == Observed.RUNNING and workspace.observed_state != Observed.RUNNING:
+        changes["started"] = now
+    if observed in (Observed.STOPPED, Observed.FAILED) and workspace.observed_state not in (Observed.STOPPED, Observed.FAILED, Observed.NONE):
+        changes["stopped"] = now
+    with transaction.atomic():
+        updated = Workspace.objects.filter(pk=workspace.pk, observed_state=workspace.observed_state,
+                                           generation=workspace.generation).update(**changes)
+        if updated and (kind or observed != workspace.observed_state):
+            _event(workspace, kind or observed, message=changes.get("status_message", ""),
+                   **({"reason": failure} if failure else {}))
+    return bool(updated)
+
+
+def _spawn_timed_out(workspace):
+    started = workspace.start_requested or workspace.created
+    return timezone.now() - started > timedelta(seconds=settings.PLATFORM_SPAWN_TIMEOUT)
+
+
+def workspace_reconcile(*, workspace_id):
+    """One step towards the desired state. Returns seconds until the next look, or None when settled.
+
+    Idempotent: it reads the hub's state first and only asks for what is missing.
+    """
+    workspace = Workspace.objects.select_related("owner").filter(pk=workspace_id).first()
+    if workspace is None or is_settled(workspace.desired_state, workspace.observed_state) and not _needs_restart(workspace):
+        return None
+    hub, user, server = hub_client(), workspace.owner.get_username(), workspace.server_name
+    try:
+        state = hub.server_state(user, server)
+        if workspace.desired_state == Desired.RUNNING:
+            return _reconcile_running(workspace, hub, user, server, state)
+        return _reconcile_stopped(workspace, hub, user, server, state)
+    except HubUnreachable as exc:
+        logger.warning("Reconciling workspace %s: %s", workspace.pk, exc)
+        if workspace.desired_state == Desired.RUNNING and workspace.observed_state != Observed.RUNNING and _spawn_timed_out(workspace):
+            _observe(workspace, Observed.FAILED, failure=Failure.HUB_UNREACHABLE,
+                     message="The notebook hub is unreachable; the workspace could not start. Try again later.")
+            return None
+        Workspace.objects.filter(pk=workspace.pk).update(status_message="The notebook hub is unreachable; retrying…")
+        return 5
+    except HubError as exc:
+        logger.warning("Reconciling workspace %s: %s", workspace.pk, exc)
+        if workspace.desired_state == Desired.RUNNING:
+            _observe(workspace, Observed.FAILED, failure=Failure.SPAWN_ERROR, message=str(exc))
+            return None
+        return 10
+
+
+def _needs_restart(workspace):
+    return (workspace.desired_state == Desired.RUNNING and workspace.observed_state == Observed.RUNNING
+            and workspace.served_generation < workspace.generation)
+
+
+def _reconcile_running(workspace, hub, user, server, state):
+    if state.exists and state.ready and workspace.served_generation < workspace.generation:
+        hub.stop_server(user, server)  # a restart: stop this one, start the new generation next time
+        _observe(workspace, Observed.STOPPING, message="Restarting: stopping the old server…")
+        return 1
+    if state.exists and state.ready:
+        _observe(workspace, Observed.RUNNING, progress=100, message="", failure=Failure.NONE)
+        return None
+    if state.exists and state.pending:
+        if _spawn_timed_out(workspace):
+            hub.stop_server(user, server)
+            _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
+                     message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
+            return None
+        if state.pending == "spawn":
+            event = hub.spawn_progress(user, server, max_seconds=1.5)
+            if event.failed:
+                _observe(workspace, Observed.FAILED, failure=_failure_from(event.message), message=event.message)
+                return None
+            _observe(workspace, Observed.STARTING, progress=max(10, min(event.progress, 99)),
+                     message=event.message or "Starting…")
+        return 1
+    # No server at the hub.
+    if workspace.observed_state in (Observed.STARTING, Observed.RUNNING) and workspace.served_generation == workspace.generation:
+        # It was starting or running and vanished: the spawn failed or the server died.
+        reason = _exit_reason(workspace)
+        _observe(workspace, Observed.FAILED, failure=reason,
+                 message="The server ran out of memory and was stopped." if reason == Failure.OUT_OF_MEMORY
+                 else "The server stopped unexpectedly." if workspace.observed_state == Observed.RUNNING
+                 else "The server failed to start; see the hub log.")
+        return None
+    if _spawn_timed_out(workspace):
+        _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
+                 message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
+        return None
+    hub.ensure_user(user)
+    hub.start_server(user, server)
+    _observe(workspace, Observed.STARTING, kind="spawn_requested", progress=5, message="Asking the hub to start the server…",
+             served_generation=workspace.generation)
+    return 1
+
+
+def _reconcile_stopped(workspace, hub, user, server, state):
+    if state.exists:
+        hub.stop_server(user, server, remove=workspace.desired_state == Desired.DELETED)
+        if workspace.observed_state != Observed.STOPPING:
+            _observe(workspace, Observed.STOPPING, message="Stopping…")
+        return 1
+    if workspace.desired_state == Desired.DELETED:
+        hub.stop_server(user, server, remove=True)  # forget the named server at the hub too
+    _observe(workspace, Observed.STOPPED, progress=0, message="")
+    return None
+
+
+def _failure_from(message):
+    return Failure.OUT_OF_MEMORY if "out of memory" in (message or "").lower() else Failure.SPAWN_ERROR
+
+
+def _exit_reason(workspace):
+    """Why a server vanished. The spawner reports an out-of-memory kill through the internal API
+    (see workspace_report_exit); otherwise it simply died."""
+    workspace.refresh_from_db(fields=["failure_reason"])
+    if workspace.failure_reason:
+        return workspace.failure_reason
+    return Failure.SERVER_DIED if workspace.observed_state == Observed.RUNNING else Failure.SPAWN_ERROR
+
+
+def workspace_reconcile_all():
+    """Janitor: queue a reconcile for every workspace that is not settled, and notice servers that died."""
+    from workspaces.tasks import workspace_reconcile_task
+
+    unsettled = [pk for pk, desired, observed in Workspace.objects.values_list("pk", "desired_state", "observed_state")
+                 .exclude(desired_state=Desired.DELETED, observed_state__in=[Observed.STOPPED, Observed.NONE, Observed.FAILED])
+                 if not is_settled(desired, observed)]
+    running = list(Workspace.objects.filter(desired_state=Desired.RUNNING, observed_state=Observed.RUNNING)
+                   .select_related("owner"))
+    if running:
+        try:
+            servers = hub_client().running_servers()
+        except HubError as exc:
+            logger.warning("Janitor could not list hub servers: %s", exc)
+            servers = None
+        if servers is not None:
+            unsettled += [w.pk for w in running if (w.owner.get_username(), w.server_name) not in servers]
+    for pk in unsettled:
+        workspace_reconcile_task.delay(pk)
+    return len(unsettled)
+
+
+def workspace_report_exit(*, workspace, reason, message=""):
+    """The spawner tells why a server ended (e.g. the kernel's OOM killer). Idempotent."""
+    if reason not in Failure.values or not reason:
+        raise ValidationError({"reason": f"Choose one of: {', '.join(v for v in Failure.values if v)}."})
+    with transaction.atomic():
+        Workspace.objects.filter(pk=workspace.pk).update(failure_reason=reason)
+        _event(workspace, "server_exited", message=message or Failure(reason).label, reason=reason)
+    _queue_reconcile(workspace)
