@@ -46,7 +46,8 @@ c.JupyterHub.load_roles = [
     {"name": "portal", "services": ["portal"],
      "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users"]},
     # Users reach their own servers but cannot start or stop them here: the portal decides.
-    {"name": "user", "scopes": ["access:servers!user", "read:users:name!user", "read:servers!user", "users:activity!user"]},
+    {"name": "user", "scopes": ["access:servers!user", "read:users:name!user", "read:users:groups!user",
+                                "read:servers!user", "users:activity!user"]},
 ]
 
 # Sign-in through the portal (it is the OAuth2 provider), so there is no second password.

@@ -149,3 +149,26 @@ def smtp_sink(settings):
         yield sink
     finally:
         sink.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def hub(live_server, tmp_path_factory):
+    """One real JupyterHub + proxy per test worker, in front of the live portal.
+
+    The proxy is the public origin (portal at /, hub at /hub/, servers at /user/…), as in `make run`.
+    """
+    from django.conf import settings
+
+    from tests.hub import start_hub, stop_hub
+
+    public_port, hub_port, proxy_api_port = free_port(), free_port(), free_port()
+    saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL
+    settings.PLATFORM_PUBLIC_URL = f"http://127.0.0.1:{public_port}"
+    settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{hub_port}/hub/api"
+    running = start_hub(data_dir=tmp_path_factory.mktemp("hub"), portal_url=live_server.url,
+                        public_port=public_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
+    try:
+        yield running
+    finally:
+        stop_hub(running)
+        settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL = saved

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import free_port
+import socket
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,14 +64,33 @@ def platform_dir(tmp_path):
     return tmp_path
 
 
+def _free_port_block(size=4):
+    """A base port whose next ``size`` ports are free (public, proxy API, hub, portal)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + size > 65535:
+            continue
+        try:
+            sockets = [socket.create_server(("127.0.0.1", base + offset)) for offset in range(size)]
+        except OSError:
+            continue
+        for sock in sockets:
+            sock.close()
+        return base
+    raise RuntimeError("no block of free ports")
+
+
 def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
-    port = free_port()
-    environ = _embedded_env(platform_dir)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run", "--port", str(port)],
+    port = _free_port_block()
+    environ = {**_embedded_env(platform_dir), "PLATFORM_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run"],
                             cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
         assert _wait_for(f"{base}/healthz").json() == {"status": "ok"}
+        assert _wait_for(f"{base}/hub/api/").status_code == 200  # the hub, behind the same origin
 
         session = requests.Session()
         session.get(f"{base}/accounts/login/")
@@ -97,4 +116,5 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
     assert re.search(rf"http://127\.0\.0\.1:{port}/", output)
     time.sleep(0.5)
     assert _processes_mentioning(str(platform_dir)) == []
-    assert _processes_mentioning(f"127.0.0.1:{port}") == []
+    for offset in range(4):
+        assert _processes_mentioning(f"127.0.0.1:{port + offset}") == []

@@ -126,6 +126,9 @@ def workspace_request_restart(*, workspace, actor):
         workspace.status_message = "Restarting…"
         if workspace.observed_state in (Observed.FAILED, Observed.NONE):
             workspace.observed_state = Observed.STOPPED
+        elif workspace.observed_state == Observed.RUNNING:
+            # Shown as "stopping" at once; the reconciler stops the old generation's server.
+            workspace.observed_state = Observed.STOPPING
         workspace.save()
         _event(workspace, "restart_requested", actor=actor)
         _queue_reconcile(workspace)
@@ -183,7 +186,11 @@ def workspace_reconcile(*, workspace_id):
     Idempotent: it reads the hub's state first and only asks for what is missing.
     """
     workspace = Workspace.objects.select_related("owner").filter(pk=workspace_id).first()
-    if workspace is None or is_settled(workspace.desired_state, workspace.observed_state) and not _needs_restart(workspace):
+    if workspace is None:
+        return None
+    settled = is_settled(workspace.desired_state, workspace.observed_state)
+    # A "running" workspace is still checked: the janitor queues one when its server vanished.
+    if settled and (workspace.desired_state, workspace.observed_state) != ("running", "running"):
         return None
     hub, user, server = hub_client(), workspace.owner.get_username(), workspace.server_name
     try:
@@ -207,13 +214,8 @@ def workspace_reconcile(*, workspace_id):
         return 10
 
 
-def _needs_restart(workspace):
-    return (workspace.desired_state == Desired.RUNNING and workspace.observed_state == Observed.RUNNING
-            and workspace.served_generation < workspace.generation)
-
-
 def _reconcile_running(workspace, hub, user, server, state):
-    if state.exists and state.ready and workspace.served_generation < workspace.generation:
+    if state.exists and not state.pending and workspace.served_generation < workspace.generation:
         hub.stop_server(user, server)  # a restart: stop this one, start the new generation next time
         _observe(workspace, Observed.STOPPING, message="Restarting: stopping the old server…")
         return 1

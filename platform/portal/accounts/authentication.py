@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from portal.accounts.services import token_authenticate
+from portal.accounts.services import TOKEN_PREFIX, token_authenticate
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -19,6 +19,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from None
+        if not raw.startswith(TOKEN_PREFIX):
+            return None  # not a personal access token: an OAuth2 access token, for the next authenticator
         token = token_authenticate(raw)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")

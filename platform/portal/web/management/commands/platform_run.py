@@ -1,4 +1,5 @@
-"""Run the whole platform on one machine: the portal and the Celery worker with beat.
+"""Run the whole platform on one machine: the proxy and JupyterHub, the portal, and the
+Celery worker with beat, behind one public address (PLATFORM_PORT).
 
 Ctrl-C (SIGINT) or SIGTERM stops every child and waits for it; if one child dies,
 the others are stopped too, so nothing is left running behind.
@@ -14,6 +15,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from workspaces.hub import hub_environment, hub_oauth_client_ensure
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -26,20 +29,23 @@ def _die_with_parent():
 
 
 class Command(BaseCommand):
-    help = "Start the portal (gunicorn) and a Celery worker with embedded beat; Ctrl-C stops them all."
+    help = "Start the proxy, JupyterHub, the portal (gunicorn) and a Celery worker with beat; Ctrl-C stops them all."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("PLATFORM_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PLATFORM_PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("PLATFORM_WEB_WORKERS", "2")))
 
-    def handle(self, *args, host, port, web_workers, **options):
+    def handle(self, *args, web_workers, **options):
         self._prepare_dirs()
+        hub_oauth_client_ensure()
+        port = settings.PLATFORM_PORT
+        portal_port, hub_port, proxy_api_port = port + 3, port + 2, port + 1
         python = sys.executable
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(settings.BASE_DIR / "platform"), str(settings.BASE_DIR)])}
         env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+        hub_env = {**env, **hub_environment(portal_internal_url=f"http://127.0.0.1:{portal_port}",
+                                            hub_port=hub_port, proxy_api_port=proxy_api_port)}
         commands = {
-            "web": [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"{host}:{port}",
+            "web": [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{portal_port}",
                     "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
                     "--graceful-timeout", "10"],
             "worker": [python, "-m", "celery", "-A", "portal", "worker", "--beat", "--loglevel", "INFO",
@@ -49,18 +55,18 @@ class Command(BaseCommand):
         self.stopping = False
         signal.signal(signal.SIGINT, self._request_stop)
         signal.signal(signal.SIGTERM, self._request_stop)
+        commands["hub"] = [python, "-m", "jupyterhub", "-f", str(settings.BASE_DIR / "spawner" / "jupyterhub_config.py")]
         for name, argv in commands.items():
-            self.children[name] = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True,
-                                                   preexec_fn=_die_with_parent)
-        display_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        self.stdout.write(self.style.SUCCESS(f"\nThe platform is up at http://{display_host}:{port}/  (Ctrl-C stops it)\n"))
+            self.children[name] = subprocess.Popen(argv, env=hub_env if name == "hub" else env, cwd=settings.BASE_DIR,
+                                                   start_new_session=True, preexec_fn=_die_with_parent)
+        self.stdout.write(self.style.SUCCESS(f"\nThe platform is up at {settings.PLATFORM_PUBLIC_URL}/  (Ctrl-C stops it)\n"))
         exit_code = self._wait()
         self._stop_all()
         if exit_code:
             raise CommandError(f"A process exited unexpectedly (status {exit_code}); everything was stopped.")
 
     def _prepare_dirs(self):
-        for sub in ("celery/broker", "celery/control", "mail"):
+        for sub in ("celery/broker", "celery/control", "mail", "hub"):
             (settings.PLATFORM_DATA_DIR / sub).mkdir(parents=True, exist_ok=True)
 
     def _request_stop(self, signum, frame):

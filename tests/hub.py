@@ -1,0 +1,57 @@
+"""A real JupyterHub (with its proxy) for the test session, wired to the live portal."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RunningHub:
+    def __init__(self, *, public_url, api_url, process, log_path):
+        self.public_url = public_url
+        self.api_url = api_url
+        self.process = process
+        self.log_path = log_path
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+
+def start_hub(*, data_dir, portal_url, public_port, hub_port, proxy_api_port):
+    """Start the hub exactly as `make run` does (same config file, same environment builder)."""
+    from django.conf import settings
+
+    from workspaces.hub import hub_environment, hub_oauth_client_ensure  # noqa: F401
+
+    environ = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'platform'}",
+               **hub_environment(portal_internal_url=portal_url, hub_port=hub_port, proxy_api_port=proxy_api_port)}
+    log_path = data_dir / "hub.log"
+    process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(ROOT / "spawner" / "jupyterhub_config.py")],
+                               cwd=data_dir, env=environ, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    api_url = settings.PLATFORM_HUB_API_URL
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The hub exited at start:\n{log_path.read_text()[-4000:]}")
+        try:
+            if requests.get(f"{api_url}/", timeout=2).status_code == 200:
+                return RunningHub(public_url=settings.PLATFORM_PUBLIC_URL, api_url=api_url, process=process, log_path=log_path)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(f"The hub never answered:\n{log_path.read_text()[-4000:]}")
+
+
+def stop_hub(hub):
+    import signal
+
+    try:
+        os.killpg(hub.process.pid, signal.SIGTERM)
+        hub.process.wait(20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(hub.process.pid, signal.SIGKILL)

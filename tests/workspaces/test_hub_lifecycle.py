@@ -1,0 +1,113 @@
+"""Workspaces through a real JupyterHub, proxy and single-user servers: launch, stop, start, restart, delete."""
+
+import time
+
+import pytest
+import requests
+
+from tests.conftest import api_as
+from workspaces.models import Workspace
+
+pytestmark = pytest.mark.hub
+
+
+def wait_for_status(client, workspace_id, wanted, timeout=120):
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/workspaces/{workspace_id}/").json()
+        if not seen or seen[-1] != (body["status"], body["progress"], body["status_message"]):
+            seen.append((body["status"], body["progress"], body["status_message"]))
+        if body["status"] == wanted:
+            return body, seen
+        if body["status"] == "failed" and wanted != "failed":
+            raise AssertionError(f"workspace failed: {body['status_message']} (seen: {seen})")
+        time.sleep(0.3)
+    raise AssertionError(f"never reached {wanted}; seen {seen}")
+
+
+def server_status(hub, settings, workspace):
+    """GET /api/status on the single-user server, through the public proxy, with the portal's hub token."""
+    url = f"{hub.public_url}/user/{workspace['owner']}/ws-{workspace['id']}/api/status"
+    return requests.get(url, headers={"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}, timeout=10, allow_redirects=False)
+
+
+def test_launch_stop_start_restart_delete(hub, celery_worker, alice, team, small, settings):
+    client = api_as(alice)
+    created = client.post("/api/v1/workspaces/", {"name": "lifecycle", "profile": "Small"}, format="json")
+    assert created.status_code == 202
+    workspace_id = created.json()["id"]
+
+    running, seen = wait_for_status(client, workspace_id, "running")
+    assert running["progress"] == 100 and running["url"].endswith(f"/user/alice/ws-{workspace_id}/lab")
+    assert any(status == "starting" for status, _, _ in seen)
+    assert server_status(hub, settings, running).status_code == 200
+
+    client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
+    stopped, _ = wait_for_status(client, workspace_id, "stopped")
+    assert stopped["stopped"] is not None
+    assert server_status(hub, settings, running).status_code != 200
+
+    client.post(f"/api/v1/workspaces/{workspace_id}/start/")
+    wait_for_status(client, workspace_id, "running")
+
+    client.post(f"/api/v1/workspaces/{workspace_id}/restart/")
+    wait_for_status(client, workspace_id, "running")
+    assert Workspace.objects.get(pk=workspace_id).served_generation == Workspace.objects.get(pk=workspace_id).generation
+
+    client.delete(f"/api/v1/workspaces/{workspace_id}/")
+    deadline = time.monotonic() + 60
+    while Workspace.objects.get(pk=workspace_id).observed_state != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    hub_user = requests.get(f"{hub.api_url}/users/alice", headers={"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}, timeout=10).json()
+    assert f"ws-{workspace_id}" not in hub_user["servers"]
+
+    assert client.get(f"/api/v1/workspaces/{workspace_id}/").status_code == 404  # deleted: gone from the API
+    kinds = list(Workspace.objects.get(pk=workspace_id).events.values_list("kind", flat=True))
+    for kind in ["created", "spawn_requested", "running", "stop_requested", "stopped", "start_requested", "restart_requested", "delete_requested"]:
+        assert kind in kinds, kinds
+
+
+def test_two_workspaces_at_once(hub, celery_worker, alice, team, small):
+    client = api_as(alice)
+    ids = [client.post("/api/v1/workspaces/", {"name": name, "profile": "Small"}, format="json").json()["id"] for name in ("one", "two")]
+    for workspace_id in ids:
+        wait_for_status(client, workspace_id, "running")
+    for workspace_id in ids:
+        client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
+    for workspace_id in ids:
+        wait_for_status(client, workspace_id, "stopped")
+
+
+def test_hub_down_is_explained_and_recovers(hub, celery_worker, alice, team, small, settings):
+    real_api = settings.PLATFORM_HUB_API_URL
+    settings.PLATFORM_HUB_API_URL = "http://127.0.0.1:9/hub/api"  # nothing listens there
+    client = api_as(alice)
+    workspace_id = client.post("/api/v1/workspaces/", {"name": "patient", "profile": "Small"}, format="json").json()["id"]
+    deadline = time.monotonic() + 30
+    while "unreachable" not in client.get(f"/api/v1/workspaces/{workspace_id}/").json()["status_message"]:
+        assert time.monotonic() < deadline, "no message about the unreachable hub"
+        time.sleep(0.3)
+    settings.PLATFORM_HUB_API_URL = real_api
+    wait_for_status(client, workspace_id, "running")
+    client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
+    wait_for_status(client, workspace_id, "stopped")
+
+
+def test_a_server_that_dies_is_noticed_by_the_janitor(hub, celery_worker, alice, team, small, settings):
+    from workspaces.services import workspace_reconcile_all
+
+    client = api_as(alice)
+    workspace_id = client.post("/api/v1/workspaces/", {"name": "fragile", "profile": "Small"}, format="json").json()["id"]
+    wait_for_status(client, workspace_id, "running")
+    # Stopped behind the portal's back, as if the process died or the hub lost it.
+    requests.delete(f"{hub.api_url}/users/alice/servers/ws-{workspace_id}",
+                    headers={"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}, timeout=30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workspace_reconcile_all()
+        body = client.get(f"/api/v1/workspaces/{workspace_id}/").json()
+        if body["status"] == "failed":
+            break
+        time.sleep(1)
+    assert body["status"] == "failed" and body["failure_reason"] == "server_died"
