@@ -1,0 +1,169 @@
+"""Launch latency: the platform against a bare `jupyter server`, measured in the same run.
+
+    .venv/bin/python benchmarks/launch.py [--rounds 5] [--parallel 20]
+
+Starts the whole platform (`manage.py platform_run`, embedded mode, in a temporary data
+directory), then measures from the API call that creates a workspace to the moment its server
+answers /api/status through the proxy; and, as the baseline, from spawning a bare
+`jupyter server` to its /api/status. Prints medians and the ratio, for one launch at a time
+and for N launched together.
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port_block(size):
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        try:
+            sockets = [socket.create_server(("127.0.0.1", base + offset)) for offset in range(size)]
+        except OSError:
+            continue
+        for sock in sockets:
+            sock.close()
+        return base
+    raise RuntimeError("no free ports")
+
+
+def wait_ok(url, headers=None, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, headers=headers, timeout=5, allow_redirects=False).status_code == 200:
+                return time.monotonic()
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+def bare_server_start(python):
+    port = free_port_block(1)
+    token = secrets.token_hex(16)
+    workdir = tempfile.mkdtemp()
+    started = time.monotonic()
+    proc = subprocess.Popen([python, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1", "--no-browser",
+                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}", "--allow-root"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        ready = wait_ok(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
+        return ready - started
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+
+class Platform:
+    def __init__(self, data_dir):
+        self.port = free_port_block(4)
+        self.env = {key: value for key, value in os.environ.items()
+                    if not key.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "PLATFORM_"))}
+        self.env.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_PORT=str(self.port),
+                        PLATFORM_ADMIN_PASSWORD="benchmark admin passphrase")
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args):
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=self.env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def start(self):
+        self.manage("migrate", "--no-input", "-v", "0")
+        self.manage("ensure_admin")
+        self.manage("shell", "-c", (
+            "from portal.accounts.models import *; from workspaces.models import Profile; "
+            "t, _ = Team.objects.get_or_create(name='Bench', slug='bench'); "
+            "Membership.objects.get_or_create(team=t, user=User.objects.get(username='admin'), defaults={'role': 'admin'}); "
+            "Profile.objects.get_or_create(name='Bench', defaults={'cpu': 1, 'memory_bytes': 2**30})"))
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run"], env=self.env, cwd=ROOT,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_ok(f"{self.base}/healthz")
+        wait_ok(f"{self.base}/hub/api/")
+        token = requests.post(f"{self.base}/api/v1/auth/token/", json={"username": "admin", "password": "benchmark admin passphrase"},
+                              timeout=10).json()["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.hub_token = (Path(self.env["PLATFORM_DATA_DIR"]) / "hub" / "api_token").read_text().strip()
+
+    def launch(self, name):
+        started = time.monotonic()
+        response = requests.post(f"{self.base}/api/v1/workspaces/", json={"name": name, "profile": "Bench"},
+                                 headers=self.headers, timeout=30)
+        response.raise_for_status()
+        workspace = response.json()
+        ready = wait_ok(f"{self.base}/user/admin/ws-{workspace['id']}/api/status",
+                        headers={"Authorization": f"token {self.hub_token}"})
+        return ready - started, workspace["id"]
+
+    def delete(self, workspace_id):
+        requests.delete(f"{self.base}/api/v1/workspaces/{workspace_id}/", headers=self.headers, timeout=30)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(60)
+
+
+def run_parallel(function, count):
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(function, range(count)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--parallel", type=int, default=20)
+    args = parser.parse_args()
+    python = sys.executable
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        platform = Platform(Path(data_dir))
+        platform.start()
+        try:
+            bare = [bare_server_start(python) for _ in range(args.rounds)]
+            single, failures = [], 0
+            for index in range(args.rounds):
+                seconds, workspace_id = platform.launch(f"single-{index}")
+                single.append(seconds)
+                platform.delete(workspace_id)
+            bare_parallel = run_parallel(lambda _: bare_server_start(python), args.parallel)
+
+            def launch_one(index):
+                try:
+                    return platform.launch(f"par-{index}")
+                except Exception:  # noqa: BLE001  (counted, reported below)
+                    return None
+            results = run_parallel(launch_one, args.parallel)
+            failures = sum(result is None for result in results)
+            parallel = [seconds for seconds, _ in filter(None, results)]
+            for result in filter(None, results):
+                platform.delete(result[1])
+        finally:
+            platform.stop()
+
+    def report(label, ours, baseline):
+        ratio = statistics.median(ours) / statistics.median(baseline)
+        print(f"{label:<26} platform median {statistics.median(ours):6.2f} s   bare jupyter server {statistics.median(baseline):6.2f} s   ratio {ratio:4.2f}")
+
+    report("single launch", single, bare)
+    if parallel:
+        report(f"{args.parallel} launches together", parallel, bare_parallel)
+    print(f"failures: {failures} of {args.parallel}")
+
+
+if __name__ == "__main__":
+    main()
