@@ -12,5 +12,7 @@ fi
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 # Keep the suite's data out of the developer's ./var.
 export PLATFORM_DATA_DIR="${PLATFORM_TEST_DATA_DIR:-$(mktemp -d)}"
+# Workspace homes live under it; per-user OS accounts (the hub runs as root) must reach them.
+chmod 755 "$PLATFORM_DATA_DIR"
 
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

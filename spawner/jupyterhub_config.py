@@ -39,6 +39,9 @@ c.JupyterHub.named_server_limit_per_user = 0
 # Many workspaces may start at once; the portal is the one that limits launches.
 c.JupyterHub.concurrent_spawn_limit = 0
 c.JupyterHub.active_server_limit = 0
+# Answer the portal's start request at once (202) and let it follow progress: it never waits,
+# and this skips the hub's own wait-and-poll path, which can race a server that is still starting.
+c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 
 # The portal's service account: only what it needs to run servers for people.
 c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
@@ -73,3 +76,5 @@ c.PortalLocalSpawner.home_root = env.get("PLATFORM_HOMES_DIR", str(data_dir.pare
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = int(env.get("PLATFORM_SPAWN_TIMEOUT", "300"))
 c.Spawner.http_timeout = 120
+# How often the hub checks servers (and the spawner reports out-of-memory kills).
+c.Spawner.poll_interval = int(env.get("PLATFORM_SPAWNER_POLL_INTERVAL", "30"))

@@ -1,56 +1,315 @@
-"""PortalLocalSpawner: runs a workspace's server as a local process, from the portal's launch spec."""
+"""PortalLocalSpawner: runs a workspace's server as a local process, from the portal's launch spec.
 
+What to run comes from the portal, never from options a client sent. Before anything starts,
+the spawner checks the host can run the spec at all; then it allocates GPUs, puts the server's
+process tree in a resource-limit group, and (as root) runs it as the owner's own OS account.
+"""
+
+import asyncio
+import hashlib
 import json
 import os
-import sys
+import pwd
 from pathlib import Path
+from urllib.parse import urlencode
 
-from jupyterhub.spawner import LocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner, SpawnException
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from traitlets import Unicode
+from traitlets import Dict, Enum, List, Unicode, default
+
+from spawner.accounts import ensure_system_user, system_name
+from spawner.feasibility import host_memory_bytes, launch_problems
+from spawner.gpus import GpuInventory, GpuUnavailable, describe
+from spawner.resources import detect_limiter
+from spawner.spec import LaunchSpec
+
+OUT_OF_MEMORY = "out of memory"
+TIMED_OUT_OR_DISCONNECTED = 599  # tornado's status for requests that got no HTTP answer
+
+
+class LaunchError(SpawnException):
+    """Why a server was not started. JupyterHub logs it without a traceback and shows the
+    message itself (progress says "Spawn failed: <message>"); `reason` labels its metrics."""
+
+    def __init__(self, message, *, reason):
+        super().__init__(message, reason=reason)
+        self.jupyterhub_message = message
 
 
 class PortalLocalSpawner(LocalProcessSpawner):
-    portal_url = Unicode(config=True, help="The portal's internal base URL, e.g. http://127.0.0.1:8003.")
-    portal_token = Unicode(os.environ.get("PLATFORM_HUB_API_TOKEN", ""), config=True,
-                           help="Shared secret sent to the portal as a Bearer token.")
-    state_dir = Unicode(config=True, help="Where the spawner keeps its own state.")
-    home_root = Unicode(config=True, help="Workspace homes live under here, one folder per workspace.")
+    portal_url = Unicode(help="The portal's internal base URL, e.g. http://127.0.0.1:8003.").tag(config=True)
+    portal_token = Unicode(
+        help="Shared secret sent to the portal as a Bearer token. Default: $PLATFORM_HUB_API_TOKEN.",
+    ).tag(config=True)
+    state_dir = Unicode(
+        help="The spawner's own state: GPU allocations, and people's homes in single-user mode.",
+    ).tag(config=True)
+    home_root = Unicode(
+        help="Per-user mode: each person's OS account gets its home here. Every account must be able to traverse it.",
+    ).tag(config=True)
+    isolation = Enum(
+        ["auto", "per-user", "single-user"], default_value="auto",
+        help="""How servers are separated from each other.
+        per-user: each person's servers run as their own locked OS account (needs the hub to run as root).
+        single-user: every server runs as the hub's own account; homes are only separate folders.
+        auto: per-user when the hub runs as root, else single-user.""",
+    ).tag(config=True)
+    gpu_devices = List(
+        Dict(),
+        help="""The GPUs servers may use, e.g. [{"index": "0", "type": "h100"}].
+        Empty: ask nvidia-smi (no GPUs if it is not installed).""",
+    ).tag(config=True)
+
+    exit_reason = Unicode(help="Why the last server ended, when the spawner knows it (\"out of memory\").")
+
+    # What the current server holds. Kept across clear_state() (which JupyterHub calls as soon as
+    # the process is gone) until released, and saved in the hub's state for a restarted hub.
+    resource_key = Unicode()
+    limiter_mechanism = Unicode()
+    gpu_indices = List(Unicode())
+
+    _spec = None
+    _account = None
+    _limiter = None
+    _gpus = None
+    _progress_events = ()
+    _oom_kills_reported = 0
+    _launch_count = 0  # bumped by every start(), so a poll that raced a restart can tell
+
+    @default("portal_token")
+    def _portal_token_default(self):
+        return os.environ.get("PLATFORM_HUB_API_TOKEN", "")
 
     async def load_launch_spec(self):
-        """What to launch, from the portal; never from options the client sent."""
-        url = f"{self.portal_url}/api/internal/launch-spec/?user={self.user.name}&server={self.name}"
-        request = HTTPRequest(url, headers={"Authorization": f"Bearer {self.portal_token}"}, request_timeout=30)
+        """What this server should run, from the portal; raises LaunchError saying what went wrong."""
+        if not self.portal_url:
+            raise LaunchError("PortalLocalSpawner.portal_url is not configured.", reason="config")
+        query = urlencode({"user": self.user.name, "server": self.name})
+        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/launch-spec/?{query}",
+                              headers={"Authorization": f"Bearer {self.portal_token}"}, request_timeout=30)
         try:
             response = await AsyncHTTPClient().fetch(request)
         except HTTPClientError as exc:
             if exc.code == 404:
-                raise RuntimeError("The portal knows no workspace that should run as this server.") from exc
-            raise RuntimeError(f"The portal refused the launch spec ({exc.code}).") from exc
+                raise LaunchError(f"The portal knows no workspace that should run as server "
+                                  f"{self.name!r} of {self.user.name!r}.", reason="portal") from exc
+            if exc.code == TIMED_OUT_OR_DISCONNECTED:
+                raise LaunchError(f"The portal is unreachable at {self.portal_url}: {exc}", reason="portal") from exc
+            raise LaunchError(f"The portal refused the launch spec request (HTTP {exc.code}).", reason="portal") from exc
         except OSError as exc:
-            raise RuntimeError(f"The portal is unreachable: {exc}") from exc
-        return json.loads(response.body)
+            raise LaunchError(f"The portal is unreachable at {self.portal_url}: {exc}", reason="portal") from exc
+        try:
+            return LaunchSpec.from_dict(json.loads(response.body))
+        except ValueError as exc:  # bad JSON and LaunchSpecError alike
+            raise LaunchError(f"The portal sent an unusable launch spec: {exc}", reason="portal") from exc
 
     async def start(self):
+        """Start the server the portal's spec describes; raises LaunchError, having started nothing, if it cannot."""
+        self._launch_count += 1
+        self.exit_reason = ""
+        self._oom_kills_reported = 0
+        self._progress_events = []
+        await self._release_resources()  # whatever an earlier server of this spawner still holds
+        self._report(10, "Fetching the launch spec from the portal")
         spec = await self.load_launch_spec()
-        home = Path(self.home_root) / spec["owner"] / spec["server_name"]
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.notebook_dir = str(home)
-        self.cmd = [spec["environment"]["python"], "-m", "jupyterhub.singleuser"]
-        self.args = ["--allow-root"] if os.getuid() == 0 else []
-        self.environment = {**spec["env"], "HOME": str(home)}
-        return await super().start()
+        if spec.server_name != self.name:
+            raise LaunchError(f"The portal's launch spec is for server {spec.server_name!r}, not {self.name!r}.",
+                              reason="portal")
+        per_user = self._per_user()
+        limiter = await asyncio.to_thread(detect_limiter)
+        gpus = await asyncio.to_thread(self._gpu_inventory)
+        problems = launch_problems(spec, gpus=gpus, host_cpus=os.cpu_count(), host_memory_bytes=host_memory_bytes())
+        if problems:
+            raise LaunchError(f"This workspace {'; '.join(problems)}.", reason="capacity")
+        if limiter.notes:
+            self.log.warning("Limits for %s: %s", self._log_name, limiter.notes)
+        self._report(30, f"Allocating resources ({_resources_message(spec, limiter.mechanism)})")
+        self._spec, self._limiter = spec, limiter
+        self.resource_key, self.limiter_mechanism = self._key_for(spec), limiter.mechanism
+        try:
+            await self._allocate(spec, gpus, limiter)
+            self._account = await asyncio.to_thread(ensure_system_user, spec.owner, self.home_root) if per_user else None
+            self.notebook_dir = self._account.home if per_user else await asyncio.to_thread(self._shared_home, spec.owner)
+            self.cmd = [spec.environment["python"], "-m", "jupyterhub.singleuser"]
+            self._report(60, "Starting the server")
+            address = await super().start()
+        except BaseException:
+            await self._release_resources()
+            raise
+        self._report(80, "Server process started; waiting for it to answer")
+        return address
+
+    async def poll(self):
+        """The base poll, plus: notice an out-of-memory kill, and free the resources of a server that is gone.
+
+        JupyterHub only calls stop() for servers still running, so one that died on its own is released here.
+        """
+        launch = self._launch_count
+        status = await super().poll()
+        if not self.resource_key or self._start_pending or launch != self._launch_count:
+            return status
+        key = self.resource_key
+        kills = await asyncio.to_thread(lambda: self._current_limiter().oom_kills(key))
+        if launch != self._launch_count or self._spawn_pending:
+            # A new server started while we looked (a restart): the group now holds it, so
+            # releasing here would kill the new server. Its own start already cleaned up.
+            return None if self._spawn_pending else status
+        if status is not None:
+            if not self._stop_pending and kills:
+                self.exit_reason = OUT_OF_MEMORY
+                self.log.warning("%s was killed for using more memory than its limit", self._log_name)
+                await self._report_out_of_memory(server_exited=True)
+            await self._release_resources()
+        elif kills > self._oom_kills_reported:
+            # A kernel (not the server) was killed: the server lives on, but the person must know why.
+            self._oom_kills_reported = kills
+            self.log.warning("A process of %s was killed for using more memory than its limit", self._log_name)
+            await self._report_out_of_memory(server_exited=False)
+        return status
+
+    async def _report_out_of_memory(self, *, server_exited):
+        """Tell the portal (it records the event on the workspace). Best effort: never breaks polling."""
+        body = json.dumps({"user": self.user.name, "server": self.name, "event": "out_of_memory",
+                           "server_exited": server_exited})
+        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/server-event/", method="POST", body=body,
+                              headers={"Authorization": f"Bearer {self.portal_token}", "Content-Type": "application/json"},
+                              request_timeout=10)
+        try:
+            await AsyncHTTPClient().fetch(request)
+        except (HTTPClientError, OSError) as exc:
+            self.log.warning("Could not report out-of-memory of %s to the portal: %s", self._log_name, exc)
+
+    async def stop(self, now=False):
+        """Stop the server, then free its GPUs and remove its limit group with anything left in it. Idempotent."""
+        await super().stop(now=now)
+        await self._release_resources()
+
+    async def progress(self):
+        """start()'s stages as JupyterHub progress events, replayed from the first for every subscriber
+        (the portal subscribes afresh each time it looks), then followed until the spawn is no longer pending."""
+        sent = 0
+        while True:
+            events = self._progress_events
+            while sent < len(events):
+                yield events[sent]
+                sent += 1
+            if not self._spawn_pending:
+                return
+            await asyncio.sleep(0.25)
 
     def make_preexec_fn(self, name):
-        return None  # single-user mode: the server runs as the hub's own account
+        """Join the limit group while still privileged, then become the owner's account (per-user mode).
+
+        `name` is the hub's username, which has no OS account: the account comes from the spec.
+        """
+        join_group = self._limiter.preexec(self.resource_key)
+        if self._account is not None:
+            become_owner = super().make_preexec_fn(self._account.name)
+        else:
+            home = self.notebook_dir
+
+            def become_owner():
+                os.chdir(home)
+
+        def preexec():
+            join_group()
+            become_owner()
+
+        return preexec
 
     def user_env(self, env):
-        env["USER"] = self.user.name
+        """USER, HOME and SHELL of the account the server runs as (the base class would look the hub's
+        username up in /etc/passwd, where portal users do not exist)."""
+        env["USER"] = self._account.name if self._account else pwd.getpwuid(os.getuid()).pw_name
         env["HOME"] = self.notebook_dir
-        env["SHELL"] = "/bin/bash"
+        env["SHELL"] = "/bin/bash"  # for Jupyter terminals; the account itself has no login shell
         return env
 
     def get_env(self):
-        env = super().get_env()
-        env.setdefault("PATH", os.path.dirname(sys.executable) + ":/usr/bin:/bin")
+        """The spec's `env` under JupyterHub's own variables, and only the allocated GPUs visible."""
+        env = {**self._spec.env, **super().get_env()}
+        # A hub started without PATH must still give the server (its kernels, its terminals) one.
+        env.setdefault("PATH", f"{os.path.dirname(self._spec.environment['python'])}:/usr/local/bin:/usr/bin:/bin")
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpu_indices)  # "" hides every GPU
         return env
+
+    def get_args(self):
+        args = super().get_args()
+        if self._account is None and os.geteuid() == 0:
+            args = [*args, "--allow-root"]  # jupyter-server refuses to run as root otherwise
+        return args
+
+    def get_state(self):
+        state = super().get_state()
+        if self.resource_key:
+            state["resources"] = {"key": self.resource_key, "mechanism": self.limiter_mechanism,
+                                  "gpus": list(self.gpu_indices)}
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        resources = state.get("resources")
+        if resources:
+            self.resource_key = resources["key"]
+            self.limiter_mechanism = resources["mechanism"]
+            self.gpu_indices = resources["gpus"]
+
+    async def _allocate(self, spec, gpus, limiter):
+        try:
+            self.gpu_indices = await asyncio.to_thread(gpus.allocate, self.resource_key, spec.gpus, spec.gpu_type)
+        except GpuUnavailable as exc:
+            raise LaunchError(f"This workspace {exc}.", reason="gpus") from exc
+        try:
+            await asyncio.to_thread(limiter.prepare, self.resource_key, memory_bytes=spec.memory_bytes, cpu=spec.cpu)
+        except OSError as exc:
+            raise LaunchError(f"Could not set up {limiter.mechanism} limits: {exc}", reason="limits") from exc
+
+    async def _release_resources(self):
+        """Idempotent: free the GPUs and remove the limit group (killing leftovers) of the last server."""
+        if not self.resource_key:
+            return
+        await asyncio.to_thread(self._release, self.resource_key)
+        self.resource_key = self.limiter_mechanism = ""
+        self.gpu_indices = []
+
+    def _release(self, key):
+        self._gpu_inventory().release(key)
+        self._current_limiter().cleanup(key)
+
+    def _per_user(self):
+        is_root = os.geteuid() == 0
+        if self.isolation == "per-user" and not is_root:
+            raise LaunchError("isolation = 'per-user' needs the hub to run as root; use 'single-user' or 'auto'.",
+                              reason="config")
+        return is_root and self.isolation != "single-user"
+
+    def _key_for(self, spec):
+        # Unique per hub (by its state_dir), so two hubs on one host never share, or kill, each other's groups.
+        hub_id = hashlib.sha256(os.path.abspath(self.state_dir).encode()).hexdigest()[:6]
+        return f"ws-{spec.workspace_id}-{hub_id}"
+
+    def _current_limiter(self):
+        if self._limiter is None or self._limiter.mechanism != self.limiter_mechanism:
+            self._limiter = detect_limiter(mechanism=self.limiter_mechanism)
+        return self._limiter
+
+    def _gpu_inventory(self):
+        if self._gpus is None:
+            state_file = Path(self.state_dir) / "gpus.json"
+            self._gpus = GpuInventory(state_file, self.gpu_devices) if self.gpu_devices else GpuInventory.detect(state_file)
+        return self._gpus
+
+    def _shared_home(self, owner):
+        home = Path(self.state_dir) / "homes" / system_name(owner)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return str(home)
+
+    def _report(self, progress, message):
+        self._progress_events.append({"progress": progress, "message": message})
+        self.log.info("%s: %s", self._log_name, message)
+
+
+def _resources_message(spec, mechanism):
+    gpus = describe(spec.gpus, spec.gpu_type) if spec.gpus else "no GPU"
+    limits = "memory capped per process, CPU share not limited" if mechanism == "rlimit" else "limits enforced"
+    return f"{spec.cpu:g} CPU, {spec.memory_bytes / 2**30:.1f} GiB memory, {gpus}; {mechanism}: {limits}"

@@ -29,7 +29,8 @@ def start_hub(*, data_dir, portal_url, public_port, hub_port, proxy_api_port):
     from workspaces.hub import hub_environment, hub_oauth_client_ensure  # noqa: F401
 
     environ = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'platform'}",
-               **hub_environment(portal_internal_url=portal_url, hub_port=hub_port, proxy_api_port=proxy_api_port)}
+               **hub_environment(portal_internal_url=portal_url, hub_port=hub_port, proxy_api_port=proxy_api_port),
+               "PLATFORM_SPAWNER_POLL_INTERVAL": "2"}
     log_path = data_dir / "hub.log"
     process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(ROOT / "spawner" / "jupyterhub_config.py")],
                                cwd=data_dir, env=environ, stdout=log_path.open("w"), stderr=subprocess.STDOUT,

@@ -184,7 +184,9 @@ class LaunchSpecApi(APIView):
 
 
 @extend_schema(exclude=True)
-class ServerExitApi(APIView):
+class ServerEventApi(APIView):
+    """The spawner reports what only it can see: ``{"user", "server", "event": "out_of_memory", "server_exited"}``."""
+
     authentication_classes = []
     permission_classes = [IsHubService]
 
@@ -193,6 +195,7 @@ class ServerExitApi(APIView):
                                                        server_name=str(request.data.get("server", "")))
         if workspace is None:
             return Response({"detail": "No such workspace.", "errors": {}}, status=404)
-        services.workspace_report_exit(workspace=workspace, reason=str(request.data.get("reason", "")),
-                                       message=str(request.data.get("message", ""))[:500])
+        if request.data.get("event") != "out_of_memory":
+            raise ValidationError({"event": "The only event is 'out_of_memory'."})
+        services.workspace_report_out_of_memory(workspace=workspace, server_exited=bool(request.data.get("server_exited")))
         return Response(status=204)

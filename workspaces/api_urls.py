@@ -15,5 +15,5 @@ urlpatterns = [
 
 internal_urlpatterns = [
     path("launch-spec/", api.LaunchSpecApi.as_view(), name="internal_launch_spec"),
-    path("server-exit/", api.ServerExitApi.as_view(), name="internal_server_exit"),
+    path("server-event/", api.ServerEventApi.as_view(), name="internal_server_event"),
 ]

@@ -22,6 +22,7 @@ from workspaces.hub import hub_client
 from workspaces.models import WORKSPACE_NAME, Workspace, WorkspaceEvent
 from workspaces.selectors import profile_list_for
 from workspaces.states import is_settled
+from workspaces.units import format_size
 
 logger = logging.getLogger(__name__)
 Desired, Observed, Failure = Workspace.Desired, Workspace.Observed, Workspace.Failure
@@ -274,7 +275,7 @@ def _failure_from(message):
 
 def _exit_reason(workspace):
     """Why a server vanished. The spawner reports an out-of-memory kill through the internal API
-    (see workspace_report_exit); otherwise it simply died."""
+    (see workspace_report_out_of_memory); otherwise it simply died."""
     workspace.refresh_from_db(fields=["failure_reason"])
     if workspace.failure_reason:
         return workspace.failure_reason
@@ -303,11 +304,20 @@ def workspace_reconcile_all():
     return len(unsettled)
 
 
-def workspace_report_exit(*, workspace, reason, message=""):
-    """The spawner tells why a server ended (e.g. the kernel's OOM killer). Idempotent."""
-    if reason not in Failure.values or not reason:
-        raise ValidationError({"reason": f"Choose one of: {', '.join(v for v in Failure.values if v)}."})
+def workspace_report_out_of_memory(*, workspace, server_exited):
+    """The spawner saw the kernel's OOM killer act inside this workspace's limit group. Idempotent enough:
+    a repeated report only adds a repeated event.
+
+    A killed kernel leaves the server up (the event says so); a killed server fails the workspace.
+    """
+    limit = workspace.profile.memory_bytes
     with transaction.atomic():
-        Workspace.objects.filter(pk=workspace.pk).update(failure_reason=reason)
-        _event(workspace, "server_exited", message=message or Failure(reason).label, reason=reason)
-    _queue_reconcile(workspace)
+        if server_exited:
+            Workspace.objects.filter(pk=workspace.pk).update(failure_reason=Failure.OUT_OF_MEMORY)
+            message = f"The server used more than its {format_size(limit)} memory limit and was stopped (out of memory)."
+        else:
+            message = (f"A process used more than the workspace's {format_size(limit)} memory limit and was killed "
+                       "(out of memory); the server is still running. Restart the kernel, or choose a bigger size.")
+        _event(workspace, "out_of_memory", message=message, server_exited=server_exited)
+    if server_exited:
+        _queue_reconcile(workspace)

@@ -1,0 +1,90 @@
+"""One OS account per portal user, so one person's server cannot read another person's files.
+
+Needs root (useradd). Accounts are named "dsw-<system name>", have no password (locked) and
+no login shell, and a private home (mode 0700). The portal username is recorded in the
+account's comment field; an existing account recorded for someone else is never reused.
+"""
+
+import hashlib
+import os
+import pwd
+import re
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ACCOUNT_PREFIX = "dsw-"
+MAX_ACCOUNT_NAME = 32  # useradd's limit
+SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+USERADD_NAME_IN_USE = 9
+
+
+class AccountError(RuntimeError):
+    """The OS account for a portal user could not be set up safely."""
+
+
+@dataclass(frozen=True)
+class SystemAccount:
+    name: str
+    uid: int
+    gid: int
+    home: str
+
+
+def system_name(portal_username):
+    """The portal username made safe for OS account and directory names, without collisions.
+
+    Already-safe names are kept as they are; any other name becomes a readable stem plus a
+    hash of the original, so "Alice" and "alice" never share an account.
+    """
+    limit = MAX_ACCOUNT_NAME - len(ACCOUNT_PREFIX)
+    if SAFE_NAME.fullmatch(portal_username) and len(portal_username) <= limit:
+        return portal_username
+    digest = hashlib.sha256(portal_username.encode()).hexdigest()[:8]
+    stem = re.sub(r"[^a-z0-9_-]+", "-", portal_username.lower()).strip("-_")[:limit - len(digest) - 1]
+    return f"{stem or 'user'}-{digest}"
+
+
+def ensure_system_user(portal_username, home_root):
+    """Idempotent: the locked OS account for `portal_username`, created with its home if missing.
+
+    The home is `<home_root>/<account name>`, mode 0700, owned by the account.
+    """
+    home_root = Path(home_root).absolute()
+    name = ACCOUNT_PREFIX + system_name(portal_username)
+    home = home_root / name
+    comment = f"portal user {portal_username}"
+    _check_reachable(home_root)
+    entry = _existing(name)
+    if entry is None:
+        result = subprocess.run(["useradd", "--comment", comment, "--home-dir", str(home), "--no-create-home",
+                                 "--shell", "/usr/sbin/nologin", "--user-group", name],
+                                capture_output=True, text=True)
+        if result.returncode not in (0, USERADD_NAME_IN_USE):  # in use: a concurrent call just made it
+            raise AccountError(f"useradd {name} failed: {result.stderr.strip()}")
+        entry = pwd.getpwnam(name)
+    if entry.pw_gecos != comment:
+        raise AccountError(f"OS account {name} exists but belongs to {entry.pw_gecos!r}, not portal user {portal_username!r}")
+    if entry.pw_dir != str(home):
+        raise AccountError(f"OS account {name} has home {entry.pw_dir}, expected {home}; was home_root changed?")
+    home_root.mkdir(mode=0o711, parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, exist_ok=True)
+    os.chown(home, entry.pw_uid, entry.pw_gid)
+    os.chmod(home, 0o700)
+    return SystemAccount(name=name, uid=entry.pw_uid, gid=entry.pw_gid, home=str(home))
+
+
+def _existing(name):
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def _check_reachable(home_root):
+    """Every existing ancestor must let other accounts pass through, or homes are unreachable."""
+    for directory in [home_root, *home_root.parents]:
+        if directory.exists() and not directory.stat().st_mode & stat.S_IXOTH:
+            raise AccountError(f"{directory} (mode {stat.S_IMODE(directory.stat().st_mode):04o}) does not let "
+                               f"other accounts reach homes under {home_root}; use a home_root they can traverse")

@@ -1,0 +1,295 @@
+"""PortalLocalSpawner without a hub: a real HTTP portal stand-in, real processes, real limits and accounts.
+
+The "python" in these launch specs is a small shell script standing in for a Jupyter server: it
+records who and where it runs, then sleeps (or exhausts its memory), so each test can look at
+what the spawner really did. The hub tests in tests/workspaces run a real single-user server.
+"""
+
+import asyncio
+import json
+import os
+import pwd
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from spawner.gpus import GpuInventory
+from spawner.local import OUT_OF_MEMORY, LaunchError, PortalLocalSpawner
+from spawner.resources import detect_limiter
+
+TOKEN = "s3cret-token"
+RECORDING_SERVER = """#!/bin/sh
+{ id -u; pwd; echo "$HOME"; echo "$USER"; echo "CUDA=$CUDA_VISIBLE_DEVICES"; echo "WORKSPACE=$PLATFORM_WORKSPACE_ID";
+  echo "PATH=$PATH"; echo "ARGS=$*"; cat /proc/self/cgroup; } > "$HOME/started.txt.partial"
+mv "$HOME/started.txt.partial" "$HOME/started.txt"
+exec sleep 120
+"""
+MEMORY_HOG_SERVER = f"""#!/bin/sh
+exec {sys.executable} -c "chunks = [bytearray(10 * 2**20) for _ in range(100)]"
+"""
+
+
+class Portal:
+    """A stand-in portal: answers /api/internal/launch-spec/ with whatever the test sets."""
+
+    def __init__(self):
+        self.status, self.body, self.requests = 404, b"{}", []
+        portal = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                portal.requests.append((self.path, self.headers.get("Authorization")))
+                self.send_response(portal.status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(portal.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def serve(self, spec):
+        self.status, self.body = 200, json.dumps(spec).encode()
+
+
+@pytest.fixture
+def portal():
+    running = Portal()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+def launch_spec(*, python="/usr/bin/python3", owner="alice", workspace_id=7, **changes):
+    return {"workspace_id": workspace_id, "owner": owner, "server_name": f"ws-{workspace_id}", "cpu": 0.5,
+            "memory_bytes": 256 * 2**20, "gpus": 0, "gpu_type": "", "disk_bytes": 0,
+            "environment": {"kind": "local", "python": python},
+            "env": {"PLATFORM_WORKSPACE_ID": str(workspace_id)}, "idle_timeout_seconds": 0, **changes}
+
+
+def make_spawner(portal_url, state_dir, *, user="alice", server="ws-7", **config):
+    """The spawner as JupyterHub builds it, with minimal stand-ins for the hub's own objects."""
+    return PortalLocalSpawner(
+        user=SimpleNamespace(name=user, url=f"/user/{user}/"),
+        orm_spawner=SimpleNamespace(name=server, server=None),
+        hub=SimpleNamespace(public_host="", api_url="http://127.0.0.1:9/hub/api", base_url="/hub/"),
+        portal_url=portal_url, portal_token=TOKEN, state_dir=str(state_dir), **config)
+
+
+def stand_in_server(directory, script):
+    path = directory / "python"
+    path.write_text(script)
+    path.chmod(0o755)
+    return str(path)
+
+
+def wait_for(path, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+    return path.read_text()
+
+
+# --- load_launch_spec ------------------------------------------------------------------------
+
+def test_launch_spec_is_fetched_with_the_token(portal, tmp_path):
+    portal.serve(launch_spec())
+    spec = asyncio.run(make_spawner(portal.url, tmp_path, user="al ice+1").load_launch_spec())
+    assert spec.workspace_id == 7 and spec.env == {"PLATFORM_WORKSPACE_ID": "7"}
+    path, authorization = portal.requests[-1]
+    assert urlparse(path).path == "/api/internal/launch-spec/"
+    assert parse_qs(urlparse(path).query) == {"user": ["al ice+1"], "server": ["ws-7"]}
+    assert authorization == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize("status, body, message", [
+    (404, b'{"detail": "No workspace should run as this server."}', "The portal knows no workspace that should run as server 'ws-7' of 'alice'."),
+    (403, b'{"detail": "nope"}', "The portal refused the launch spec request (HTTP 403)."),
+    (500, b"<html>oops</html>", "The portal refused the launch spec request (HTTP 500)."),
+    (200, b"<html>not json</html>", "The portal sent an unusable launch spec: Expecting value"),
+    (200, json.dumps({**launch_spec(), "cpu": "lots"}).encode(), "The portal sent an unusable launch spec: cpu: must be a number"),
+])
+def test_launch_spec_failures_say_what_went_wrong(portal, tmp_path, status, body, message):
+    portal.status, portal.body = status, body
+    with pytest.raises(LaunchError) as caught:
+        asyncio.run(make_spawner(portal.url, tmp_path).load_launch_spec())
+    assert caught.value.jupyterhub_message.startswith(message)
+
+
+def test_unreachable_portal_is_reported_as_such(portal, tmp_path):
+    url = portal.url
+    portal.server.shutdown()
+    portal.server.server_close()  # nothing listens there any more
+    with pytest.raises(LaunchError, match=f"The portal is unreachable at {url}"):
+        asyncio.run(make_spawner(url, tmp_path).load_launch_spec())
+
+
+def test_portal_token_defaults_to_the_service_token_in_the_environment(monkeypatch):
+    monkeypatch.setenv("PLATFORM_HUB_API_TOKEN", "from-env")
+    assert PortalLocalSpawner().portal_token == "from-env"
+
+
+# --- refusals before anything starts -----------------------------------------------------------
+
+@pytest.mark.parametrize("changes, message", [
+    ({"gpus": 2, "gpu_type": "h100"}, "needs 2 × h100 GPUs, this host has no GPUs"),
+    ({"cpu": 4096.0}, "needs 4096 CPU cores, this host has"),
+    ({"memory_bytes": 2**50}, "needs 1048576.0 GiB of memory, this host has"),
+    ({"environment": {"kind": "image", "reference": "registry.example.org/lab@sha256:" + "0" * 64}},
+     "needs a container runtime for image registry.example.org/lab@sha256:"),
+    ({"environment": {"kind": "local", "python": "/nonexistent/bin/python"}},
+     "needs the Python at /nonexistent/bin/python, which is not an executable on this host"),
+])
+def test_start_refuses_what_the_host_can_never_run(portal, tmp_path, changes, message):
+    portal.serve(launch_spec(**changes))
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=[])
+    with pytest.raises(LaunchError) as caught:
+        asyncio.run(spawner.start())
+    assert caught.value.jupyterhub_message.startswith("This workspace needs")
+    assert message in caught.value.jupyterhub_message
+    assert spawner.proc is None and spawner.resource_key == ""
+    assert not (tmp_path / "gpus.json").exists()
+
+
+def test_start_refuses_a_spec_for_another_server(portal, tmp_path):
+    portal.serve(launch_spec(workspace_id=8))
+    with pytest.raises(LaunchError, match="is for server 'ws-8', not 'ws-7'"):
+        asyncio.run(make_spawner(portal.url, tmp_path, isolation="single-user").start())
+
+
+def test_per_user_isolation_needs_root(portal, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("runs as root here, where per-user isolation is possible")
+    portal.serve(launch_spec())
+    with pytest.raises(LaunchError, match="needs the hub to run as root"):
+        asyncio.run(make_spawner(portal.url, tmp_path, isolation="per-user").start())
+
+
+def test_busy_gpus_refuse_the_second_workspace_and_free_up_on_stop(portal, tmp_path):
+    script = stand_in_server(tmp_path, RECORDING_SERVER)
+    devices = [{"index": "0", "type": "h100"}]
+    first = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=devices)
+    second = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=devices, server="ws-8")
+
+    async def scenario():
+        portal.serve(launch_spec(python=script, gpus=1, gpu_type="h100"))
+        await first.start()
+        portal.serve(launch_spec(python=script, gpus=1, workspace_id=8))
+        with pytest.raises(LaunchError) as caught:
+            await second.start()
+        assert caught.value.jupyterhub_message == "This workspace needs 1 GPU, 0 free of 1."
+        assert second.proc is None
+        await first.stop(now=True)
+        await second.start()
+        await second.stop(now=True)
+
+    asyncio.run(scenario())
+    assert first.gpu_indices == [] and second.gpu_indices == []
+
+
+# --- real launches ----------------------------------------------------------------------------
+
+def test_single_user_mode_runs_as_the_hub_account_with_its_resources(portal, tmp_path):
+    script = stand_in_server(tmp_path, RECORDING_SERVER)
+    portal.serve(launch_spec(python=script, gpus=1, gpu_type="h100"))
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user",
+                           gpu_devices=[{"index": "0", "type": "a100"}, {"index": "3", "type": "h100"}])
+
+    async def scenario():
+        ip, port = await spawner.start()
+        try:
+            home = Path(spawner.notebook_dir)
+            record = await asyncio.to_thread(wait_for, home / "started.txt")
+            events = [event async for event in spawner.progress()]  # not pending: replays what happened
+            return ip, port, home, record, events, spawner.resource_key, spawner.limiter_mechanism
+        finally:
+            await spawner.stop()
+
+    ip, port, home, record, events, key, mechanism = asyncio.run(scenario())
+    uid, cwd, home_env, user, cuda, workspace, _, args, *cgroups = record.splitlines()
+    assert ip == "127.0.0.1" and port > 0
+    assert home == tmp_path / "homes" / "alice"
+    assert (int(uid), cwd, home_env) == (os.getuid(), str(home), str(home))
+    assert user == pwd.getpwuid(os.getuid()).pw_name
+    assert (cuda, workspace) == ("CUDA=3", "WORKSPACE=7")
+    assert args == ("ARGS=-m jupyterhub.singleuser --allow-root" if os.geteuid() == 0 else "ARGS=-m jupyterhub.singleuser")
+    assert [event["progress"] for event in events] == [10, 30, 60, 80]
+    assert f"{mechanism}:" in events[1]["message"] and "1 × h100 GPU" in events[1]["message"]
+    if mechanism != "rlimit":
+        assert any(line.endswith(f"/dsw-{key}") for line in cgroups), cgroups
+        assert not any(directory.exists() for directory in detect_limiter(mechanism=mechanism).group_dirs(key))
+    assert spawner.resource_key == "" and spawner.get_state() == {}
+    assert GpuInventory(tmp_path / "gpus.json", []).allocate("other", 0) == []
+
+
+def test_per_user_mode_runs_as_the_owners_account_inside_its_group(portal, portal_users, cgroup_limiter, shared_dir):
+    owner = portal_users("alice")
+    script = stand_in_server(shared_dir, RECORDING_SERVER)
+    portal.serve(launch_spec(python=script, owner=owner))
+    spawner = make_spawner(portal.url, shared_dir / "state", home_root=str(shared_dir / "homes"))
+
+    async def scenario():
+        await spawner.start()
+        try:
+            record = await asyncio.to_thread(wait_for, Path(spawner.notebook_dir) / "started.txt")
+            return record, spawner.resource_key
+        finally:
+            await spawner.stop(now=True)
+
+    record, key = asyncio.run(scenario())
+    account = pwd.getpwnam(f"dsw-{owner}")
+    uid, cwd, home_env, user, cuda, _, _, args, *cgroups = record.splitlines()
+    assert int(uid) == account.pw_uid
+    assert cwd == home_env == account.pw_dir == spawner.notebook_dir
+    assert user == account.pw_name
+    assert cuda == "CUDA="  # no GPU visible at all
+    assert args == "ARGS=-m jupyterhub.singleuser"  # not root, so no --allow-root
+    assert any(line.endswith(f"/dsw-{key}") for line in cgroups), cgroups
+    assert not any(directory.exists() for directory in cgroup_limiter.group_dirs(key))
+
+
+def test_out_of_memory_is_reported_and_a_restarted_hub_releases_everything(portal, cgroup_limiter, tmp_path):
+    script = stand_in_server(tmp_path, MEMORY_HOG_SERVER)
+    portal.serve(launch_spec(python=script, gpus=1))
+    devices = [{"index": "0", "type": "h100"}]
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=devices)
+    asyncio.run(spawner.start())
+    key, state = spawner.resource_key, spawner.get_state()
+    assert state["resources"] == {"key": key, "mechanism": cgroup_limiter.mechanism, "gpus": ["0"]}
+    spawner.proc.wait(timeout=60)  # the kernel kills it; nobody reaps it but us
+
+    # A restarted hub knows only the saved state (the pid is gone, so poll reports it stopped).
+    restarted = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=devices)
+    restarted.load_state(state)
+    assert asyncio.run(restarted.poll()) == 0
+    assert restarted.exit_reason == OUT_OF_MEMORY
+    assert restarted.resource_key == "" and restarted.get_state() == {}
+    assert not any(directory.exists() for directory in cgroup_limiter.group_dirs(key))
+    assert GpuInventory(tmp_path / "gpus.json", devices).allocate("someone-else", 1) == ["0"]
+    assert asyncio.run(spawner.poll()) is not None  # the original is released too, without errors
+
+
+def test_a_hub_without_path_still_gives_the_server_one(portal, tmp_path, monkeypatch):
+    script = stand_in_server(tmp_path, RECORDING_SERVER)
+    portal.serve(launch_spec(python=script))
+    monkeypatch.delenv("PATH")
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=[])
+
+    async def scenario():
+        await spawner.start()
+        try:
+            return await asyncio.to_thread(wait_for, Path(spawner.notebook_dir) / "started.txt")
+        finally:
+            await spawner.stop(now=True)
+
+    assert f"PATH={tmp_path}:/usr/local/bin:/usr/bin:/bin" in asyncio.run(scenario()).splitlines()
