@@ -104,7 +104,17 @@ class PortalLocalSpawner(LocalProcessSpawner):
             raise LaunchError(f"The portal sent an unusable launch spec: {exc}", reason="portal") from exc
 
     async def start(self):
-        """Start the server the portal's spec describes; raises LaunchError, having started nothing, if it cannot."""
+        """Start the server the portal's spec describes; raises LaunchError, having started nothing, if it cannot.
+
+        A refusal is also reported to the portal, so the person sees the reason on the workspace."""
+        try:
+            return await self._start()
+        except LaunchError as exc:
+            if exc.reason != "portal":  # the portal cannot be told what it cannot be reached for
+                await self._report_to_portal("spawn_failed", message=exc.jupyterhub_message)
+            raise
+
+    async def _start(self):
         self._launch_count += 1
         self.exit_reason = ""
         self._oom_kills_reported = 0
@@ -168,16 +178,18 @@ class PortalLocalSpawner(LocalProcessSpawner):
         return status
 
     async def _report_out_of_memory(self, *, server_exited):
-        """Tell the portal (it records the event on the workspace). Best effort: never breaks polling."""
-        body = json.dumps({"user": self.user.name, "server": self.name, "event": "out_of_memory",
-                           "server_exited": server_exited})
+        await self._report_to_portal("out_of_memory", server_exited=server_exited)
+
+    async def _report_to_portal(self, event, **details):
+        """Tell the portal what only the spawner sees (it records it on the workspace). Best effort."""
+        body = json.dumps({"user": self.user.name, "server": self.name, "event": event, **details})
         request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/server-event/", method="POST", body=body,
                               headers={"Authorization": f"Bearer {self.portal_token}", "Content-Type": "application/json"},
                               request_timeout=10)
         try:
             await AsyncHTTPClient().fetch(request)
         except (HTTPClientError, OSError) as exc:
-            self.log.warning("Could not report out-of-memory of %s to the portal: %s", self._log_name, exc)
+            self.log.warning("Could not report %s of %s to the portal: %s", event, self._log_name, exc)
 
     async def stop(self, now=False):
         """Stop the server, then free its GPUs and remove its limit group with anything left in it. Idempotent."""

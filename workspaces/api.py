@@ -185,7 +185,8 @@ class LaunchSpecApi(APIView):
 
 @extend_schema(exclude=True)
 class ServerEventApi(APIView):
-    """The spawner reports what only it can see: ``{"user", "server", "event": "out_of_memory", "server_exited"}``."""
+    """The spawner reports what only it can see: ``{"user", "server", "event": "out_of_memory", "server_exited"}``
+    or ``{"user", "server", "event": "spawn_failed", "message"}``."""
 
     authentication_classes = []
     permission_classes = [IsHubService]
@@ -195,7 +196,11 @@ class ServerEventApi(APIView):
                                                        server_name=str(request.data.get("server", "")))
         if workspace is None:
             return Response({"detail": "No such workspace.", "errors": {}}, status=404)
-        if request.data.get("event") != "out_of_memory":
-            raise ValidationError({"event": "The only event is 'out_of_memory'."})
-        services.workspace_report_out_of_memory(workspace=workspace, server_exited=bool(request.data.get("server_exited")))
+        event = request.data.get("event")
+        if event == "out_of_memory":
+            services.workspace_report_out_of_memory(workspace=workspace, server_exited=bool(request.data.get("server_exited")))
+        elif event == "spawn_failed":
+            services.workspace_report_spawn_failure(workspace=workspace, message=str(request.data.get("message", ""))[:500])
+        else:
+            raise ValidationError({"event": "Use 'out_of_memory' or 'spawn_failed'."})
         return Response(status=204)

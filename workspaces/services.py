@@ -241,10 +241,13 @@ def _reconcile_running(workspace, hub, user, server, state):
     if workspace.observed_state in (Observed.STARTING, Observed.RUNNING) and workspace.served_generation == workspace.generation:
         # It was starting or running and vanished: the spawn failed or the server died.
         reason = _exit_reason(workspace)
-        _observe(workspace, Observed.FAILED, failure=reason,
-                 message="The server ran out of memory and was stopped." if reason == Failure.OUT_OF_MEMORY
-                 else "The server stopped unexpectedly." if workspace.observed_state == Observed.RUNNING
-                 else "The server failed to start; see the hub log.")
+        if reason == Failure.OUT_OF_MEMORY:
+            message = "The server ran out of memory and was stopped."
+        elif workspace.observed_state == Observed.RUNNING:
+            message = "The server stopped unexpectedly."
+        else:  # the spawner's own report (refreshed by _exit_reason) says why, when it could
+            message = workspace.status_message if workspace.failure_reason else "The server failed to start; see the hub log."
+        _observe(workspace, Observed.FAILED, failure=reason, message=message)
         return None
     if _spawn_timed_out(workspace):
         _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
@@ -276,7 +279,7 @@ def _failure_from(message):
 def _exit_reason(workspace):
     """Why a server vanished. The spawner reports an out-of-memory kill through the internal API
     (see workspace_report_out_of_memory); otherwise it simply died."""
-    workspace.refresh_from_db(fields=["failure_reason"])
+    workspace.refresh_from_db(fields=["failure_reason", "status_message"])
     if workspace.failure_reason:
         return workspace.failure_reason
     return Failure.SERVER_DIED if workspace.observed_state == Observed.RUNNING else Failure.SPAWN_ERROR
@@ -302,6 +305,14 @@ def workspace_reconcile_all():
     for pk in unsettled:
         workspace_reconcile_task.delay(pk)
     return len(unsettled)
+
+
+def workspace_report_spawn_failure(*, workspace, message):
+    """The spawner refused to start this workspace (e.g. the host has no such GPU); record why."""
+    with transaction.atomic():
+        Workspace.objects.filter(pk=workspace.pk).update(failure_reason=Failure.SPAWN_ERROR, status_message=message)
+        _event(workspace, "spawn_refused", message=message)
+    _queue_reconcile(workspace)
 
 
 def workspace_report_out_of_memory(*, workspace, server_exited):

@@ -111,3 +111,16 @@ def test_a_server_that_dies_is_noticed_by_the_janitor(hub, celery_worker, alice,
             break
         time.sleep(1)
     assert body["status"] == "failed" and body["failure_reason"] == "server_died"
+
+
+def test_a_profile_the_host_cannot_satisfy_fails_with_the_reason(hub, celery_worker, alice, team):
+    from workspaces.models import Profile
+
+    Profile.objects.create(name="GPU", cpu="1", memory_bytes=2 * 2**30, gpus=1, gpu_type="h100")
+    client = api_as(alice)
+    workspace_id = client.post("/api/v1/workspaces/", {"name": "needs-gpu", "profile": "GPU"}, format="json").json()["id"]
+    failed, _ = wait_for_status(client, workspace_id, "failed", timeout=60)
+    assert failed["failure_reason"] == "spawn_error"
+    assert "h100" in failed["status_message"] and "GPU" in failed["status_message"], failed["status_message"]
+    kinds = [event["kind"] for event in client.get(f"/api/v1/workspaces/{workspace_id}/events/").json()["results"]]
+    assert "spawn_refused" in kinds and kinds[-1] == "failed"
