@@ -75,7 +75,8 @@ class Platform:
         self.port = free_port_block(4)
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "PLATFORM_"))}
-        self.env.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_PORT=str(self.port),
+        # single-user isolation: no OS account is created, and both sides run as the same account.
+        self.env.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_PORT=str(self.port), PLATFORM_ISOLATION="single-user",
                         PLATFORM_ADMIN_PASSWORD="benchmark admin passphrase")
         self.base = f"http://127.0.0.1:{self.port}"
 

@@ -12,7 +12,11 @@ fi
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 # Keep the suite's data out of the developer's ./var.
 export PLATFORM_DATA_DIR="${PLATFORM_TEST_DATA_DIR:-$(mktemp -d)}"
-# Workspace homes live under it; per-user OS accounts (the hub runs as root) must reach them.
 chmod 755 "$PLATFORM_DATA_DIR"
+# As root, test workspaces run as per-user OS accounts (dsw-alice, …). Accounts are machine-wide
+# and remember their home, so their homes stay in one place across runs; every account must
+# be able to reach it.
+export PLATFORM_HOMES_DIR="${PLATFORM_HOMES_DIR:-${TMPDIR:-/tmp}/dsw-test-homes}"
+mkdir -p "$PLATFORM_HOMES_DIR" && chmod 755 "$PLATFORM_HOMES_DIR"
 
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

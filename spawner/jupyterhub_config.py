@@ -6,6 +6,7 @@ PLATFORM_PROXY_API_URL, PLATFORM_HUB_API_TOKEN, PLATFORM_HUB_OAUTH_CLIENT_ID,
 PLATFORM_HUB_OAUTH_CLIENT_SECRET, PLATFORM_HUB_DATA_DIR, CONFIGPROXY_AUTH_TOKEN.
 """
 
+import json
 import os
 import shutil
 import sys
@@ -73,6 +74,9 @@ c.PortalLocalSpawner.portal_url = portal_url
 c.PortalLocalSpawner.portal_token = env["PLATFORM_HUB_API_TOKEN"]
 c.PortalLocalSpawner.state_dir = str(data_dir / "spawner")
 c.PortalLocalSpawner.home_root = env.get("PLATFORM_HOMES_DIR", str(data_dir.parent / "homes"))
+c.PortalLocalSpawner.isolation = env.get("PLATFORM_ISOLATION", "auto")
+# e.g. [{"index": "0", "type": "h100"}, {"index": "1", "type": "h100"}]; empty: ask nvidia-smi.
+c.PortalLocalSpawner.gpu_devices = json.loads(env.get("PLATFORM_GPU_DEVICES") or "[]")
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = int(env.get("PLATFORM_SPAWN_TIMEOUT", "300"))
 c.Spawner.http_timeout = 120

@@ -105,9 +105,19 @@ def celery_worker(transactional_db):
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count):
+    """Distinct free ports, held open together while chosen so they cannot repeat."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class SmtpSink:
@@ -161,7 +171,7 @@ def hub(live_server, tmp_path_factory):
 
     from tests.hub import start_hub, stop_hub
 
-    public_port, hub_port, proxy_api_port = free_port(), free_port(), free_port()
+    public_port, hub_port, proxy_api_port = free_ports(3)
     saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL
     settings.PLATFORM_PUBLIC_URL = f"http://127.0.0.1:{public_port}"
     settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{hub_port}/hub/api"

@@ -41,10 +41,13 @@ def start_hub(*, data_dir, portal_url, public_port, hub_port, proxy_api_port):
         if process.poll() is not None:
             raise RuntimeError(f"The hub exited at start:\n{log_path.read_text()[-4000:]}")
         try:
-            if requests.get(f"{api_url}/", timeout=2).status_code == 200:
+            # Our token must work: a hub of another test worker on a reused port would refuse it.
+            answer = requests.get(f"{api_url}/users", headers={"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}, timeout=2)
+            if answer.status_code == 200 and process.poll() is None:
                 return RunningHub(public_url=settings.PLATFORM_PUBLIC_URL, api_url=api_url, process=process, log_path=log_path)
         except requests.ConnectionError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise RuntimeError(f"The hub never answered:\n{log_path.read_text()[-4000:]}")
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
@@ -112,12 +112,10 @@ class WorkspaceDetailApi(APIView):
     def get(self, request, pk):
         return Response(WorkspaceOutput(_own_workspace(request, pk), context={"request": request}).data)
 
-    @extend_schema(parameters=[OpenApiParameter("delete_home", bool, description="Also delete the workspace's files.")],
-                   responses={202: WorkspaceOutput})
+    @extend_schema(responses={202: WorkspaceOutput})
     def delete(self, request, pk):
-        workspace = _own_workspace(request, pk)
-        delete_home = request.query_params.get("delete_home") == "true"
-        workspace = services.workspace_request_delete(workspace=workspace, actor=request.user, delete_home=delete_home)
+        """Stop the server and forget the workspace. Files in your home are kept."""
+        workspace = services.workspace_request_delete(workspace=_own_workspace(request, pk), actor=request.user)
         return Response(WorkspaceOutput(workspace, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 

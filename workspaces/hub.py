@@ -1,5 +1,7 @@
 """The one place that builds the hub client from settings (so tests and modes swap it in one spot)."""
 
+import os
+
 from django.conf import settings
 
 from portal.integrations.jupyterhub import HubClient
@@ -44,19 +46,16 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port):
         "PLATFORM_HUB_OAUTH_CLIENT_ID": settings.PLATFORM_HUB_OAUTH_CLIENT_ID,
         "PLATFORM_HUB_OAUTH_CLIENT_SECRET": settings.PLATFORM_HUB_OAUTH_CLIENT_SECRET,
         "PLATFORM_HUB_DATA_DIR": str(settings.PLATFORM_DATA_DIR / "hub"),
-        "PLATFORM_HOMES_DIR": str(settings.PLATFORM_DATA_DIR / "homes"),
+        "PLATFORM_HOMES_DIR": str(settings.PLATFORM_HOMES_DIR),
         "PLATFORM_SPAWN_TIMEOUT": str(settings.PLATFORM_SPAWN_TIMEOUT),
         "PLATFORM_SITE_NAME": settings.PLATFORM_SITE_NAME,
         "CONFIGPROXY_AUTH_TOKEN": _proxy_token(),
+        **{name: os.environ[name] for name in ("PLATFORM_ISOLATION", "PLATFORM_GPU_DEVICES") if name in os.environ},
     }
 
 
 def _proxy_token():
     import secrets
 
-    path = settings.PLATFORM_DATA_DIR / "hub" / "proxy_token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32))
-    return path.read_text().strip()
+    # One proxy per platform: a fresh token at each start is fine (the hub starts the proxy).
+    return secrets.token_hex(32)

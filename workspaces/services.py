@@ -137,15 +137,15 @@ def workspace_request_restart(*, workspace, actor):
     return workspace
 
 
-def workspace_request_delete(*, workspace, actor, delete_home=False):
-    """Stop and forget the workspace; with ``delete_home`` its files go too. Idempotent."""
+def workspace_request_delete(*, workspace, actor):
+    """Stop and forget the workspace (files in the owner's home are kept). Idempotent."""
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         if workspace.desired_state == Desired.DELETED:
             return workspace
         workspace.desired_state = Desired.DELETED
         workspace.save(update_fields=["desired_state"])
-        _event(workspace, "delete_requested", actor=actor, delete_home=bool(delete_home))
+        _event(workspace, "delete_requested", actor=actor)
         _queue_reconcile(workspace)
     return workspace
 
@@ -202,16 +202,16 @@ def workspace_reconcile(*, workspace_id):
     except HubUnreachable as exc:
         logger.warning("Reconciling workspace %s: %s", workspace.pk, exc)
         if workspace.desired_state == Desired.RUNNING and workspace.observed_state != Observed.RUNNING and _spawn_timed_out(workspace):
-            _observe(workspace, Observed.FAILED, failure=Failure.HUB_UNREACHABLE,
+            settled = _observe(workspace, Observed.FAILED, failure=Failure.HUB_UNREACHABLE,
                      message="The notebook hub is unreachable; the workspace could not start. Try again later.")
-            return None
+            return None if settled else 1
         Workspace.objects.filter(pk=workspace.pk).update(status_message="The notebook hub is unreachable; retrying…")
         return 5
     except HubError as exc:
         logger.warning("Reconciling workspace %s: %s", workspace.pk, exc)
         if workspace.desired_state == Desired.RUNNING:
-            _observe(workspace, Observed.FAILED, failure=Failure.SPAWN_ERROR, message=str(exc))
-            return None
+            settled = _observe(workspace, Observed.FAILED, failure=Failure.SPAWN_ERROR, message=str(exc))
+            return None if settled else 1
         return 10
 
 
@@ -221,19 +221,19 @@ def _reconcile_running(workspace, hub, user, server, state):
         _observe(workspace, Observed.STOPPING, message="Restarting: stopping the old server…")
         return 1
     if state.exists and state.ready:
-        _observe(workspace, Observed.RUNNING, progress=100, message="", failure=Failure.NONE)
-        return None
+        settled = _observe(workspace, Observed.RUNNING, progress=100, message="", failure=Failure.NONE)
+        return None if settled else 1
     if state.exists and state.pending:
         if _spawn_timed_out(workspace):
             hub.stop_server(user, server)
-            _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
+            settled = _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
                      message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
-            return None
+            return None if settled else 1
         if state.pending == "spawn":
             event = hub.spawn_progress(user, server, max_seconds=1.5)
             if event.failed:
-                _observe(workspace, Observed.FAILED, failure=_failure_from(event.message), message=event.message)
-                return None
+                settled = _observe(workspace, Observed.FAILED, failure=_failure_from(event.message), message=event.message)
+                return None if settled else 1
             _observe(workspace, Observed.STARTING, progress=max(10, min(event.progress, 99)),
                      message=event.message or "Starting…")
         return 1
@@ -247,12 +247,12 @@ def _reconcile_running(workspace, hub, user, server, state):
             message = "The server stopped unexpectedly."
         else:  # the spawner's own report (refreshed by _exit_reason) says why, when it could
             message = workspace.status_message if workspace.failure_reason else "The server failed to start; see the hub log."
-        _observe(workspace, Observed.FAILED, failure=reason, message=message)
-        return None
+        settled = _observe(workspace, Observed.FAILED, failure=reason, message=message)
+        return None if settled else 1
     if _spawn_timed_out(workspace):
-        _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
+        settled = _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
                  message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
-        return None
+        return None if settled else 1
     hub.ensure_user(user)
     hub.start_server(user, server)
     _observe(workspace, Observed.STARTING, kind="spawn_requested", progress=5, message="Asking the hub to start the server…",
@@ -268,8 +268,8 @@ def _reconcile_stopped(workspace, hub, user, server, state):
         return 1
     if workspace.desired_state == Desired.DELETED:
         hub.stop_server(user, server, remove=True)  # forget the named server at the hub too
-    _observe(workspace, Observed.STOPPED, progress=0, message="")
-    return None
+    settled = _observe(workspace, Observed.STOPPED, progress=0, message="")
+    return None if settled else 1
 
 
 def _failure_from(message):

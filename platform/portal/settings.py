@@ -11,7 +11,9 @@ Two modes:
 that way against a real PostgreSQL and Redis).
 """
 
+import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,10 +32,19 @@ PLATFORM_SITE_NAME = env.string("PLATFORM_SITE_NAME", "Workspaces")
 
 def _embedded_secret(path, length=50):
     """A random secret generated once and kept in the data directory (mode 0600)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(length))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when several processes start at once, exactly one writes the secret.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the writer may not have finished yet
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise ImproperlyConfigured(f"{path} is empty; delete it to have a new secret generated.") from None
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_urlsafe(length))
     return path.read_text().strip()
 
 
@@ -202,6 +213,8 @@ if not PLATFORM_HUB_API_TOKEN:
         raise ImproperlyConfigured("PLATFORM_HUB_API_TOKEN is required in production mode (shared with the hub).")
     PLATFORM_HUB_API_TOKEN = _embedded_secret(PLATFORM_DATA_DIR / "hub" / "api_token", 32)
 PLATFORM_SPAWN_TIMEOUT = env.integer("PLATFORM_SPAWN_TIMEOUT", 300, minimum=10)
+# Homes of the per-user OS accounts (local spawner). Every account must be able to traverse it.
+PLATFORM_HOMES_DIR = Path(env.string("PLATFORM_HOMES_DIR", str(PLATFORM_DATA_DIR / "homes"))).resolve()
 # The hub signs users in through the portal (OAuth2); these name its client registration.
 PLATFORM_HUB_OAUTH_CLIENT_ID = env.string("PLATFORM_HUB_OAUTH_CLIENT_ID", "jupyterhub")
 PLATFORM_HUB_OAUTH_CLIENT_SECRET = env.string("PLATFORM_HUB_OAUTH_CLIENT_SECRET", "")

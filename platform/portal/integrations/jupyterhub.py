@@ -94,10 +94,16 @@ class HubClient:
         """The latest progress event of a pending spawn, read from the hub's event stream for at most ``max_seconds``."""
         latest = SpawnProgress(progress=0, message="")
         try:
-            with self.session.get(f"{self.api_url}{self._server_path(user, server)}/progress",
-                                  stream=True, timeout=(self.timeout, max_seconds)) as response:
-                if response.status_code != 200:
-                    return latest
+            response = self.session.get(f"{self.api_url}{self._server_path(user, server)}/progress",
+                                        stream=True, timeout=(self.timeout, max_seconds))
+        except requests.exceptions.ReadTimeout:
+            return latest
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The hub at {self.api_url} does not answer: {exc.__class__.__name__}") from exc
+        with response:
+            if response.status_code != 200:
+                return latest
+            try:
                 for line in response.iter_lines(decode_unicode=True):
                     if not line or not line.startswith("data:"):
                         continue
@@ -107,10 +113,10 @@ class HubClient:
                                            ready=bool(event.get("ready")), failed=bool(event.get("failed")))
                     if latest.ready or latest.failed:
                         break
-        except requests.exceptions.ReadTimeout:
-            pass  # the stream stays open while a spawn goes on; we only wanted the latest event
-        except requests.RequestException as exc:
-            raise HubUnreachable(f"The hub at {self.api_url} does not answer: {exc.__class__.__name__}") from exc
+            except requests.RequestException:
+                # The stream stays open while the spawn goes on; a read that times out mid-stream
+                # surfaces as a ConnectionError. We only wanted the latest event anyway.
+                pass
         return latest
 
     def running_servers(self, *, page_size=200):
