@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import pwd
+import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -296,9 +297,11 @@ class PortalLocalSpawner(LocalProcessSpawner):
         return is_root and self.isolation != "single-user"
 
     def _key_for(self, spec):
-        # Unique per hub (by its state_dir), so two hubs on one host never share, or kill, each other's groups.
+        # Unique per hub (by its state_dir), so two hubs on one host never share, or kill, each other's
+        # groups; and unique per launch, so a late clean-up of the previous server (a restart) can never
+        # reach the new one. The key is kept in the hub's state, so a restarted hub still releases it.
         hub_id = hashlib.sha256(os.path.abspath(self.state_dir).encode()).hexdigest()[:6]
-        return f"ws-{spec.workspace_id}-{hub_id}"
+        return f"ws-{spec.workspace_id}-{hub_id}-{secrets.token_hex(3)}"
 
     def _current_limiter(self):
         if self._limiter is None or self._limiter.mechanism != self.limiter_mechanism:
