@@ -26,7 +26,7 @@ def start_hub(*, data_dir, portal_url, public_port, hub_port, proxy_api_port):
     """Start the hub exactly as `make run` does (same config file, same environment builder)."""
     from django.conf import settings
 
-    from workspaces.hub import hub_environment, hub_oauth_client_ensure  # noqa: F401
+    from workspaces.hub import hub_environment
 
     environ = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'platform'}",
                **hub_environment(portal_internal_url=portal_url, hub_port=hub_port, proxy_api_port=proxy_api_port),

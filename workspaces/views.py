@@ -1,15 +1,15 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from portal.web.helpers import form_add_errors, platform_admin_required
 from workspaces import profiles, selectors, services
 from workspaces.forms import ProfileForm, WorkspaceCreateForm
 from workspaces.models import Profile
 
-platform_admin_required = user_passes_test(lambda user: user.is_authenticated and user.is_platform_admin)
 
 
 @login_required
@@ -21,8 +21,7 @@ def workspace_list(request):
                                                   profile=form.cleaned_data["profile"], team=form.cleaned_data["team"],
                                                   request=request)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, exc)
         else:
             messages.success(request, f"Workspace {workspace.name} is starting.")
             return redirect("workspace_detail", pk=workspace.pk)
@@ -81,8 +80,7 @@ def profile_list(request):
         try:
             profile = profiles.profile_save(actor=request.user, request=request, **data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, exc)
         else:
             messages.success(request, f"Profile {profile.name} was created.")
             return redirect("profile_list")

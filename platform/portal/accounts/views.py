@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -19,14 +19,7 @@ from portal.accounts.forms import (
 from portal.accounts.mail import QueuedPasswordResetForm
 from portal.audit.selectors import audit_event_list
 from portal.audit.services import audit_record
-
-platform_admin_required = user_passes_test(lambda user: user.is_authenticated and user.is_platform_admin)
-
-
-def _apply_errors(form, exc):
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
+from portal.web.helpers import form_add_errors, platform_admin_required
 
 # --- Settings: profile and tokens ---------------------------------------------
 
@@ -48,7 +41,7 @@ def token_list(request):
             token, raw = services.token_create(user=request.user, name=form.cleaned_data["name"],
                                                days=form.cleaned_data["expires_in_days"], request=request)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             # Shown once on the next page, then gone from the session.
             request.session["new_token"] = {"id": token.id, "secret": raw}
@@ -99,7 +92,7 @@ def team_detail(request, slug):
                     raise ValidationError({"username": f"No user named {add_form.cleaned_data['username']!r}."})
                 services.membership_add(team=team, user=user, role=add_form.cleaned_data["role"], actor=request.user, request=request)
             except ValidationError as exc:
-                _apply_errors(add_form, exc)
+                form_add_errors(add_form, exc)
             else:
                 messages.success(request, f"{user.username} joined {team.name}.")
                 return redirect("team_detail", slug=team.slug)
@@ -166,7 +159,7 @@ def manage_users(request):
         try:
             user = services.user_create(**form.cleaned_data, actor=request.user, request=request)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             how = "They can sign in now." if form.cleaned_data["password"] else f"An invitation was sent to {user.email}."
             messages.success(request, f"User {user.username} was created. {how}")
@@ -182,7 +175,7 @@ def manage_teams(request):
         try:
             team = services.team_create(**form.cleaned_data, actor=request.user, request=request)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_errors(form, exc)
         else:
             messages.success(request, f"Team {team.name} was created. Add its members below.")
             return redirect("team_detail", slug=team.slug)
