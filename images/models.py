@@ -226,6 +226,10 @@ class RobotAccount(models.Model):
     def __str__(self):
         return self.username
 
+    # Lets DRF treat an authenticated robot as a caller (images API only: reports and SBOMs).
+    is_authenticated = True
+    is_platform_admin = False
+
     @property
     def username(self):
         return f"robot${self.name}"

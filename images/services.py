@@ -329,3 +329,171 @@ def robot_revoke(*, robot, actor, request=None):
             robot.save(update_fields=["revoked"])
             audit_record(action="robot.revoked", actor=actor, request=request, target=robot)
     return robot
+
+
+# --- What is inside, what is wrong: SBOMs and scan reports ------------------------------
+
+def _manifest_for_upload(*, digest, repository_name, principal):
+    """The digest's manifest, if `principal` may push to its repository (attaching is a push-level act)."""
+    from images.access import repository_actions
+
+    manifests = Manifest.objects.filter(digest=digest).select_related("repository")
+    if repository_name:
+        manifests = manifests.filter(repository__name=repository_name)
+    manifests = [m for m in manifests if "push" in repository_actions(principal, m.repository.name)]
+    if not manifests:
+        raise ValidationError({"digest": f"No image with digest {digest} that you may push to"
+                                         f"{' in ' + repository_name if repository_name else ''}: push it and let the catalog sync first."})
+    if len(manifests) > 1:
+        raise ValidationError({"repository": "That digest is in several repositories: name the repository."})
+    return manifests[0]
+
+
+def _principal_name(principal):
+    return principal.username if isinstance(principal, RobotAccount) else principal.get_username()
+
+
+def sbom_attach(*, digest, sbom, principal, repository="", request=None):
+    """Replace the digest's package list with the SBOM's. Idempotent for the same document."""
+    from images.ingest import parse_sbom
+    from images.models import PackageRecord, Sbom
+
+    manifest = _manifest_for_upload(digest=digest, repository_name=repository, principal=principal)
+    try:
+        parsed = parse_sbom(sbom)
+    except ValueError as exc:
+        raise ValidationError({"sbom": [f"sbom {exc}"]}) from None
+    with transaction.atomic():
+        manifest.packages.all().delete()
+        PackageRecord.objects.bulk_create([PackageRecord(manifest=manifest, name=p.name, version=p.version, type=p.type)
+                                           for p in parsed.packages])
+        manifest.python_version = parsed.python_version
+        manifest.save(update_fields=["python_version"])
+        Sbom.objects.create(manifest=manifest, format=parsed.format, package_count=len(parsed.packages),
+                            uploaded_by=_principal_name(principal))
+    return manifest, parsed
+
+
+def _finding_keys(report):
+    return {(f.vulnerability_id, f.package) for f in report.findings.all()} if report is not None else set()
+
+
+def report_new_findings(report):
+    """Findings in `report` that the previous report (same digest, else same repository) did not have."""
+    from images.models import VulnerabilityReport
+
+    earlier = VulnerabilityReport.objects.filter(pk__lt=report.pk)
+    previous = (earlier.filter(manifest=report.manifest).order_by("-pk").first()
+                or earlier.filter(manifest__repository=report.manifest.repository).order_by("-pk").first())
+    known = _finding_keys(previous)
+    return [f for f in report.findings.all() if (f.vulnerability_id, f.package) not in known]
+
+
+def report_attach(*, digest, report, principal, repository="", request=None):
+    """Store a Trivy JSON report for a digest; the owners hear about new findings (one message, after commit)."""
+    from images.ingest import parse_trivy
+    from images.models import SEVERITIES, Finding, VulnerabilityReport
+
+    manifest = _manifest_for_upload(digest=digest, repository_name=repository, principal=principal)
+    try:
+        findings = parse_trivy(report)
+    except ValueError as exc:
+        raise ValidationError({"report": [f"report {exc}"]}) from None
+    counts = {severity: 0 for severity in reversed(SEVERITIES)}
+    for finding in findings:
+        counts[finding.severity] += 1
+    with transaction.atomic():
+        stored = VulnerabilityReport.objects.create(manifest=manifest, counts=counts, uploaded_by=_principal_name(principal))
+        Finding.objects.bulk_create([Finding(report=stored, **finding.__dict__) for finding in findings])
+        new = report_new_findings(stored)
+        if new:
+            from images import tasks
+
+            transaction.on_commit(lambda: tasks.report_notify_task.delay(stored.pk))
+        else:
+            VulnerabilityReport.objects.filter(pk=stored.pk).update(notified=True)
+    return stored, new
+
+
+def image_owners(repository):
+    """Who hears about an image: platform admins, the team's admins, or the user."""
+    from portal.accounts.models import Membership
+
+    if repository.namespace == Repository.Namespace.USER:
+        return [repository.owner] if repository.owner and repository.owner.is_active else []
+    if repository.namespace == Repository.Namespace.TEAM and repository.team_id:
+        return list(User.objects.filter(is_active=True, memberships__team_id=repository.team_id,
+                                        memberships__role=Membership.Role.ADMIN))
+    return list(User.objects.filter(is_active=True, is_staff=True))
+
+
+def report_notify(*, report_id):
+    """Send the one message about a report's new findings. Idempotent: a report is announced once."""
+    from django.core.mail import send_mail
+
+    from images.models import VulnerabilityReport
+
+    with transaction.atomic():
+        report = (VulnerabilityReport.objects.select_for_update().select_related("manifest__repository")
+                  .filter(pk=report_id, notified=False).first())
+        if report is None:
+            return False
+        new = report_new_findings(report)
+        recipients = sorted({user.email for user in image_owners(report.manifest.repository) if user.email})
+        report.notified = True
+        report.save(update_fields=["notified"])
+    if not new or not recipients:
+        return False
+    tags = ", ".join(report.manifest.tags.values_list("tag", flat=True)) or "untagged"
+    lines = [f"A new vulnerability report for {report.manifest.repository.name} ({tags}, {report.manifest.digest})",
+             f"adds {len(new)} finding(s) the previous report did not have:", ""]
+    lines += [f"  {f.severity:<8} {f.vulnerability_id} in {f.package} {f.installed_version}"
+              + (f" (fixed in {f.fixed_version})" if f.fixed_version else "") for f in new]
+    lines += ["", f"Totals by severity: {report.counts}", f"{settings.PLATFORM_PUBLIC_URL}/images/"]
+    # Sent after the flag is committed: a retry after a crash here loses one message rather than repeating it.
+    send_mail(f"[{settings.PLATFORM_SITE_NAME}] {len(new)} new finding(s) in {report.manifest.repository.name}",
+              "\n".join(lines), None, recipients)
+    return True
+
+
+# --- Scan policy and exceptions ----------------------------------------------------------
+
+def scan_policy_save(*, team, block_threshold, allow_unscanned, actor, request=None):
+    from images.models import ScanPolicy
+
+    with transaction.atomic():
+        policy, _ = ScanPolicy.objects.get_or_create(team=team)
+        policy.block_threshold = block_threshold
+        policy.allow_unscanned = allow_unscanned
+        policy.save()
+        audit_record(action="image.scan_policy_saved", actor=actor, request=request, target=policy,
+                     data={"team": team.slug if team else None, "block_threshold": block_threshold,
+                           "allow_unscanned": allow_unscanned})
+    return policy
+
+
+def scan_exception_create(*, vulnerability_id, justification, expires, actor, repository=None, team=None, request=None):
+    from images.models import ScanException
+
+    if expires <= timezone.now():
+        raise ValidationError({"expires": "The expiry must be in the future."})
+    if (expires - timezone.now()).days > 366:
+        raise ValidationError({"expires": "Exceptions are time-boxed: at most a year."})
+    if not (justification or "").strip():
+        raise ValidationError({"justification": "Say why this finding is acceptable."})
+    with transaction.atomic():
+        exception = ScanException.objects.create(vulnerability_id=vulnerability_id, justification=justification.strip(),
+                                                 expires=expires, repository=repository, team=team, created_by=actor)
+        audit_record(action="image.scan_exception_created", actor=actor, request=request, target=exception,
+                     data={"vulnerability_id": vulnerability_id, "expires": expires.isoformat(),
+                           "repository": repository.name if repository else None, "team": team.slug if team else None})
+    return exception
+
+
+def scan_exception_revoke(*, exception, actor, request=None):
+    with transaction.atomic():
+        if exception.revoked is None:
+            exception.revoked = timezone.now()
+            exception.save(update_fields=["revoked"])
+            audit_record(action="image.scan_exception_revoked", actor=actor, request=request, target=exception)
+    return exception

@@ -23,3 +23,8 @@ def catalog_sync_task():
         services.catalog_sync()
     except RegistryError as exc:
         logger.warning("catalog sync skipped: %s", exc)
+
+
+@shared_task
+def report_notify_task(report_id):
+    services.report_notify(report_id=report_id)
