@@ -134,6 +134,8 @@ class LaunchChoice:
             parts.append("[recommended]")
         if self.deprecated:
             parts.append(f"[deprecated → {self.replacement.reference}]" if self.replacement else "[deprecated]")
+            if self.message:
+                parts.append(self.message)
         if self.blocked:
             parts.append(f"[blocked: {'; '.join(self.blocked)}]")
         return " ".join(parts)

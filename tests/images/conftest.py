@@ -42,3 +42,10 @@ def registry(live_server, settings, tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def small(db):
+    from workspaces.models import Profile
+
+    return Profile.objects.create(name="Small", cpu="0.5", memory_bytes=512 * 2**20, disk_bytes=2**30)
