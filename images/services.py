@@ -497,3 +497,13 @@ def scan_exception_revoke(*, exception, actor, request=None):
             exception.save(update_fields=["revoked"])
             audit_record(action="image.scan_exception_revoked", actor=actor, request=request, target=exception)
     return exception
+
+
+def local_default_ensure(*, using="default"):
+    """``local:default``, the platform's own Python, approved for all teams unless an admin changed it. Idempotent."""
+    repository, _ = Repository.objects.using(using).get_or_create(
+        name="local/default", defaults={"namespace": Repository.Namespace.LOCAL})
+    entry, _ = ImageTag.objects.using(using).get_or_create(
+        repository=repository, tag="default",
+        defaults={"kind": ImageTag.Kind.LOCAL, "python": "", "status": Status.APPROVED, "all_teams": True})
+    return entry
