@@ -190,6 +190,9 @@ def launch_choices(*, user, team):
         choice = LaunchChoice(entry=entry, recommended=entry.recommended and entry.status == Status.APPROVED,
                               deprecated=entry.status == Status.DEPRECATED, replacement=entry.replacement,
                               message=entry.deprecation_message)
+        if choice.deprecated and choice.replacement is not None:
+            choices.append(choice)  # it launches its replacement, which carries its own badges
+            continue
         if entry.digest_changed and entry.repository.namespace != Repository.Namespace.USER:
             choice.blocked.append("the tag was re-pushed with different content; an admin must approve it again")
         choice.blocked.extend(gate_problems(entry, team=team, policy=policy, exceptions=exceptions))

@@ -11,7 +11,9 @@ def scan_summary(manifest):
     report = manifest.latest_report if manifest is not None else None
     if report is None:
         return {"scanned": False, "counts": {}, "report_id": None, "created": None}
-    return {"scanned": True, "counts": report.counts, "report_id": report.pk, "created": report.created.isoformat()}
+    # jsonb does not keep key order: worst first, for people.
+    counts = {severity: report.counts.get(severity, 0) for severity in reversed(SEVERITIES)}
+    return {"scanned": True, "counts": counts, "report_id": report.pk, "created": report.created.isoformat()}
 
 
 class ImageOutput(serializers.ModelSerializer):

@@ -65,6 +65,10 @@ def test_deprecated_redirects_to_its_replacement(alice, admin, small, open_polic
     choices = {c["reference"]: c for c in api_as(alice).get("/api/v1/images/choices/").json()["results"]}
     assert choices[old.reference]["deprecated"] and choices[old.reference]["replacement"] == new.reference
     assert choices[old.reference]["message"] == "3.10 is end of life"
+    # Its own findings do not matter: it launches the replacement, which carries its own badges.
+    services.report_attach(digest=old.manifest.digest, principal=admin, report=trivy_report(("CVE-2026-0009", "zlib", "CRITICAL")))
+    choices = {c["reference"]: c for c in api_as(alice).get("/api/v1/images/choices/").json()["results"]}
+    assert not choices[old.reference]["blocked"]
 
 
 def test_scan_gate_blocks_and_a_time_boxed_exception_lets_it_through(alice, admin, small, team):
