@@ -4,6 +4,7 @@ Used by `make run` (platform_run) and by the test suite, so both run the same se
 storage, token auth by the portal, push notifications to the portal's webhook.
 """
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -28,7 +29,8 @@ def registry_config(*, listen, storage_dir, portal_url, webhook_url=None):
         "log": {"level": "warn", "accesslog": {"disabled": True}},
         "storage": {"filesystem": {"rootdirectory": str(storage_dir)}, "delete": {"enabled": True},
                     "maintenance": {"uploadpurging": {"enabled": False}}},
-        "http": {"addr": listen, "secret": settings.SECRET_KEY[:32]},
+        # Signs the registry's upload state; derived so the Django key itself never lands in a file.
+        "http": {"addr": listen, "secret": hashlib.sha256(f"registry-http:{settings.SECRET_KEY}".encode()).hexdigest()},
         "auth": {"token": {
             "realm": f"{portal_url}/api/v1/images/registry/token/",
             "service": settings.PLATFORM_REGISTRY_SERVICE,

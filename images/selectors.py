@@ -32,6 +32,17 @@ def can_curate(user, repository):
     return False
 
 
+# The libraries people look for first: shown next to each image (from its SBOM).
+KEY_PACKAGES = ["jupyterlab", "numpy", "pandas", "scikit-learn", "scipy", "polars", "torch", "tensorflow", "jax",
+                "xgboost", "pyspark", "r-base"]
+
+
+def key_packages(manifest):
+    """[(name, version)] of the key libraries in a digest, in KEY_PACKAGES order (uses the prefetch when present)."""
+    found = {package.name.lower(): package.version for package in getattr(manifest, "key_packages", [])}
+    return [(name, found[name]) for name in KEY_PACKAGES if name in found]
+
+
 def with_latest_reports(entries, *, findings=False):
     """Prefetch each entry's digest's reports newest first (and their findings): no query per entry."""
     reports = VulnerabilityReport.objects.order_by("-created", "-id")
@@ -42,8 +53,11 @@ def with_latest_reports(entries, *, findings=False):
 
 def catalog_for(user):
     """Catalog entries `user` may see (admins: all; others: what they could launch, plus their own namespaces)."""
+    from images.models import PackageRecord
+
     entries = with_latest_reports(ImageTag.objects.select_related("repository", "manifest", "replacement__repository")
-                                  .prefetch_related("teams"))
+                                  .prefetch_related("teams", Prefetch("manifest__packages", to_attr="key_packages",
+                                                                      queryset=PackageRecord.objects.filter(name__in=KEY_PACKAGES))))
     if user.is_platform_admin:
         return entries
     team_ids = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))

@@ -87,5 +87,6 @@ def test_list_filters_and_detail(admin, bob):
     assert len(api_as(admin).get("/api/v1/images/?status=new").json()["results"]) == 1
     detail = client.get(f"/api/v1/images/{python.pk}/").json()
     assert detail["packages"] == [{"name": "numpy", "version": "2.1.0", "type": "python"}]
+    assert detail["key_packages"] == {"numpy": "2.1.0"}
     assert detail["digests"][0]["digest"] == python.manifest.digest and detail["scan"]["scanned"] is False
     assert detail["pinned_reference"].endswith(f"platform/python@{python.manifest.digest}")

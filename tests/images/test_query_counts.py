@@ -13,8 +13,11 @@ pytestmark = pytest.mark.django_db
 
 
 def add_scanned_images(count, admin, start):
+    from images.models import PackageRecord
+
     for number in range(start, start + count):
         entry = make_image(f"platform/image-{number}")
+        PackageRecord.objects.create(manifest=entry.manifest, name="pandas", version=f"2.{number}")
         services.report_attach(digest=entry.manifest.digest, principal=admin, report=trivy_report((f"CVE-2026-{number}", "zlib", "LOW")))
 
 
