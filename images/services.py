@@ -16,7 +16,7 @@ from portal.audit.services import audit_record
 
 from images.access import granted_access, repository_owner_fields
 from images.models import ImageTag, Manifest, Repository, RobotAccount, robot_secret_digest
-from images.registry import RegistryClient
+from images.registry import ManifestInfo, RegistryClient
 from images.tokens import registry_token_issue
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,12 @@ def repository_sync(*, name, client=None, page_size=100):
     repository = _repository_for(name)
     seen = set()
     for tag in client.tags(name, page_size=page_size):
-        info = client.manifest(name, tag)
+        # A HEAD per tag; the manifest and its labels are fetched only for digests not seen before.
+        digest = client.digest(name, tag)
+        if digest is None:
+            continue
+        known = Manifest.objects.filter(repository=repository, digest=digest).first()
+        info = ManifestInfo(digest, known.media_type, known.size_bytes, known.labels) if known else client.manifest(name, tag)
         if info is None:
             continue
         tag_record(repository=repository, tag=tag, info=info)
