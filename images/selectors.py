@@ -153,21 +153,6 @@ class LaunchChoice:
     def value(self):
         return self.entry.reference
 
-    @property
-    def label(self):
-        parts = [self.entry.reference]
-        if self.entry.manifest_id and self.entry.manifest.title:
-            parts.append(f"— {self.entry.manifest.title}")
-        if self.recommended:
-            parts.append("[recommended]")
-        if self.deprecated:
-            parts.append(f"[deprecated → {self.replacement.reference}]" if self.replacement else "[deprecated]")
-            if self.message:
-                parts.append(self.message)
-        if self.blocked:
-            parts.append(f"[blocked: {'; '.join(self.blocked)}]")
-        return " ".join(parts)
-
     def as_dict(self):
         return {"reference": self.entry.reference, "id": self.entry.pk, "kind": self.entry.kind,
                 "recommended": self.recommended, "deprecated": self.deprecated,

@@ -146,8 +146,8 @@ def test_launch_form_shows_badges(client, alice, admin, small, open_policy):
     services.image_deprecate(entry=old, actor=admin, replacement=new, message="Moving to 3.12")
     client.force_login(alice)
     page = client.get("/workspaces/").content.decode()
-    assert f"{new.reference} — Python 3.12 [recommended]" in page
-    assert f"[deprecated → {new.reference}] Moving to 3.12" in page
+    assert f'{new.reference} — Python 3.12 <span class="badge badge-active">recommended</span>' in page
+    assert f'<span class="badge">deprecated → {new.reference}</span> <small class="muted">Moving to 3.12</small>' in page
     response = client.post("/workspaces/", {"name": "from-form", "profile": small.pk, "image": old.reference})
     assert response.status_code == 302
     assert Workspace.objects.get(name="from-form").image.endswith(new.manifest.digest)
