@@ -188,7 +188,9 @@ def registry_events_accept(payload):
     for event in payload["events"]:
         if not isinstance(event, dict):
             raise ValueError("each event must be an object")
-        target = event.get("target") or {}
+        target = event.get("target")
+        if not isinstance(target, dict):
+            raise ValueError("each event needs a 'target' object")
         if event.get("action") in ("push", "delete") and isinstance(target.get("repository"), str):
             names.add(target["repository"])
     return sorted(names)
