@@ -90,3 +90,7 @@ class WorkspaceEventOutput(serializers.ModelSerializer):
     class Meta:
         model = WorkspaceEvent
         fields = ["id", "created", "kind", "actor", "message", "data"]
+
+
+class WorkspaceDeleteInput(serializers.Serializer):
+    delete_home = serializers.BooleanField(default=False, help_text="Also delete the workspace's home and every file in it.")

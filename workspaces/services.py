@@ -137,15 +137,20 @@ def workspace_request_restart(*, workspace, actor):
     return workspace
 
 
-def workspace_request_delete(*, workspace, actor):
-    """Stop and forget the workspace (files in the owner's home are kept). Idempotent."""
+def workspace_request_delete(*, workspace, actor, delete_home=False):
+    """Stop and forget the workspace; its home is kept unless `delete_home`. Idempotent.
+
+    The spawner removes the home when the hub forgets the server (it asks the portal, see
+    `workspace_storage_disposition`), so the answer must be settled before that: it is fixed here."""
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         if workspace.desired_state == Desired.DELETED:
             return workspace
         workspace.desired_state = Desired.DELETED
-        workspace.save(update_fields=["desired_state"])
-        _event(workspace, "delete_requested", actor=actor)
+        workspace.delete_home = delete_home
+        workspace.save(update_fields=["desired_state", "delete_home"])
+        _event(workspace, "delete_requested", actor=actor,
+               message="Its home will be deleted too." if delete_home else "Its home is kept.", delete_home=delete_home)
         _queue_reconcile(workspace)
     return workspace
 
@@ -332,3 +337,15 @@ def workspace_report_out_of_memory(*, workspace, server_exited):
         _event(workspace, "out_of_memory", message=message, server_exited=server_exited)
     if server_exited:
         _queue_reconcile(workspace)
+
+
+def workspace_storage_disposition(*, workspace):
+    """What the spawner should do with the home of a server the hub forgets: delete it only for a
+    workspace deleted with "delete its home" (never for a live one, whatever the flag says)."""
+    return {"delete_home": workspace.desired_state == Desired.DELETED and workspace.delete_home}
+
+
+def workspace_report_home_deleted(*, workspace):
+    """The spawner removed the deleted workspace's home. Idempotent (one event)."""
+    if not workspace.events.filter(kind="home_deleted").exists():
+        _event(workspace, "home_deleted", message="Its home and everything in it were deleted.")

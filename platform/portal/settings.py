@@ -218,6 +218,8 @@ if not PLATFORM_HUB_API_TOKEN:
 PLATFORM_SPAWN_TIMEOUT = env.integer("PLATFORM_SPAWN_TIMEOUT", 300, minimum=10)
 # Homes of the per-user OS accounts (local spawner). Every account must be able to traverse it.
 PLATFORM_HOMES_DIR = Path(env.string("PLATFORM_HOMES_DIR", str(PLATFORM_DATA_DIR / "homes"))).resolve()
+# Each workspace's persistent home (a loop-mounted disk image of the profile's size when run as root).
+PLATFORM_WORKSPACES_DIR = Path(env.string("PLATFORM_WORKSPACES_DIR", str(PLATFORM_DATA_DIR / "workspaces"))).resolve()
 # The hub signs users in through the portal (OAuth2); these name its client registration.
 PLATFORM_HUB_OAUTH_CLIENT_ID = env.string("PLATFORM_HUB_OAUTH_CLIENT_ID", "jupyterhub")
 PLATFORM_HUB_OAUTH_CLIENT_SECRET = env.string("PLATFORM_HUB_OAUTH_CLIENT_SECRET", "")
