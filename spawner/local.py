@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from jupyterhub.spawner import LocalProcessSpawner, SpawnException
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from traitlets import Dict, Enum, List, Unicode, default
+from traitlets import Dict, Enum, Float, List, Unicode, default
 
 from spawner.accounts import ensure_system_user
 from spawner.feasibility import host_memory_bytes, launch_problems
@@ -64,6 +64,12 @@ class PortalLocalSpawner(LocalProcessSpawner):
         Dict(),
         help="""The GPUs servers may use, e.g. [{"index": "0", "type": "h100"}].
         Empty: ask nvidia-smi (no GPUs if it is not installed).""",
+    ).tag(config=True)
+
+    ready_timeout = Float(
+        30, help="""After starting the server, wait up to this many seconds for it to answer HTTP before handing
+        it to the hub. The hub's own check backs off exponentially (with jitter) and so notices a server
+        up to seconds late; polling every 50 ms here hands it over as soon as it answers. 0: don't wait.""",
     ).tag(config=True)
 
     exit_reason = Unicode(help="Why the last server ended, when the spawner knows it (\"out of memory\").")
@@ -157,7 +163,22 @@ class PortalLocalSpawner(LocalProcessSpawner):
             await self._release_resources()
             raise
         self._report(80, "Server process started; waiting for it to answer")
+        await self._wait_until_answering(*address)
         return address
+
+    async def _wait_until_answering(self, ip, port):
+        """Until the server answers (any non-5xx, like the hub's check), its process exits, or ready_timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ready_timeout
+        url = f"http://{ip}:{port}{self.server.base_url if self.server else '/'}api"
+        while loop.time() < deadline and self.proc is not None and self.proc.poll() is None:
+            try:
+                response = await AsyncHTTPClient().fetch(url, raise_error=False, request_timeout=2)
+                if response.code < 500:
+                    return
+            except OSError:  # not listening yet
+                pass
+            await asyncio.sleep(0.05)
 
     async def poll(self):
         """The base poll, plus: notice an out-of-memory kill, and free the resources of a server that is gone.

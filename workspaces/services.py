@@ -235,7 +235,9 @@ def _reconcile_running(workspace, hub, user, server, state):
                      message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
             return None if settled else 1
         if state.pending == "spawn":
-            event = hub.spawn_progress(user, server, max_seconds=1.5)
+            # The hub replays the events so far at once; waiting longer would only hold a worker
+            # that other workspaces' start requests queue behind.
+            event = hub.spawn_progress(user, server, max_seconds=0.3)
             if event.failed:
                 settled = _observe(workspace, Observed.FAILED, failure=_failure_from(event.message), message=event.message)
                 return None if settled else 1

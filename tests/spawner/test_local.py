@@ -31,6 +31,16 @@ RECORDING_SERVER = """#!/bin/sh
 mv "$HOME/started.txt.partial" "$HOME/started.txt"
 exec sleep 120
 """
+# Listens on the port the spawner chose only after a second, like a server that takes time to start.
+SLOW_HTTP_SERVER = f"""#!/bin/sh
+exec {sys.executable} -c "
+import http.server, os, time, urllib.parse
+time.sleep(1)
+url = urllib.parse.urlsplit(os.environ['JUPYTERHUB_SERVICE_URL'])
+open(os.path.join(os.environ['HOME'], 'listening-since'), 'w').write(repr(time.monotonic()))
+http.server.HTTPServer((url.hostname, url.port), http.server.BaseHTTPRequestHandler).serve_forever()
+"
+"""
 MEMORY_HOG_SERVER = f"""#!/bin/sh
 exec {sys.executable} -c "chunks = [bytearray(10 * 2**20) for _ in range(100)]"
 """
@@ -83,7 +93,7 @@ def make_spawner(portal_url, state_dir, *, user="alice", server="ws-7", **config
         user=SimpleNamespace(name=user, url=f"/user/{user}/"),
         orm_spawner=SimpleNamespace(name=server, server=None),
         hub=SimpleNamespace(public_host="", api_url="http://127.0.0.1:9/hub/api", base_url="/hub/"),
-        portal_url=portal_url, portal_token=TOKEN, state_dir=str(state_dir), **config)
+        portal_url=portal_url, portal_token=TOKEN, state_dir=str(state_dir), **{"ready_timeout": 0, **config})
 
 
 def stand_in_server(directory, script):
@@ -326,3 +336,21 @@ def test_delete_forever_removes_the_home_only_when_the_portal_says_so(portal, tm
     asyncio.run(spawner.delete_forever())
     assert not home.exists()
     assert portal.requests[-1][0] == "/api/internal/storage/?user=alice&server=ws-7"
+
+
+def test_start_returns_as_soon_as_the_server_answers(portal, tmp_path):
+    script = stand_in_server(tmp_path, SLOW_HTTP_SERVER)
+    portal.serve(launch_spec(python=script))
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=[], ready_timeout=30)
+
+    async def scenario():
+        ip, port = await spawner.start()
+        returned = time.monotonic()
+        try:
+            listening_since = float((Path(spawner.notebook_dir) / "listening-since").read_text())
+            return returned, listening_since
+        finally:
+            await spawner.stop(now=True)
+
+    returned, listening_since = asyncio.run(scenario())
+    assert returned >= listening_since  # not before it listens (the hub's first check then succeeds)
