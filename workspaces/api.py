@@ -172,32 +172,36 @@ class IsHubService(BasePermission):
         return bool(settings.PLATFORM_HUB_API_TOKEN) and hmac.compare_digest(header.encode(), expected.encode())
 
 
-@extend_schema(exclude=True)
-class LaunchSpecApi(APIView):
+class _HubServerApi(APIView):
+    """An internal GET about one hub server, named by ``?user=&server=``; only the hub's spawner may ask."""
+
     authentication_classes = []
     permission_classes = [IsHubService]
+    missing = "No such workspace."
 
     def get(self, request):
         workspace = selectors.workspace_for_hub_server(username=request.query_params.get("user", ""),
                                                        server_name=request.query_params.get("server", ""))
-        if workspace is None or workspace.desired_state != workspace.Desired.RUNNING:
-            return Response({"detail": "No workspace should run as this server.", "errors": {}}, status=404)
-        return Response(launch_spec_for(workspace))
+        answer = self.answer(workspace) if workspace is not None else None
+        if answer is None:
+            return Response({"detail": self.missing, "errors": {}}, status=404)
+        return Response(answer)
 
 
 @extend_schema(exclude=True)
-class StorageApi(APIView):
+class LaunchSpecApi(_HubServerApi):
+    missing = "No workspace should run as this server."
+
+    def answer(self, workspace):
+        return launch_spec_for(workspace) if workspace.desired_state == workspace.Desired.RUNNING else None
+
+
+@extend_schema(exclude=True)
+class StorageApi(_HubServerApi):
     """Asked by the spawner when the hub forgets a server: ``{"delete_home": bool}``."""
 
-    authentication_classes = []
-    permission_classes = [IsHubService]
-
-    def get(self, request):
-        workspace = selectors.workspace_for_hub_server(username=request.query_params.get("user", ""),
-                                                       server_name=request.query_params.get("server", ""))
-        if workspace is None:
-            return Response({"detail": "No such workspace.", "errors": {}}, status=404)
-        return Response(services.workspace_storage_disposition(workspace=workspace))
+    def answer(self, workspace):
+        return services.workspace_storage_disposition(workspace=workspace)
 
 
 @extend_schema(exclude=True)
