@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,21 +25,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port_block(size):
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        try:
-            sockets = [socket.create_server(("127.0.0.1", base + offset)) for offset in range(size)]
-        except OSError:
-            continue
-        for sock in sockets:
-            sock.close()
-        return base
-    raise RuntimeError("no free ports")
+sys.path.insert(0, str(ROOT))
+from tests.ports import free_port_block  # noqa: E402
 
 
 def wait_ok(url, headers=None, timeout=180, interval=0.05):

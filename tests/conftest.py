@@ -6,7 +6,6 @@ carol is outside that team (admin of Research); admin is a platform admin.
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
+
+from tests.ports import free_ports  # noqa: F401  (re-exported: tests import it from here)
 
 from portal.accounts import services
 from portal.accounts.models import Membership, Team, User
@@ -110,18 +111,6 @@ def celery_worker(transactional_db):
 
 def free_port():
     return free_ports(1)[0]
-
-
-def free_ports(count):
-    """Distinct free ports, held open together while chosen so they cannot repeat."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class SmtpSink:
