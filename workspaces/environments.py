@@ -1,25 +1,19 @@
-"""Which environments a workspace may launch from.
+"""Which environments a workspace may launch from: the image catalog decides (images.selectors).
 
-Until the image catalog exists, the only environment is the platform's own Jupyter
-environment ("local:default"): the Python that runs the platform.
+A workspace stores what it launches pinned: ``local:<name>`` for a host environment or
+``<registry>/<repo>@sha256:…`` for an image, never a floating tag.
 """
 
-import sys
-
-from django.core.exceptions import ValidationError
+from images.selectors import launch_environment_for, launch_resolve
 
 DEFAULT = "local:default"
 
 
-def resolve(reference):
-    reference = (reference or "").strip() or DEFAULT
-    if reference != DEFAULT:
-        raise ValidationError({"image": f"Unknown environment {reference!r}. Available: {DEFAULT}."})
-    return reference
+def resolve(reference, *, user, team):
+    """The pinned reference to store; ValidationError on field ``image`` for unknown or blocked images."""
+    return launch_resolve(user=user, team=team, reference=reference)[1]
 
 
 def launch_environment(reference):
     """The spawner's view of an environment (see spawner/spec.py)."""
-    if reference == DEFAULT:
-        return {"kind": "local", "python": sys.executable}
-    raise ValueError(f"unknown environment {reference!r}")
+    return launch_environment_for(reference)

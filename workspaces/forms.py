@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
+from images.selectors import default_choice, launch_choices
 from portal.accounts.models import Team
 from workspaces.selectors import profile_list_for
 from workspaces.units import parse_size
@@ -20,6 +21,18 @@ class WorkspaceCreateForm(forms.Form):
         self.fields["team"].queryset = teams
         if teams.count() <= 1:
             self.fields["team"].widget = forms.HiddenInput()
+        self._add_image_field(user, teams)
+
+    def _add_image_field(self, user, teams):
+        """The catalog's choices for the chosen (or only) team, with their badges in the labels."""
+        chosen = str(self.data.get("team", "")) if self.is_bound else ""
+        team = next((t for t in teams if str(t.pk) == chosen), None) or teams.first()
+        choices = launch_choices(user=user, team=team)
+        default = default_choice(choices)
+        self.fields["image"] = forms.ChoiceField(
+            label="Image", choices=[(c.value, c.label) for c in choices], widget=forms.RadioSelect, required=False,
+            initial=default.value if default else None,
+            help_text="Only images approved for your team. Deprecated ones launch their replacement; blocked ones say why.")
 
 
 class SizeFormField(forms.CharField):

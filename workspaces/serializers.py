@@ -79,7 +79,10 @@ class WorkspaceOutput(serializers.ModelSerializer):
 class WorkspaceCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     profile = serializers.CharField(help_text="Profile id or name.")
-    image = serializers.CharField(required=False, allow_blank=True, default="", help_text="Default: the team's default environment.")
+    image = serializers.CharField(required=False, allow_blank=True, default="", max_length=300,
+                                  help_text="A catalog entry: platform/python:TAG, REPO@sha256:…, or local:NAME "
+                                            "(GET /api/v1/images/choices/ lists yours). Default: the recommended one. "
+                                            "Stored pinned by digest.")
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, default=None,
                                         help_text="Team slug; needed only when you are in several teams.")
 

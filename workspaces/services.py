@@ -64,7 +64,7 @@ def workspace_create(*, owner, name, profile, team=None, image="", request=None)
     team = _resolve_team(owner, team)
     if profile is None or not profile_list_for(user=owner, team=team).filter(pk=profile.pk).exists():
         raise ValidationError({"profile": "That profile does not exist or is not available to your team."})
-    image = environments.resolve(image)
+    image = environments.resolve(image, user=owner, team=team)
     try:
         with transaction.atomic():
             workspace = Workspace.objects.create(owner=owner, team=team, name=name, profile=profile, image=image,

@@ -19,7 +19,7 @@ def workspace_list(request):
         try:
             workspace = services.workspace_create(owner=request.user, name=form.cleaned_data["name"],
                                                   profile=form.cleaned_data["profile"], team=form.cleaned_data["team"],
-                                                  request=request)
+                                                  image=form.cleaned_data["image"], request=request)
         except ValidationError as exc:
             form_add_errors(form, exc)
         else:

@@ -13,6 +13,7 @@ that way against a real PostgreSQL and Redis).
 
 import os
 import secrets
+import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -239,6 +240,34 @@ OAUTH2_PROVIDER = {
         "TOKEN_STORAGE", "REFRESH_TOKEN", "REDIRECT_URI_MATCHING")},
     # Embedded mode serves plain HTTP on loopback; production redirects must be https.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+}
+
+# --- Image catalog and registry ------------------------------------------------
+# The OCI registry behind the catalog (distribution API). Embedded mode runs Debian's
+# docker-registry on PLATFORM_PORT + 5 when it is installed; empty means no registry (the catalog
+# then offers local environments only).
+_embedded_registry = f"http://127.0.0.1:{PLATFORM_PORT + 5}" if shutil.which("docker-registry") else ""
+PLATFORM_REGISTRY_URL = env.string("PLATFORM_REGISTRY_URL", "" if PRODUCTION else _embedded_registry).rstrip("/")
+# How workspaces' image references name the registry (host[:port]); defaults to the URL's host.
+PLATFORM_REGISTRY_HOST = env.string("PLATFORM_REGISTRY_HOST", PLATFORM_REGISTRY_URL.split("://")[-1])
+PLATFORM_REGISTRY_SERVICE = env.string("PLATFORM_REGISTRY_SERVICE", "workspaces-registry")
+PLATFORM_REGISTRY_TOKEN_ISSUER = env.string("PLATFORM_REGISTRY_TOKEN_ISSUER", "workspaces-portal")
+PLATFORM_REGISTRY_TOKEN_SECONDS = env.integer("PLATFORM_REGISTRY_TOKEN_SECONDS", 300, minimum=60)
+PLATFORM_REGISTRY_TOKEN_KEY_FILE = env.string("PLATFORM_REGISTRY_TOKEN_KEY_FILE", str(PLATFORM_DATA_DIR / "registry" / "token.key"))
+PLATFORM_REGISTRY_TOKEN_CERT_FILE = env.string("PLATFORM_REGISTRY_TOKEN_CERT_FILE", str(PLATFORM_DATA_DIR / "registry" / "token.crt"))
+# The registry's push notifications carry this as a bearer token.
+PLATFORM_REGISTRY_WEBHOOK_TOKEN = env.string("PLATFORM_REGISTRY_WEBHOOK_TOKEN", "")
+if not PLATFORM_REGISTRY_WEBHOOK_TOKEN:
+    if PRODUCTION and PLATFORM_REGISTRY_URL:
+        raise ImproperlyConfigured("PLATFORM_REGISTRY_WEBHOOK_TOKEN is required in production mode when a registry is set.")
+    PLATFORM_REGISTRY_WEBHOOK_TOKEN = _embedded_secret(PLATFORM_DATA_DIR / "registry" / "webhook_token", 32)
+PLATFORM_REGISTRY_SYNC_SECONDS = env.integer("PLATFORM_REGISTRY_SYNC_SECONDS", 300, minimum=10)
+# CI tags under platform/: a build id and a commit, e.g. 2026.11.23-4f2a9c1.
+PLATFORM_IMAGE_TAG_PATTERN = env.string("PLATFORM_IMAGE_TAG_PATTERN", r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?-[0-9a-f]{7,40}$")
+PLATFORM_ROBOT_MAX_DAYS = env.integer("PLATFORM_ROBOT_MAX_DAYS", 365, minimum=1)
+CELERY_BEAT_SCHEDULE["image-catalog-sync"] = {
+    "task": "images.tasks.catalog_sync_task",
+    "schedule": timedelta(seconds=PLATFORM_REGISTRY_SYNC_SECONDS),
 }
 
 # --- E-mail -------------------------------------------------------------------
