@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "workspaces",
     "images",
+    "costs",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.accounts.tasks.token_purge_expired_task",
         "schedule": timedelta(hours=1),
     },
+    "costs-meter-and-check": {
+        "task": "costs.tasks.costs_meter_task",
+        "schedule": timedelta(seconds=env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)),
+    },
 }
 
 if REDIS_URL:
@@ -238,6 +243,21 @@ OAUTH2_PROVIDER = {
     # Embedded mode serves plain HTTP on loopback; production redirects must be https.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
 }
+
+# --- Costs and budgets (costs app; see docs/costs.md) --------------------------
+PLATFORM_CURRENCY = env.string("PLATFORM_CURRENCY", "EUR").upper()
+PLATFORM_COSTS_METER_SECONDS = env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)
+# A launch must leave room for this many hours of every running workspace in the team's budget.
+PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS = env.integer("PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS", 1, minimum=0, maximum=720)
+# Budget alerts are POSTed (signed, JSON) to these URLs only; nothing else is ever called.
+PLATFORM_COSTS_WEBHOOK_URLS = env.string_list("PLATFORM_COSTS_WEBHOOK_URLS")
+PLATFORM_COSTS_WEBHOOK_SECRET = env.string("PLATFORM_COSTS_WEBHOOK_SECRET", "")
+PLATFORM_COSTS_WEBHOOK_BACKOFF = env.integer("PLATFORM_COSTS_WEBHOOK_BACKOFF", 30, minimum=1)
+for _url in PLATFORM_COSTS_WEBHOOK_URLS:
+    if not _url.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"PLATFORM_COSTS_WEBHOOK_URLS: {_url!r} is not an http(s) URL.")
+if PLATFORM_COSTS_WEBHOOK_URLS and not PLATFORM_COSTS_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("PLATFORM_COSTS_WEBHOOK_SECRET is required when PLATFORM_COSTS_WEBHOOK_URLS is set.")
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST", "")
