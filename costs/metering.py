@@ -54,6 +54,8 @@ def _open_spans(since, now):
     events = list(events.select_related("workspace__owner", "workspace__team", "workspace__profile").order_by("created", "id"))
     spans = []
     for event in events:
+        if event.kind == "resized" and not _was_running(event):
+            continue  # resizing a stopped workspace starts nothing
         workspace = event.workspace
         profile = workspace.profile
         spans.append(MeterRun(
@@ -66,6 +68,14 @@ def _open_spans(since, now):
             disk_bytes=profile.disk_bytes, start=event.created, metered_until=event.created))
     MeterRun.objects.bulk_create(spans)
     return len(spans)
+
+
+def _was_running(event):
+    """Whether the workspace's server ran just before ``event`` (its last compute event opened a span)."""
+    previous = (WorkspaceEvent.objects.filter(workspace_id=event.workspace_id, kind__in=COMPUTE_OPEN | COMPUTE_CLOSE,
+                                              created__lte=event.created).exclude(pk=event.pk)
+                .order_by("-created", "-id").values_list("kind", flat=True).first())
+    return previous in COMPUTE_OPEN
 
 
 def _close_spans(open_spans, now):
