@@ -20,12 +20,14 @@ def spend_chart(*, days, period_start, period_end, limit, forecast, today):
     def y(amount):
         return round(HEIGHT - PAD - amount * scale_y, 1)
 
+    # One point per local day boundary up to now, so days without spend stay flat.
+    per_day = {(day - period_start).days: cost for day, cost in days}
+    now_index = min(max((today - period_start).total_seconds() / 86400, 0), total_days)
     points, running = [(x(0), y(0))], 0
-    for day, cost in days:
-        running += cost
-        index = (day - period_start).days + 1
-        points.append((x(min(index, total_days)), y(running)))
-    elapsed = min(max((today - period_start).days + 1, 1), total_days)
+    for index in range(int(now_index) + 1):
+        running += per_day.get(index, 0)
+        points.append((x(min(index + 1, now_index)), y(running)))
+    elapsed = now_index
     return {
         "width": WIDTH, "height": HEIGHT, "pad": PAD, "bottom": HEIGHT - PAD, "right": WIDTH - PAD,
         "spend": " ".join(f"{px},{py}" for px, py in points),
