@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import send_mail, send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -120,9 +120,8 @@ def alert_deliver(*, alert_id):
         return
     if alert.mailed_at is None:
         subject, body = _alert_text(alert)
-        recipients = alert_recipients(alert.team)
-        if recipients:
-            send_mail(subject, body, None, recipients)
+        # One message per person: team admins need not learn every platform admin's address.
+        send_mass_mail([(subject, body, None, [recipient]) for recipient in alert_recipients(alert.team)])
         if alert.stop_after is not None:
             _warn_owners(alert)
         BudgetAlert.objects.filter(pk=alert.pk, mailed_at__isnull=True).update(mailed_at=timezone.now())

@@ -70,9 +70,9 @@ def test_thresholds_arrive_by_mail_and_signed_webhook_once(celery_worker, smtp_s
     spend(team, 550, late - timedelta(days=2))
     assert budgets_check(now=late) == 1
     assert budgets_check(now=late) == 0  # once per period per threshold
-    message = smtp_sink.wait(1)[0]
-    assert "50 %" in message["Subject"] and "Data Science" in message["Subject"]
-    assert set(message["To"].replace(" ", "").split(",")) == {"alice@example.org", "admin@example.org"}  # not bob
+    messages = smtp_sink.wait(2)
+    assert all("50 %" in m["Subject"] and "Data Science" in m["Subject"] for m in messages)
+    assert sorted(m["To"] for m in messages) == ["admin@example.org", "alice@example.org"]  # not bob
     # The receiver failed the first attempt: the task retried with backoff, same signed body.
     payloads = receiver.delivered()
     assert len(payloads) == 2 and payloads[0] == payloads[1]
@@ -85,7 +85,7 @@ def test_thresholds_arrive_by_mail_and_signed_webhook_once(celery_worker, smtp_s
     spend(team, 300, late - timedelta(days=1))
     assert budget_check(budget=budget, now=late) == 1
     assert sorted(BudgetAlert.objects.values_list("threshold", flat=True)) == [50, 80]
-    assert "80 %" in smtp_sink.wait(2)[1]["Subject"]
+    assert "80 %" in smtp_sink.wait(4)[3]["Subject"]
 
 
 def test_webhooks_go_only_to_configured_urls(settings, admin, team, db):
@@ -142,11 +142,11 @@ def test_stop_workspaces_after_the_grace_period_with_a_warning(admin, alice, bob
     alert = BudgetAlert.objects.get(kind="actual", threshold=100)
     assert alert.stop_after == NOW + timedelta(minutes=30)
     alert_deliver(alert_id=alert.pk)
-    warning = [m for m in mail.outbox if m.to == ["alice@example.org"]]
-    assert len(warning) == 1 and "will be stopped" in warning[0].subject and "home are kept" in warning[0].body
+    warning = [m for m in mail.outbox if m.to == ["alice@example.org"] and "will be stopped" in m.subject]
+    assert len(warning) == 1 and "home are kept" in warning[0].body
     assert WorkspaceEvent.objects.filter(workspace=running, kind="budget_warning").count() == 1
     alert_deliver(alert_id=alert.pk)  # a retried delivery sends nothing twice
-    assert len([m for m in mail.outbox if m.to == ["alice@example.org"]]) == 1
+    assert len([m for m in mail.outbox if m.to == ["alice@example.org"] and "will be stopped" in m.subject]) == 1
     budget_check(budget=budget, now=NOW + timedelta(minutes=29))
     assert Workspace.objects.get(pk=running.pk).desired_state == "running"
     budget_check(budget=budget, now=NOW + timedelta(minutes=31))

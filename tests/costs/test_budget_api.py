@@ -140,3 +140,24 @@ def test_bad_prices_name_the_field(admin, change, field):
 def test_profiles_show_their_hourly_price(alice, team, small, prices):
     body = api_as(alice).get("/api/v1/profiles/").json()["results"]
     assert [(p["name"], p["hourly_price"], p["currency"]) for p in body] == [("Small", 21, "EUR")]
+
+
+def test_period_boundaries_follow_the_teams_time_zone(admin, team):
+    from datetime import datetime, timezone as dt_timezone
+
+    from costs.services import budget_status
+
+    utc = dt_timezone.utc
+    budget = Budget.objects.create(team=team, amount=1000, currency="EUR", thresholds=[50])
+    team.time_zone = "Europe/Berlin"
+    team.save()
+    spend(team, 100, datetime(2026, 10, 31, 22, 59, tzinfo=utc))  # still October in Berlin (UTC+1 after the DST change)
+    spend(team, 200, datetime(2026, 10, 31, 23, 0, tzinfo=utc))   # midnight, November 1st, in Berlin
+    spend(team, 400, datetime(2026, 11, 30, 23, 0, tzinfo=utc))   # December in Berlin
+    status = budget_status(budget, datetime(2026, 11, 15, tzinfo=utc))
+    assert (status["period_start"], status["period_end"]) == (datetime(2026, 10, 31, 23, tzinfo=utc), datetime(2026, 11, 30, 23, tzinfo=utc))
+    assert status["spent"] == 200
+    team.time_zone = "UTC"
+    team.save()
+    budget.refresh_from_db()
+    assert budget_status(budget, datetime(2026, 11, 15, tzinfo=utc))["spent"] == 400  # in UTC only the last is November
