@@ -37,14 +37,12 @@ def test_the_worker_meters_and_checks_budgets(celery_worker, admin, alice, team,
     spend(team, 60, timezone.now() - timedelta(seconds=5), workspace_id=999999)
     costs_meter_task.delay()
     assert wait_for(lambda: UsageRecord.objects.filter(kind="compute").exists() and BudgetAlert.objects.exists())
-    records = UsageRecord.objects.filter(workspace_id=workspace.pk).count()
     costs_meter_task.delay()  # again: at most a few seconds more, never the hour twice
     costs_meter_task.delay()
     time.sleep(1)
     assert BudgetAlert.objects.filter(kind="actual").count() == 1
     compute_ms = sum(UsageRecord.objects.filter(workspace_id=workspace.pk, kind="compute").values_list("duration_ms", flat=True))
     assert 3600 * 1000 <= compute_ms <= (timezone.now() - started) // timedelta(milliseconds=1)
-    assert UsageRecord.objects.filter(workspace_id=workspace.pk).count() >= records
 
 
 def test_an_unknown_currency_stops_start_up(settings):
