@@ -41,6 +41,13 @@ def _queue_reconcile(workspace):
 
 # --- Requests -----------------------------------------------------------------
 
+def _budget_check(**kwargs):
+    """The team's budget must allow the launch (costs app); it locks the team's budget row until commit."""
+    from costs.services import budget_check_launch
+
+    budget_check_launch(**kwargs)
+
+
 def _resolve_team(owner, team):
     teams = list(Membership.objects.filter(user=owner).select_related("team"))
     if team is not None:
@@ -67,6 +74,7 @@ def workspace_create(*, owner, name, profile, team=None, image="", request=None)
     image = environments.resolve(image, user=owner, team=team)
     try:
         with transaction.atomic():
+            _budget_check(team=team, profile=profile)
             workspace = Workspace.objects.create(owner=owner, team=team, name=name, profile=profile, image=image,
                                                  desired_state=Desired.RUNNING, observed_state=Observed.PENDING,
                                                  generation=1, start_requested=timezone.now(),
@@ -86,6 +94,7 @@ def workspace_request_start(*, workspace, actor):
             raise ValidationError({"detail": "This workspace was deleted."})
         if workspace.desired_state == Desired.RUNNING and workspace.observed_state not in (Observed.FAILED, Observed.STOPPED, Observed.NONE):
             return workspace
+        _budget_check(team=workspace.team, profile=workspace.profile, workspace=workspace)
         workspace.desired_state = Desired.RUNNING
         workspace.observed_state = Observed.PENDING
         workspace.failure_reason = Failure.NONE

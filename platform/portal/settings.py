@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "workspaces",
     "images",
+    "costs",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.accounts.tasks.token_purge_expired_task",
         "schedule": timedelta(hours=1),
     },
+    "costs-meter-and-check": {
+        "task": "costs.tasks.costs_meter_task",
+        "schedule": timedelta(seconds=env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)),
+    },
 }
 
 if REDIS_URL:
@@ -242,6 +247,7 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
 }
 
+<<<<<<< HEAD
 # --- Image catalog and registry ------------------------------------------------
 # The OCI registry behind the catalog (distribution API). Embedded mode runs Debian's
 # docker-registry on PLATFORM_PORT + 5 when it is installed; empty means no registry (the catalog
@@ -269,6 +275,22 @@ CELERY_BEAT_SCHEDULE["image-catalog-sync"] = {
     "task": "images.tasks.catalog_sync_task",
     "schedule": timedelta(seconds=PLATFORM_REGISTRY_SYNC_SECONDS),
 }
+=======
+# --- Costs and budgets (costs app; see docs/costs.md) --------------------------
+PLATFORM_CURRENCY = env.string("PLATFORM_CURRENCY", "EUR").upper()
+PLATFORM_COSTS_METER_SECONDS = env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)
+# A launch must leave room for this many hours of every running workspace in the team's budget.
+PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS = env.integer("PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS", 1, minimum=0, maximum=720)
+# Budget alerts are POSTed (signed, JSON) to these URLs only; nothing else is ever called.
+PLATFORM_COSTS_WEBHOOK_URLS = env.string_list("PLATFORM_COSTS_WEBHOOK_URLS")
+PLATFORM_COSTS_WEBHOOK_SECRET = env.string("PLATFORM_COSTS_WEBHOOK_SECRET", "")
+PLATFORM_COSTS_WEBHOOK_BACKOFF = env.integer("PLATFORM_COSTS_WEBHOOK_BACKOFF", 30, minimum=1)
+for _url in PLATFORM_COSTS_WEBHOOK_URLS:
+    if not _url.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"PLATFORM_COSTS_WEBHOOK_URLS: {_url!r} is not an http(s) URL.")
+if PLATFORM_COSTS_WEBHOOK_URLS and not PLATFORM_COSTS_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("PLATFORM_COSTS_WEBHOOK_SECRET is required when PLATFORM_COSTS_WEBHOOK_URLS is set.")
+>>>>>>> costs
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST", "")

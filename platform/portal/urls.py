@@ -14,7 +14,7 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("accounts/", include(auth_patterns)),
     path("", include(web_patterns)),
-    path("costs/", web_views.costs, name="costs"),
+    path("costs/", include("costs.urls")),
     path("workspaces/", include("workspaces.urls")),
     path("", include(profile_urlpatterns)),
     path("", include(server_fallback_urlpatterns)),
@@ -22,7 +22,11 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
     path("api/v1/", include("workspaces.api_urls")),
+<<<<<<< HEAD
     path("api/v1/images/", include("images.api_urls")),
+=======
+    path("api/v1/", include("costs.api_urls")),
+>>>>>>> costs
     path("api/internal/", include(internal_urlpatterns)),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
