@@ -247,7 +247,6 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
 }
 
-<<<<<<< HEAD
 # --- Image catalog and registry ------------------------------------------------
 # The OCI registry behind the catalog (distribution API). Embedded mode runs Debian's
 # docker-registry on PLATFORM_PORT + 5 when it is installed; empty means no registry (the catalog
@@ -275,7 +274,7 @@ CELERY_BEAT_SCHEDULE["image-catalog-sync"] = {
     "task": "images.tasks.catalog_sync_task",
     "schedule": timedelta(seconds=PLATFORM_REGISTRY_SYNC_SECONDS),
 }
-=======
+
 # --- Costs and budgets (costs app; see docs/costs.md) --------------------------
 PLATFORM_CURRENCY = env.string("PLATFORM_CURRENCY", "EUR").upper()
 PLATFORM_COSTS_METER_SECONDS = env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)
@@ -290,7 +289,6 @@ for _url in PLATFORM_COSTS_WEBHOOK_URLS:
         raise ImproperlyConfigured(f"PLATFORM_COSTS_WEBHOOK_URLS: {_url!r} is not an http(s) URL.")
 if PLATFORM_COSTS_WEBHOOK_URLS and not PLATFORM_COSTS_WEBHOOK_SECRET:
     raise ImproperlyConfigured("PLATFORM_COSTS_WEBHOOK_SECRET is required when PLATFORM_COSTS_WEBHOOK_URLS is set.")
->>>>>>> costs
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST", "")

@@ -22,11 +22,8 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
     path("api/v1/", include("workspaces.api_urls")),
-<<<<<<< HEAD
     path("api/v1/images/", include("images.api_urls")),
-=======
     path("api/v1/", include("costs.api_urls")),
->>>>>>> costs
     path("api/internal/", include(internal_urlpatterns)),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
