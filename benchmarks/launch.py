@@ -10,10 +10,10 @@ and for N launched together.
 """
 
 import argparse
+import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,24 +25,11 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.ports import free_port_block  # noqa: E402
 
 
-def free_port_block(size):
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        try:
-            sockets = [socket.create_server(("127.0.0.1", base + offset)) for offset in range(size)]
-        except OSError:
-            continue
-        for sock in sockets:
-            sock.close()
-        return base
-    raise RuntimeError("no free ports")
-
-
-def wait_ok(url, headers=None, timeout=180):
+def wait_ok(url, headers=None, timeout=180, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -50,7 +37,7 @@ def wait_ok(url, headers=None, timeout=180):
                 return time.monotonic()
         except requests.RequestException:
             pass
-        time.sleep(0.05)
+        time.sleep(interval)
     raise TimeoutError(url)
 
 
@@ -107,9 +94,28 @@ class Platform:
                                  headers=self.headers, timeout=30)
         response.raise_for_status()
         workspace = response.json()
+        self.wait_for_hub_ready(f"ws-{workspace['id']}")
         ready = wait_ok(f"{self.base}/user/admin/ws-{workspace['id']}/api/status",
-                        headers={"Authorization": f"token {self.hub_token}"})
+                        headers={"Authorization": f"token {self.hub_token}"}, interval=0.02)
         return ready - started, workspace["id"]
+
+    def wait_for_hub_ready(self, server, timeout=180):
+        """Follow the hub's progress stream until it says the server is ready (routed by the proxy).
+
+        Polling /user/… through the proxy instead would send every miss to the portal (the proxy's
+        default target): hundreds of requests a second with 20 launches, load the baseline never sees.
+        """
+        url = f"{self.base}/hub/api/users/admin/servers/{server}/progress"
+        headers = {"Authorization": f"token {self.hub_token}"}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with requests.get(url, headers=headers, stream=True, timeout=(5, timeout)) as response:
+                if response.status_code == 200:
+                    for line in response.iter_lines(decode_unicode=True):
+                        if line and line.startswith("data:") and json.loads(line[5:]).get("ready"):
+                            return
+            time.sleep(0.05)  # not spawning yet (the portal has not asked the hub), or the stream ended
+        raise TimeoutError(server)
 
     def delete(self, workspace_id):
         requests.delete(f"{self.base}/api/v1/workspaces/{workspace_id}/", headers=self.headers, timeout=30)

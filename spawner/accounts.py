@@ -83,8 +83,16 @@ def _existing(name):
 
 
 def _check_reachable(home_root):
-    """Every existing ancestor must let other accounts pass through, or homes are unreachable."""
-    for directory in [home_root, *home_root.parents]:
+    problem = untraversable(home_root)
+    if problem:
+        raise AccountError(f"{problem}; use a home_root they can traverse")
+
+
+def untraversable(path):
+    """Why other accounts cannot reach `path` (an existing ancestor they may not pass through), or ""."""
+    path = Path(path)
+    for directory in [path, *path.parents]:
         if directory.exists() and not directory.stat().st_mode & stat.S_IXOTH:
-            raise AccountError(f"{directory} (mode {stat.S_IMODE(directory.stat().st_mode):04o}) does not let "
-                               f"other accounts reach homes under {home_root}; use a home_root they can traverse")
+            return (f"{directory} (mode {stat.S_IMODE(directory.stat().st_mode):04o}) does not let "
+                    f"other accounts reach {path}")
+    return ""

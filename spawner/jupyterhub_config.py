@@ -74,6 +74,7 @@ c.PortalLocalSpawner.portal_url = portal_url
 c.PortalLocalSpawner.portal_token = env["PLATFORM_HUB_API_TOKEN"]
 c.PortalLocalSpawner.state_dir = str(data_dir / "spawner")
 c.PortalLocalSpawner.home_root = env.get("PLATFORM_HOMES_DIR", str(data_dir.parent / "homes"))
+c.PortalLocalSpawner.workspace_root = env.get("PLATFORM_WORKSPACES_DIR", str(data_dir.parent / "workspaces"))
 c.PortalLocalSpawner.isolation = env.get("PLATFORM_ISOLATION", "auto")
 # e.g. [{"index": "0", "type": "h100"}, {"index": "1", "type": "h100"}]; empty: ask nvidia-smi.
 c.PortalLocalSpawner.gpu_devices = json.loads(env.get("PLATFORM_GPU_DEVICES") or "[]")

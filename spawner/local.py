@@ -16,13 +16,14 @@ from urllib.parse import urlencode
 
 from jupyterhub.spawner import LocalProcessSpawner, SpawnException
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from traitlets import Dict, Enum, List, Unicode, default
+from traitlets import Dict, Enum, Float, List, Unicode, default
 
-from spawner.accounts import ensure_system_user, system_name
+from spawner.accounts import ensure_system_user
 from spawner.feasibility import host_memory_bytes, launch_problems
 from spawner.gpus import GpuInventory, GpuUnavailable, describe
 from spawner.resources import detect_limiter
 from spawner.spec import LaunchSpec
+from spawner.storage import LOOP, StorageError, WorkspaceStorage
 
 OUT_OF_MEMORY = "out of memory"
 TIMED_OUT_OR_DISCONNECTED = 599  # tornado's status for requests that got no HTTP answer
@@ -43,7 +44,11 @@ class PortalLocalSpawner(LocalProcessSpawner):
         help="Shared secret sent to the portal as a Bearer token. Default: $PLATFORM_HUB_API_TOKEN.",
     ).tag(config=True)
     state_dir = Unicode(
-        help="The spawner's own state: GPU allocations, and people's homes in single-user mode.",
+        help="The spawner's own state: GPU allocations; workspaces' homes unless workspace_root is set.",
+    ).tag(config=True)
+    workspace_root = Unicode(
+        help="""Each workspace's persistent home lives here (default: <state_dir>/workspaces). Every
+        account must be able to traverse it. As root, a home with a disk size is a loop-mounted image.""",
     ).tag(config=True)
     home_root = Unicode(
         help="Per-user mode: each person's OS account gets its home here. Every account must be able to traverse it.",
@@ -61,6 +66,12 @@ class PortalLocalSpawner(LocalProcessSpawner):
         Empty: ask nvidia-smi (no GPUs if it is not installed).""",
     ).tag(config=True)
 
+    ready_timeout = Float(
+        30, help="""After starting the server, wait up to this many seconds for it to answer HTTP before handing
+        it to the hub. The hub's own check backs off exponentially (with jitter) and so notices a server
+        up to seconds late; polling every 50 ms here hands it over as soon as it answers. 0: don't wait.""",
+    ).tag(config=True)
+
     exit_reason = Unicode(help="Why the last server ended, when the spawner knows it (\"out of memory\").")
 
     # What the current server holds. Kept across clear_state() (which JupyterHub calls as soon as
@@ -76,6 +87,10 @@ class PortalLocalSpawner(LocalProcessSpawner):
     _progress_events = ()
     _oom_kills_reported = 0
     _launch_count = 0  # bumped by every start(), so a poll that raced a restart can tell
+
+    @default("workspace_root")
+    def _workspace_root_default(self):
+        return os.path.join(self.state_dir, "workspaces") if self.state_dir else ""
 
     @default("portal_token")
     def _portal_token_default(self):
@@ -140,7 +155,7 @@ class PortalLocalSpawner(LocalProcessSpawner):
         try:
             await self._allocate(spec, gpus, limiter)
             self._account = await asyncio.to_thread(ensure_system_user, spec.owner, self.home_root) if per_user else None
-            self.notebook_dir = self._account.home if per_user else await asyncio.to_thread(self._shared_home, spec.owner)
+            self.notebook_dir = await self._prepare_home(spec)
             self.cmd = [spec.environment["python"], "-m", "jupyterhub.singleuser"]
             self._report(60, "Starting the server")
             address = await super().start()
@@ -148,7 +163,22 @@ class PortalLocalSpawner(LocalProcessSpawner):
             await self._release_resources()
             raise
         self._report(80, "Server process started; waiting for it to answer")
+        await self._wait_until_answering(*address)
         return address
+
+    async def _wait_until_answering(self, ip, port):
+        """Until the server answers (any non-5xx, like the hub's check), its process exits, or ready_timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ready_timeout
+        url = f"http://{ip}:{port}{self.server.base_url if self.server else '/'}api"
+        while loop.time() < deadline and self.proc is not None and self.proc.poll() is None:
+            try:
+                response = await AsyncHTTPClient().fetch(url, raise_error=False, request_timeout=2)
+                if response.code < 500:
+                    return
+            except OSError:  # not listening yet
+                pass
+            await asyncio.sleep(0.05)
 
     async def poll(self):
         """The base poll, plus: notice an out-of-memory kill, and free the resources of a server that is gone.
@@ -197,6 +227,26 @@ class PortalLocalSpawner(LocalProcessSpawner):
         await super().stop(now=now)
         await self._release_resources()
 
+    async def delete_forever(self):
+        """JupyterHub calls this when the portal removes the server (the workspace was deleted). The
+        home goes only if the person asked for that; when the portal cannot say, it stays."""
+        if not self._storage() or not await self._portal_says_delete_home():
+            return
+        await asyncio.to_thread(self._storage().delete, self.name)
+        self.log.info("%s: deleted the workspace's home, as its owner asked", self._log_name)
+        await self._report_to_portal("home_deleted")
+
+    async def _portal_says_delete_home(self):
+        query = urlencode({"user": self.user.name, "server": self.name})
+        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/storage/?{query}",
+                              headers={"Authorization": f"Bearer {self.portal_token}"}, request_timeout=30)
+        try:
+            response = await AsyncHTTPClient().fetch(request)
+            return json.loads(response.body).get("delete_home") is True
+        except (HTTPClientError, OSError, ValueError, AttributeError) as exc:
+            self.log.warning("Keeping the home of %s: the portal did not say to delete it (%s)", self._log_name, exc)
+            return False
+
     async def progress(self):
         """start()'s stages as JupyterHub progress events, replayed from the first for every subscriber
         (the portal subscribes afresh each time it looks), then followed until the spawn is no longer pending."""
@@ -216,17 +266,13 @@ class PortalLocalSpawner(LocalProcessSpawner):
         `name` is the hub's username, which has no OS account: the account comes from the spec.
         """
         join_group = self._limiter.preexec(self.resource_key)
-        if self._account is not None:
-            become_owner = super().make_preexec_fn(self._account.name)
-        else:
-            home = self.notebook_dir
-
-            def become_owner():
-                os.chdir(home)
+        become_owner = super().make_preexec_fn(self._account.name) if self._account is not None else (lambda: None)
+        home = self.notebook_dir
 
         def preexec():
             join_group()
             become_owner()
+            os.chdir(home)  # the workspace's own home, not the account's
 
         return preexec
 
@@ -287,7 +333,12 @@ class PortalLocalSpawner(LocalProcessSpawner):
 
     def _release(self, key):
         self._gpu_inventory().release(key)
-        self._current_limiter().cleanup(key)
+        self._current_limiter().cleanup(key)  # kills leftovers first, so the home can be unmounted
+        if self._storage():
+            try:
+                self._storage().release(self.name)
+            except StorageError as exc:
+                self.log.warning("%s: %s", self._log_name, exc)
 
     def _per_user(self):
         is_root = os.geteuid() == 0
@@ -314,10 +365,22 @@ class PortalLocalSpawner(LocalProcessSpawner):
             self._gpus = GpuInventory(state_file, self.gpu_devices) if self.gpu_devices else GpuInventory.detect(state_file)
         return self._gpus
 
-    def _shared_home(self, owner):
-        home = Path(self.state_dir) / "homes" / system_name(owner)
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return str(home)
+    def _storage(self):
+        return WorkspaceStorage(self.workspace_root) if self.workspace_root else None
+
+    async def _prepare_home(self, spec):
+        """The workspace's own persistent home (see spawner/storage.py), mounted if it is an image."""
+        if not self.workspace_root:
+            raise LaunchError("PortalLocalSpawner.state_dir (or workspace_root) is not configured.", reason="config")
+        owner = (self._account.uid, self._account.gid) if self._account else (None, None)
+        try:
+            volume = await asyncio.to_thread(self._storage().prepare, spec.server_name, size_bytes=spec.disk_bytes,
+                                             uid=owner[0], gid=owner[1])
+        except StorageError as exc:
+            raise LaunchError(f"Could not prepare the workspace's home: {exc}", reason="storage") from exc
+        size = f"{volume.size_bytes / 2**30:.1f} GiB disk ({volume.mechanism})" if volume.mechanism == LOOP else ""
+        self._report(50, f"Home ready: {size or volume.note or 'a folder, no disk size asked for'}")
+        return volume.path
 
     def _report(self, progress, message):
         self._progress_events.append({"progress": progress, "message": message})

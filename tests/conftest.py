@@ -5,11 +5,16 @@ carol is outside that team (admin of Research); admin is a platform admin.
 """
 
 import os
-import socket
+import shutil
+import subprocess
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
+
+from tests.ports import free_ports  # noqa: F401  (re-exported: tests import it from here)
 
 from portal.accounts import services
 from portal.accounts.models import Membership, Team, User
@@ -108,18 +113,6 @@ def free_port():
     return free_ports(1)[0]
 
 
-def free_ports(count):
-    """Distinct free ports, held open together while chosen so they cannot repeat."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 class SmtpSink:
     """A real SMTP server (aiosmtpd) that keeps what it receives."""
 
@@ -161,8 +154,17 @@ def smtp_sink(settings):
         sink.controller.stop()
 
 
+def remove_tree_and_mounts(directory):
+    """Remove a test's directory, unmounting first any workspace home still mounted in it."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
+        inside = [line.split()[4] for line in mounts if line.split()[4].startswith(f"{directory}/")]
+    for mount_point in sorted(inside, reverse=True):
+        subprocess.run(["umount", "--lazy", mount_point], capture_output=True)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def hub(live_server, tmp_path_factory):
+def hub(live_server):
     """One real JupyterHub + proxy per test worker, in front of the live portal.
 
     The proxy is the public origin (portal at /, hub at /hub/, servers at /user/…), as in `make run`.
@@ -175,10 +177,15 @@ def hub(live_server, tmp_path_factory):
     saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL
     settings.PLATFORM_PUBLIC_URL = f"http://127.0.0.1:{public_port}"
     settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{hub_port}/hub/api"
-    running = start_hub(data_dir=tmp_path_factory.mktemp("hub"), portal_url=live_server.url,
+    # Workspace homes live under the hub's data directory: every OS account must traverse it
+    # (pytest's own tmp tree is private to root).
+    data_dir = Path(tempfile.mkdtemp(prefix="dsw-hub-"))
+    data_dir.chmod(0o755)
+    running = start_hub(data_dir=data_dir, portal_url=live_server.url,
                         public_port=public_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
     try:
         yield running
     finally:
         stop_hub(running)
         settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL = saved
+        remove_tree_and_mounts(data_dir)

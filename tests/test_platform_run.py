@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-import socket
+from tests.ports import free_port_block
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,26 +66,8 @@ def platform_dir(tmp_path):
     return tmp_path
 
 
-def _free_port_block(size=4):
-    """A base port whose next ``size`` ports are free (public, proxy API, hub, portal)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size > 65535:
-            continue
-        try:
-            sockets = [socket.create_server(("127.0.0.1", base + offset)) for offset in range(size)]
-        except OSError:
-            continue
-        for sock in sockets:
-            sock.close()
-        return base
-    raise RuntimeError("no block of free ports")
-
-
 def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
-    port = _free_port_block(6)  # public, proxy API, hub, portal, (unused), registry
+    port = free_port_block(6)  # public, proxy API, hub, portal, (unused), registry
     environ = {**_embedded_env(platform_dir), "PLATFORM_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run"],
                             cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -17,7 +17,7 @@ from workspaces import profiles, selectors, services
 from workspaces.launch import launch_spec_for
 from workspaces.models import Profile
 from workspaces.serializers import (
-    ProfileInput, ProfileOutput, WorkspaceCreateInput, WorkspaceEventOutput, WorkspaceOutput,
+    ProfileInput, ProfileOutput, WorkspaceCreateInput, WorkspaceDeleteInput, WorkspaceEventOutput, WorkspaceOutput,
 )
 
 
@@ -112,10 +112,14 @@ class WorkspaceDetailApi(APIView):
     def get(self, request, pk):
         return Response(WorkspaceOutput(_own_workspace(request, pk), context={"request": request}).data)
 
-    @extend_schema(responses={202: WorkspaceOutput})
+    @extend_schema(parameters=[WorkspaceDeleteInput], responses={202: WorkspaceOutput})
     def delete(self, request, pk):
-        """Stop the server and forget the workspace. Files in your home are kept."""
-        workspace = services.workspace_request_delete(workspace=_own_workspace(request, pk), actor=request.user)
+        """Stop the server and forget the workspace. Its home is kept unless `?delete_home=true`."""
+        workspace = _own_workspace(request, pk)
+        options = WorkspaceDeleteInput(data=request.query_params)
+        options.is_valid(raise_exception=True)
+        workspace = services.workspace_request_delete(workspace=workspace, actor=request.user,
+                                                      delete_home=options.validated_data["delete_home"])
         return Response(WorkspaceOutput(workspace, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -168,23 +172,42 @@ class IsHubService(BasePermission):
         return bool(settings.PLATFORM_HUB_API_TOKEN) and hmac.compare_digest(header.encode(), expected.encode())
 
 
-@extend_schema(exclude=True)
-class LaunchSpecApi(APIView):
+class _HubServerApi(APIView):
+    """An internal GET about one hub server, named by ``?user=&server=``; only the hub's spawner may ask."""
+
     authentication_classes = []
     permission_classes = [IsHubService]
+    missing = "No such workspace."
 
     def get(self, request):
         workspace = selectors.workspace_for_hub_server(username=request.query_params.get("user", ""),
                                                        server_name=request.query_params.get("server", ""))
-        if workspace is None or workspace.desired_state != workspace.Desired.RUNNING:
-            return Response({"detail": "No workspace should run as this server.", "errors": {}}, status=404)
-        return Response(launch_spec_for(workspace))
+        answer = self.answer(workspace) if workspace is not None else None
+        if answer is None:
+            return Response({"detail": self.missing, "errors": {}}, status=404)
+        return Response(answer)
+
+
+@extend_schema(exclude=True)
+class LaunchSpecApi(_HubServerApi):
+    missing = "No workspace should run as this server."
+
+    def answer(self, workspace):
+        return launch_spec_for(workspace) if workspace.desired_state == workspace.Desired.RUNNING else None
+
+
+@extend_schema(exclude=True)
+class StorageApi(_HubServerApi):
+    """Asked by the spawner when the hub forgets a server: ``{"delete_home": bool}``."""
+
+    def answer(self, workspace):
+        return services.workspace_storage_disposition(workspace=workspace)
 
 
 @extend_schema(exclude=True)
 class ServerEventApi(APIView):
     """The spawner reports what only it can see: ``{"user", "server", "event": "out_of_memory", "server_exited"}``
-    or ``{"user", "server", "event": "spawn_failed", "message"}``."""
+    , ``{"user", "server", "event": "spawn_failed", "message"}`` or ``{"user", "server", "event": "home_deleted"}``."""
 
     authentication_classes = []
     permission_classes = [IsHubService]
@@ -199,6 +222,8 @@ class ServerEventApi(APIView):
             services.workspace_report_out_of_memory(workspace=workspace, server_exited=bool(request.data.get("server_exited")))
         elif event == "spawn_failed":
             services.workspace_report_spawn_failure(workspace=workspace, message=str(request.data.get("message", ""))[:500])
+        elif event == "home_deleted":
+            services.workspace_report_home_deleted(workspace=workspace)
         else:
-            raise ValidationError({"event": "Use 'out_of_memory' or 'spawn_failed'."})
+            raise ValidationError({"event": "Use 'out_of_memory', 'spawn_failed' or 'home_deleted'."})
         return Response(status=204)

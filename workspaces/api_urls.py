@@ -16,4 +16,5 @@ urlpatterns = [
 internal_urlpatterns = [
     path("launch-spec/", api.LaunchSpecApi.as_view(), name="internal_launch_spec"),
     path("server-event/", api.ServerEventApi.as_view(), name="internal_server_event"),
+    path("storage/", api.StorageApi.as_view(), name="internal_storage"),
 ]

@@ -17,7 +17,10 @@ class WorkspaceCreateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["profile"].queryset = profile_list_for(user=user)
-        self.fields["profile"].label_from_instance = lambda profile: f"{profile.name} — {profile.summary}"
+        from costs.services import price_sheet_at, profile_price_label
+
+        sheet = price_sheet_at()
+        self.fields["profile"].label_from_instance = lambda profile: f"{profile.name} — {profile.summary}{profile_price_label(profile, sheet)}"
         teams = Team.objects.filter(memberships__user=user).order_by("name")
         self.fields["team"].queryset = teams
         if teams.count() <= 1:

@@ -47,6 +47,7 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port):
         "PLATFORM_HUB_OAUTH_CLIENT_SECRET": settings.PLATFORM_HUB_OAUTH_CLIENT_SECRET,
         "PLATFORM_HUB_DATA_DIR": str(settings.PLATFORM_DATA_DIR / "hub"),
         "PLATFORM_HOMES_DIR": str(settings.PLATFORM_HOMES_DIR),
+        "PLATFORM_WORKSPACES_DIR": str(settings.PLATFORM_WORKSPACES_DIR),
         "PLATFORM_SPAWN_TIMEOUT": str(settings.PLATFORM_SPAWN_TIMEOUT),
         "PLATFORM_SITE_NAME": settings.PLATFORM_SITE_NAME,
         "CONFIGPROXY_AUTH_TOKEN": _proxy_token(),

@@ -82,6 +82,7 @@ class Workspace(models.Model):
     generation = models.PositiveIntegerField(default=0)
     served_generation = models.PositiveIntegerField(default=0, help_text="The generation the hub's server was started for.")
     start_requested = models.DateTimeField(null=True, blank=True)
+    delete_home = models.BooleanField(default=False, help_text="Deleted together with its home (asked for at deletion).")
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     stopped = models.DateTimeField(null=True, blank=True)

@@ -27,11 +27,26 @@ class ProfileOutput(serializers.ModelSerializer):
     disk = serializers.SerializerMethodField()
     teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
     summary = serializers.CharField(read_only=True)
+    hourly_price = serializers.SerializerMethodField(help_text="Minor units per hour at the prices in force (costs app).")
+    currency = serializers.SerializerMethodField()
 
     class Meta:
         model = Profile
         fields = ["id", "name", "description", "cpu", "memory_bytes", "memory", "gpus", "gpu_type", "disk_bytes", "disk",
-                  "idle_timeout_minutes", "hourly_price_hint", "enabled", "all_teams", "teams", "summary"]
+                  "idle_timeout_minutes", "hourly_price_hint", "hourly_price", "currency", "enabled", "all_teams", "teams", "summary"]
+
+    def _price(self, profile):
+        from costs.services import price_sheet_at, profile_hourly_price
+
+        if "price_sheet" not in self.context:  # one look-up per response, not per profile
+            self.context["price_sheet"] = price_sheet_at()
+        return profile_hourly_price(profile, self.context["price_sheet"])
+
+    def get_hourly_price(self, profile) -> int:
+        return self._price(profile)[0]
+
+    def get_currency(self, profile) -> str:
+        return self._price(profile)[1]
 
     def get_memory(self, profile) -> str:
         return format_size(profile.memory_bytes)
@@ -93,3 +108,7 @@ class WorkspaceEventOutput(serializers.ModelSerializer):
     class Meta:
         model = WorkspaceEvent
         fields = ["id", "created", "kind", "actor", "message", "data"]
+
+
+class WorkspaceDeleteInput(serializers.Serializer):
+    delete_home = serializers.BooleanField(default=False, help_text="Also delete the workspace's home and every file in it.")

@@ -41,6 +41,13 @@ def _queue_reconcile(workspace):
 
 # --- Requests -----------------------------------------------------------------
 
+def _budget_check(**kwargs):
+    """The team's budget must allow the launch (costs app); it locks the team's budget row until commit."""
+    from costs.services import budget_check_launch
+
+    budget_check_launch(**kwargs)
+
+
 def _resolve_team(owner, team):
     teams = list(Membership.objects.filter(user=owner).select_related("team"))
     if team is not None:
@@ -67,6 +74,7 @@ def workspace_create(*, owner, name, profile, team=None, image="", request=None)
     image = environments.resolve(image, user=owner, team=team)
     try:
         with transaction.atomic():
+            _budget_check(team=team, profile=profile)
             workspace = Workspace.objects.create(owner=owner, team=team, name=name, profile=profile, image=image,
                                                  desired_state=Desired.RUNNING, observed_state=Observed.PENDING,
                                                  generation=1, start_requested=timezone.now(),
@@ -86,6 +94,7 @@ def workspace_request_start(*, workspace, actor):
             raise ValidationError({"detail": "This workspace was deleted."})
         if workspace.desired_state == Desired.RUNNING and workspace.observed_state not in (Observed.FAILED, Observed.STOPPED, Observed.NONE):
             return workspace
+        _budget_check(team=workspace.team, profile=workspace.profile, workspace=workspace)
         workspace.desired_state = Desired.RUNNING
         workspace.observed_state = Observed.PENDING
         workspace.failure_reason = Failure.NONE
@@ -137,15 +146,20 @@ def workspace_request_restart(*, workspace, actor):
     return workspace
 
 
-def workspace_request_delete(*, workspace, actor):
-    """Stop and forget the workspace (files in the owner's home are kept). Idempotent."""
+def workspace_request_delete(*, workspace, actor, delete_home=False):
+    """Stop and forget the workspace; its home is kept unless `delete_home`. Idempotent.
+
+    The spawner removes the home when the hub forgets the server (it asks the portal, see
+    `workspace_storage_disposition`), so the answer must be settled before that: it is fixed here."""
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         if workspace.desired_state == Desired.DELETED:
             return workspace
         workspace.desired_state = Desired.DELETED
-        workspace.save(update_fields=["desired_state"])
-        _event(workspace, "delete_requested", actor=actor)
+        workspace.delete_home = delete_home
+        workspace.save(update_fields=["desired_state", "delete_home"])
+        _event(workspace, "delete_requested", actor=actor,
+               message="Its home will be deleted too." if delete_home else "Its home is kept.", delete_home=delete_home)
         _queue_reconcile(workspace)
     return workspace
 
@@ -230,7 +244,9 @@ def _reconcile_running(workspace, hub, user, server, state):
                      message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
             return None if settled else 1
         if state.pending == "spawn":
-            event = hub.spawn_progress(user, server, max_seconds=1.5)
+            # The hub replays the events so far at once; waiting longer would only hold a worker
+            # that other workspaces' start requests queue behind.
+            event = hub.spawn_progress(user, server, max_seconds=0.3)
             if event.failed:
                 settled = _observe(workspace, Observed.FAILED, failure=_failure_from(event.message), message=event.message)
                 return None if settled else 1
@@ -332,3 +348,15 @@ def workspace_report_out_of_memory(*, workspace, server_exited):
         _event(workspace, "out_of_memory", message=message, server_exited=server_exited)
     if server_exited:
         _queue_reconcile(workspace)
+
+
+def workspace_storage_disposition(*, workspace):
+    """What the spawner should do with the home of a server the hub forgets: delete it only for a
+    workspace deleted with "delete its home" (never for a live one, whatever the flag says)."""
+    return {"delete_home": workspace.desired_state == Desired.DELETED and workspace.delete_home}
+
+
+def workspace_report_home_deleted(*, workspace):
+    """The spawner removed the deleted workspace's home. Idempotent (one event)."""
+    if not workspace.events.filter(kind="home_deleted").exists():
+        _event(workspace, "home_deleted", message="Its home and everything in it were deleted.")

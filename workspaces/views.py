@@ -47,8 +47,10 @@ def workspace_action(request, pk, action):
     service = {"start": services.workspace_request_start, "stop": services.workspace_request_stop,
                "restart": services.workspace_request_restart}.get(action)
     if action == "delete":
-        services.workspace_request_delete(workspace=workspace, actor=request.user)
-        messages.success(request, f"Workspace {workspace.name} is being deleted.")
+        delete_home = request.POST.get("delete_home") == "on"
+        services.workspace_request_delete(workspace=workspace, actor=request.user, delete_home=delete_home)
+        messages.success(request, f"Workspace {workspace.name} is being deleted"
+                                  + (" with its home." if delete_home else "; its home is kept."))
         return redirect("workspace_list")
     if service is None:
         raise Http404

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "workspaces",
     "images",
+    "costs",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.accounts.tasks.token_purge_expired_task",
         "schedule": timedelta(hours=1),
     },
+    "costs-meter-and-check": {
+        "task": "costs.tasks.costs_meter_task",
+        "schedule": timedelta(seconds=env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)),
+    },
 }
 
 if REDIS_URL:
@@ -219,6 +224,8 @@ if not PLATFORM_HUB_API_TOKEN:
 PLATFORM_SPAWN_TIMEOUT = env.integer("PLATFORM_SPAWN_TIMEOUT", 300, minimum=10)
 # Homes of the per-user OS accounts (local spawner). Every account must be able to traverse it.
 PLATFORM_HOMES_DIR = Path(env.string("PLATFORM_HOMES_DIR", str(PLATFORM_DATA_DIR / "homes"))).resolve()
+# Each workspace's persistent home (a loop-mounted disk image of the profile's size when run as root).
+PLATFORM_WORKSPACES_DIR = Path(env.string("PLATFORM_WORKSPACES_DIR", str(PLATFORM_DATA_DIR / "workspaces"))).resolve()
 # The hub signs users in through the portal (OAuth2); these name its client registration.
 PLATFORM_HUB_OAUTH_CLIENT_ID = env.string("PLATFORM_HUB_OAUTH_CLIENT_ID", "jupyterhub")
 PLATFORM_HUB_OAUTH_CLIENT_SECRET = env.string("PLATFORM_HUB_OAUTH_CLIENT_SECRET", "")
@@ -267,6 +274,21 @@ CELERY_BEAT_SCHEDULE["image-catalog-sync"] = {
     "task": "images.tasks.catalog_sync_task",
     "schedule": timedelta(seconds=PLATFORM_REGISTRY_SYNC_SECONDS),
 }
+
+# --- Costs and budgets (costs app; see docs/costs.md) --------------------------
+PLATFORM_CURRENCY = env.string("PLATFORM_CURRENCY", "EUR").upper()
+PLATFORM_COSTS_METER_SECONDS = env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)
+# A launch must leave room for this many hours of every running workspace in the team's budget.
+PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS = env.integer("PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS", 1, minimum=0, maximum=720)
+# Budget alerts are POSTed (signed, JSON) to these URLs only; nothing else is ever called.
+PLATFORM_COSTS_WEBHOOK_URLS = env.string_list("PLATFORM_COSTS_WEBHOOK_URLS")
+PLATFORM_COSTS_WEBHOOK_SECRET = env.string("PLATFORM_COSTS_WEBHOOK_SECRET", "")
+PLATFORM_COSTS_WEBHOOK_BACKOFF = env.integer("PLATFORM_COSTS_WEBHOOK_BACKOFF", 30, minimum=1)
+for _url in PLATFORM_COSTS_WEBHOOK_URLS:
+    if not _url.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"PLATFORM_COSTS_WEBHOOK_URLS: {_url!r} is not an http(s) URL.")
+if PLATFORM_COSTS_WEBHOOK_URLS and not PLATFORM_COSTS_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("PLATFORM_COSTS_WEBHOOK_SECRET is required when PLATFORM_COSTS_WEBHOOK_URLS is set.")
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST", "")

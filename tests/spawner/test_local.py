@@ -22,6 +22,7 @@ import pytest
 from spawner.gpus import GpuInventory
 from spawner.local import OUT_OF_MEMORY, LaunchError, PortalLocalSpawner
 from spawner.resources import detect_limiter
+from spawner.storage import can_loop_mount
 
 TOKEN = "s3cret-token"
 RECORDING_SERVER = """#!/bin/sh
@@ -29,6 +30,16 @@ RECORDING_SERVER = """#!/bin/sh
   echo "PATH=$PATH"; echo "ARGS=$*"; cat /proc/self/cgroup; } > "$HOME/started.txt.partial"
 mv "$HOME/started.txt.partial" "$HOME/started.txt"
 exec sleep 120
+"""
+# Listens on the port the spawner chose only after a second, like a server that takes time to start.
+SLOW_HTTP_SERVER = f"""#!/bin/sh
+exec {sys.executable} -c "
+import http.server, os, time, urllib.parse
+time.sleep(1)
+url = urllib.parse.urlsplit(os.environ['JUPYTERHUB_SERVICE_URL'])
+open(os.path.join(os.environ['HOME'], 'listening-since'), 'w').write(repr(time.monotonic()))
+http.server.HTTPServer((url.hostname, url.port), http.server.BaseHTTPRequestHandler).serve_forever()
+"
 """
 MEMORY_HOG_SERVER = f"""#!/bin/sh
 exec {sys.executable} -c "chunks = [bytearray(10 * 2**20) for _ in range(100)]"
@@ -82,7 +93,7 @@ def make_spawner(portal_url, state_dir, *, user="alice", server="ws-7", **config
         user=SimpleNamespace(name=user, url=f"/user/{user}/"),
         orm_spawner=SimpleNamespace(name=server, server=None),
         hub=SimpleNamespace(public_host="", api_url="http://127.0.0.1:9/hub/api", base_url="/hub/"),
-        portal_url=portal_url, portal_token=TOKEN, state_dir=str(state_dir), **config)
+        portal_url=portal_url, portal_token=TOKEN, state_dir=str(state_dir), **{"ready_timeout": 0, **config})
 
 
 def stand_in_server(directory, script):
@@ -90,6 +101,11 @@ def stand_in_server(directory, script):
     path.write_text(script)
     path.chmod(0o755)
     return str(path)
+
+
+def is_mount_point(path):
+    with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
+        return any(line.split()[4] == str(path) for line in mounts)
 
 
 def wait_for(path, timeout=30):
@@ -218,12 +234,12 @@ def test_single_user_mode_runs_as_the_hub_account_with_its_resources(portal, tmp
     ip, port, home, record, events, key, mechanism = asyncio.run(scenario())
     uid, cwd, home_env, user, cuda, workspace, _, args, *cgroups = record.splitlines()
     assert ip == "127.0.0.1" and port > 0
-    assert home == tmp_path / "homes" / "alice"
+    assert home == tmp_path / "workspaces" / "ws-7"  # the workspace's own home
     assert (int(uid), cwd, home_env) == (os.getuid(), str(home), str(home))
     assert user == pwd.getpwuid(os.getuid()).pw_name
     assert (cuda, workspace) == ("CUDA=3", "WORKSPACE=7")
     assert args == ("ARGS=-m jupyterhub.singleuser --allow-root" if os.geteuid() == 0 else "ARGS=-m jupyterhub.singleuser")
-    assert [event["progress"] for event in events] == [10, 30, 60, 80]
+    assert [event["progress"] for event in events] == [10, 30, 50, 60, 80]
     assert f"{mechanism}:" in events[1]["message"] and "1 × h100 GPU" in events[1]["message"]
     if mechanism != "rlimit":
         assert any(line.endswith(f"/dsw-{key}") for line in cgroups), cgroups
@@ -235,22 +251,25 @@ def test_single_user_mode_runs_as_the_hub_account_with_its_resources(portal, tmp
 def test_per_user_mode_runs_as_the_owners_account_inside_its_group(portal, portal_users, cgroup_limiter, shared_dir):
     owner = portal_users("alice")
     script = stand_in_server(shared_dir, RECORDING_SERVER)
-    portal.serve(launch_spec(python=script, owner=owner))
+    portal.serve(launch_spec(python=script, owner=owner, disk_bytes=64 * 2**20))
     spawner = make_spawner(portal.url, shared_dir / "state", home_root=str(shared_dir / "homes"))
 
     async def scenario():
         await spawner.start()
         try:
             record = await asyncio.to_thread(wait_for, Path(spawner.notebook_dir) / "started.txt")
-            return record, spawner.resource_key
+            return record, spawner.resource_key, is_mount_point(spawner.notebook_dir), os.stat(spawner.notebook_dir)
         finally:
             await spawner.stop(now=True)
 
-    record, key = asyncio.run(scenario())
+    record, key, mounted, home = asyncio.run(scenario())
+    assert mounted == can_loop_mount()  # as root with loop devices, the 64 MiB disk is its own file system
+    assert not is_mount_point(spawner.notebook_dir)  # released at stop
     account = pwd.getpwnam(f"dsw-{owner}")
     uid, cwd, home_env, user, cuda, _, _, args, *cgroups = record.splitlines()
     assert int(uid) == account.pw_uid
-    assert cwd == home_env == account.pw_dir == spawner.notebook_dir
+    assert cwd == home_env == spawner.notebook_dir == str(shared_dir / "state" / "workspaces" / "ws-7")
+    assert home.st_uid == account.pw_uid and home.st_mode & 0o777 == 0o700
     assert user == account.pw_name
     assert cuda == "CUDA="  # no GPU visible at all
     assert args == "ARGS=-m jupyterhub.singleuser"  # not root, so no --allow-root
@@ -293,3 +312,45 @@ def test_a_hub_without_path_still_gives_the_server_one(portal, tmp_path, monkeyp
             await spawner.stop(now=True)
 
     assert f"PATH={tmp_path}:/usr/local/bin:/usr/bin:/bin" in asyncio.run(scenario()).splitlines()
+
+
+def test_delete_forever_removes_the_home_only_when_the_portal_says_so(portal, tmp_path):
+    script = stand_in_server(tmp_path, RECORDING_SERVER)
+    portal.serve(launch_spec(python=script))
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=[])
+
+    async def start_and_stop():
+        await spawner.start()
+        await asyncio.to_thread(wait_for, Path(spawner.notebook_dir) / "started.txt")
+        await spawner.stop(now=True)
+
+    asyncio.run(start_and_stop())
+    home = Path(spawner.notebook_dir)
+    portal.status, portal.body = 200, b'{"delete_home": false}'
+    asyncio.run(spawner.delete_forever())
+    assert (home / "started.txt").exists()
+    portal.status, portal.body = 500, b"{}"  # a portal that cannot answer: keep everything
+    asyncio.run(spawner.delete_forever())
+    assert (home / "started.txt").exists()
+    portal.status, portal.body = 200, b'{"delete_home": true}'
+    asyncio.run(spawner.delete_forever())
+    assert not home.exists()
+    assert portal.requests[-1][0] == "/api/internal/storage/?user=alice&server=ws-7"
+
+
+def test_start_returns_as_soon_as_the_server_answers(portal, tmp_path):
+    script = stand_in_server(tmp_path, SLOW_HTTP_SERVER)
+    portal.serve(launch_spec(python=script))
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=[], ready_timeout=30)
+
+    async def scenario():
+        ip, port = await spawner.start()
+        returned = time.monotonic()
+        try:
+            listening_since = float((Path(spawner.notebook_dir) / "listening-since").read_text())
+            return returned, listening_since
+        finally:
+            await spawner.stop(now=True)
+
+    returned, listening_since = asyncio.run(scenario())
+    assert returned >= listening_since  # not before it listens (the hub's first check then succeeds)

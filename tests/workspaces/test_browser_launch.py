@@ -27,6 +27,19 @@ def sign_in(page, base, username):
     page.wait_for_url(f"{base}/workspaces/")
 
 
+def run_a_cell(page):
+    """New notebook from the launcher, one cell, Shift+Enter: the kernel really runs it."""
+    page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click(timeout=60_000)
+    editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
+    editor.wait_for(timeout=60_000)
+    editor.click()
+    page.keyboard.type("print(6 * 7)")
+    page.keyboard.press("Shift+Enter")
+    output = page.locator(".jp-NotebookPanel .jp-OutputArea-output").first
+    output.wait_for(timeout=60_000)
+    assert output.inner_text().strip() == "42"
+
+
 def test_launch_watch_progress_open_jupyterlab(browser, hub_sso, celery_worker, alice, bob, team, small):  # noqa: F811
     base = hub_sso.public_url
     context = browser.new_context()
@@ -46,6 +59,7 @@ def test_launch_watch_progress_open_jupyterlab(browser, hub_sso, celery_worker, 
     page.wait_for_url(re.compile(r".*/user/alice/ws-\d+/lab.*"), timeout=60_000)
     page.wait_for_selector("#jp-main-dock-panel, .jp-LabShell", timeout=60_000)
     assert "/accounts/login/" not in page.url
+    run_a_cell(page)
 
     other = browser.new_context()
     intruder = other.new_page()

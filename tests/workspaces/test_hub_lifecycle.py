@@ -124,3 +124,27 @@ def test_a_profile_the_host_cannot_satisfy_fails_with_the_reason(hub, celery_wor
     assert "h100" in failed["status_message"] and "GPU" in failed["status_message"], failed["status_message"]
     kinds = [event["kind"] for event in client.get(f"/api/v1/workspaces/{workspace_id}/events/").json()["results"]]
     assert "spawn_refused" in kinds and kinds[-1] == "failed"
+
+
+def test_the_home_survives_stop_and_start_and_goes_only_when_deleted_with_it(hub, celery_worker, alice, team, small, settings):
+    client = api_as(alice)
+    workspace_id = client.post("/api/v1/workspaces/", {"name": "thesis", "profile": "Small"}, format="json").json()["id"]
+    wait_for_status(client, workspace_id, "running")
+    contents = f"{hub.public_url}/user/alice/ws-{workspace_id}/api/contents/notes.txt"
+    token = {"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}
+    saved = requests.put(contents, json={"type": "file", "format": "text", "content": "keep me"}, headers=token, timeout=10)
+    assert saved.status_code in (200, 201), saved.text
+
+    client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
+    wait_for_status(client, workspace_id, "stopped")
+    client.post(f"/api/v1/workspaces/{workspace_id}/start/")
+    wait_for_status(client, workspace_id, "running")
+    assert requests.get(contents, headers=token, timeout=10).json()["content"] == "keep me"
+
+    home = hub.log_path.parent / "workspaces" / f"ws-{workspace_id}"
+    assert home.is_dir()
+    assert client.delete(f"/api/v1/workspaces/{workspace_id}/?delete_home=true").status_code == 202
+    deadline = time.monotonic() + 60
+    while home.exists() or not Workspace.objects.get(pk=workspace_id).events.filter(kind="home_deleted").exists():
+        assert time.monotonic() < deadline, f"the home was not deleted:\n{hub.log()}"
+        time.sleep(0.3)

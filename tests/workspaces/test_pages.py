@@ -48,8 +48,21 @@ def test_stop_and_delete_from_the_page(client, alice, team, small):
     client.force_login(alice)
     assert b"Stopping done" in client.post(f"/workspaces/{workspace.id}/stop/", follow=True).content
     response = client.post(f"/workspaces/{workspace.id}/delete/", follow=True)
-    assert b"is being deleted" in response.content
+    assert b"its home is kept" in response.content
     assert Workspace.objects.get(pk=workspace.pk).desired_state == "deleted"
+    assert Workspace.objects.get(pk=workspace.pk).delete_home is False
+
+
+def test_delete_with_its_home_from_the_page(client, alice, bob, team, small):
+    workspace = Workspace.objects.create(owner=alice, team=team, name="scratch", profile=small, image="local:default")
+    client.force_login(bob)
+    assert client.post(f"/workspaces/{workspace.id}/delete/", {"delete_home": "on"}).status_code == 404
+    client.force_login(alice)
+    page = client.get(f"/workspaces/{workspace.id}/").content.decode()
+    assert 'name="delete_home"' in page and "data-confirm" in page
+    response = client.post(f"/workspaces/{workspace.id}/delete/", {"delete_home": "on"}, follow=True)
+    assert b"with its home" in response.content
+    assert Workspace.objects.get(pk=workspace.pk).delete_home is True
 
 
 def test_admin_creates_a_profile_in_the_ui(client, admin, alice):

@@ -18,6 +18,8 @@ class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    # IANA name; budget periods start at midnight in this zone (costs app).
+    time_zone = models.CharField(max_length=64, default="UTC")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

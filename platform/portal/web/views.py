@@ -9,11 +9,6 @@ def home(request):
     return redirect("workspace_list")
 
 
-@login_required
-def costs(request):
-    return render(request, "web/costs.html", {"section": "costs"})
-
-
 def healthz(request):
     """Liveness and readiness: the process answers and the database accepts a query."""
     with connection.cursor() as cursor:

@@ -1,0 +1,207 @@
+"""REST endpoints for prices, budgets, grants and cost reports. Thin: rules live in services."""
+
+import csv
+import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from costs import selectors, services
+from costs.models import BudgetGrant, PriceSheet
+from costs.periods import period_bounds
+from costs.serializers import (
+    BudgetGrantInput, BudgetGrantOutput, BudgetInput, BudgetOutput, CostReportOutput, CostReportQuery,
+    PriceSheetInput, PriceSheetOutput,
+)
+from portal.accounts.models import Membership, Team
+from portal.accounts.selectors import team_role
+
+
+def team_for(request, team_id, *, manage):
+    """The team if the caller may see it (404 otherwise); ``manage`` also needs team admin or platform admin (403)."""
+    team = get_object_or_404(Team, pk=team_id)
+    user = request.user
+    if user.is_platform_admin:
+        return team
+    role = team_role(user=user, team=team)
+    if role is None:
+        raise NotFound()
+    if manage and role != Membership.Role.ADMIN:
+        raise PermissionDenied("Only the team's admins and platform admins see its budget and costs.")
+    return team
+
+
+@extend_schema(tags=["costs"])
+class PriceSheetListApi(generics.ListAPIView):
+    """Every price version, newest first. POST adds one (platform admins)."""
+
+    serializer_class = PriceSheetOutput
+    queryset = PriceSheet.objects.all()
+
+    @extend_schema(request=PriceSheetInput, responses={201: PriceSheetOutput})
+    def post(self, request):
+        if not request.user.is_platform_admin:
+            raise PermissionDenied("Only platform admins set prices.")
+        serializer = PriceSheetInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sheet = services.price_sheet_create(actor=request.user, request=request._request, **serializer.validated_data)
+        return Response(PriceSheetOutput(sheet).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["costs"])
+class PriceSheetCurrentApi(APIView):
+    @extend_schema(responses=PriceSheetOutput)
+    def get(self, request):
+        sheet = services.price_sheet_at()
+        if sheet is None:
+            raise NotFound("No prices are set yet.")
+        return Response(PriceSheetOutput(sheet).data)
+
+
+def _budget_response(budget):
+    now = timezone.now()
+    grants = BudgetGrant.objects.filter(team_id=budget.team_id, ends__gt=now).select_related("created_by")
+    context = {"status": services.budget_status(budget, now), "grants": grants}
+    return Response(BudgetOutput(budget, context=context).data)
+
+
+@extend_schema(tags=["costs"])
+class BudgetApi(APIView):
+    """A team's budget: team admins and platform admins read it, platform admins set it."""
+
+    @extend_schema(responses=BudgetOutput)
+    def get(self, request, team_id):
+        team = team_for(request, team_id, manage=True)
+        budget = selectors.budget_for(team=team)
+        if budget is None:
+            raise NotFound("This team has no budget yet.")
+        return _budget_response(budget)
+
+    @extend_schema(request=BudgetInput, responses=BudgetOutput)
+    def put(self, request, team_id):
+        team = team_for(request, team_id, manage=True)
+        if not request.user.is_platform_admin:
+            raise PermissionDenied("Only platform admins set budgets.")
+        serializer = BudgetInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        budget = services.budget_set(team=team, actor=request.user, request=request._request, **serializer.validated_data)
+        return _budget_response(budget)
+
+
+@extend_schema(tags=["costs"])
+class BudgetGrantListApi(APIView):
+    """Time-boxed budget increases. Platform admins grant them."""
+
+    @extend_schema(responses=BudgetGrantOutput(many=True))
+    def get(self, request, team_id):
+        team = team_for(request, team_id, manage=True)
+        grants = BudgetGrant.objects.filter(team=team).select_related("created_by")
+        return Response(BudgetGrantOutput(grants, many=True).data)
+
+    @extend_schema(request=BudgetGrantInput, responses={201: BudgetGrantOutput})
+    def post(self, request, team_id):
+        team = team_for(request, team_id, manage=True)
+        if not request.user.is_platform_admin:
+            raise PermissionDenied("Only platform admins grant budget increases.")
+        serializer = BudgetGrantInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grant = services.budget_grant_create(team=team, actor=request.user, request=request._request, **serializer.validated_data)
+        return Response(BudgetGrantOutput(grant).data, status=status.HTTP_201_CREATED)
+
+
+def _instant(value, field, zone):
+    parsed = parse_datetime(value)
+    if parsed is not None:
+        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=zone)
+    day = parse_date(value)
+    if day is not None:
+        return datetime(day.year, day.month, day.day, tzinfo=zone)
+    raise ValidationError({field: ["Give an ISO date (2026-11-01) or date-time (2026-11-01T00:00:00Z)."]})
+
+
+def report_window(team, params):
+    """(start, end, group_by) from query parameters, defaulting to the team's current budget period."""
+    query = CostReportQuery(data=params)
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    zone = ZoneInfo(team.time_zone)
+    budget = selectors.budget_for(team=team)
+    start, end = period_bounds(timezone.now(), time_zone=team.time_zone, start_day=budget.period_start_day if budget else 1)
+    if data.get("start"):
+        start = _instant(data["start"], "start", zone)
+    if data.get("end"):
+        end = _instant(data["end"], "end", zone)
+    if end <= start:
+        raise ValidationError({"end": ["The end must come after the start."]})
+    if end - start > timedelta(days=400):
+        raise ValidationError({"end": ["Ask for at most 400 days at a time."]})
+    return start, end, data["group_by"]
+
+
+def _report(request, team_id):
+    team = team_for(request, team_id, manage=True)
+    start, end, group_by = report_window(team, request.query_params)
+    groups, total = selectors.cost_report(team=team, start=start, end=end, group_by=group_by)
+    return team, {"team": team.pk, "currency": settings.PLATFORM_CURRENCY, "start": start, "end": end,
+                  "group_by": group_by, "total": total, "groups": groups}
+
+
+REPORT_PARAMETERS = [
+    OpenApiParameter("start", str, description="ISO date or date-time; default: the current budget period's start"),
+    OpenApiParameter("end", str, description="exclusive; default: the period's end"),
+    OpenApiParameter("group_by", str, enum=["user", "profile", "image", "day", "workspace"], description="default: user"),
+]
+
+
+@extend_schema(tags=["costs"])
+class CostReportApi(APIView):
+    """What a team spent in a window, grouped (team admins, platform admins)."""
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses=CostReportOutput)
+    def get(self, request, team_id):
+        return Response(CostReportOutput(_report(request, team_id)[1]).data)
+
+
+@extend_schema(tags=["costs"])
+class CostReportCsvApi(APIView):
+    """The same report as CSV (amounts in major units, e.g. euros)."""
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses={(200, "text/csv"): str})
+    def get(self, request, team_id):
+        team, report = _report(request, team_id)
+        return cost_report_csv(team, report)
+
+
+def cost_report_csv(team, report):
+    from costs.currencies import minor_to_major
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([report["group_by"], "label", f"cost ({report['currency']})", "hours", "records"])
+    for group in report["groups"]:
+        writer.writerow([group["key"], _safe(group["label"]), minor_to_major(group["cost"], report["currency"]),
+                         group["hours"], group["records"]])
+    writer.writerow(["total", "", minor_to_major(report["total"], report["currency"]), "", ""])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    name = f"costs-{team.slug}-{report['start']:%Y%m%d}-{report['end']:%Y%m%d}-{report['group_by']}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _safe(text):
+    """Spreadsheets run cells that start with = + - @ as formulas (CSV injection)."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+

@@ -1,0 +1,172 @@
+from django.conf import settings
+from django.db import models
+
+from costs.pricing import Prices
+
+
+class PriceSheet(models.Model):
+    """One version of the prices, in force from ``effective_from`` until the next version's start.
+
+    Versions are never edited: a change is a new version, so costs already in the ledger keep the
+    price they were metered at.
+    """
+
+    effective_from = models.DateTimeField(unique=True)
+    currency = models.CharField(max_length=3)
+    cpu_core_hour = models.PositiveBigIntegerField(help_text="Minor units per CPU core-hour.")
+    memory_gib_hour = models.PositiveBigIntegerField(help_text="Minor units per GiB of memory per hour.")
+    gpu_hour = models.JSONField(default=dict, blank=True, help_text='Minor units per GPU-hour by type; "" prices any other type.')
+    storage_gib_month = models.PositiveBigIntegerField(help_text="Minor units per GiB of disk per month (730 hours).")
+    note = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+
+    def __str__(self):
+        return f"Prices from {self.effective_from:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def prices(self):
+        return Prices(cpu_core_hour=self.cpu_core_hour, memory_gib_hour=self.memory_gib_hour,
+                      gpu_hour=dict(self.gpu_hour or {}), storage_gib_month=self.storage_gib_month)
+
+
+class MeterLock(models.Model):
+    """A single row; a metering pass holds it locked so passes never interleave."""
+
+    last_pass = models.DateTimeField(null=True, blank=True)
+
+
+class MeterRun(models.Model):
+    """Bookkeeping for metering (not the ledger): one span in which a workspace uses something.
+
+    ``compute`` spans run from a ``running`` event to the event that ends the server; ``storage`` spans
+    from ``created`` to ``delete_requested``. Its id is the id of the event that opened it, which
+    makes opening idempotent. Attribution (owner, team, profile, image, resources) is taken once, when
+    the span opens, so a later team move or profile edit cannot split or double a span.
+    """
+
+    class Kind(models.TextChoices):
+        COMPUTE = "compute"
+        STORAGE = "storage"
+
+    id = models.BigIntegerField(primary_key=True, help_text="The WorkspaceEvent that opened the span.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    workspace_id = models.BigIntegerField(db_index=True)
+    workspace_name = models.CharField(max_length=40)
+    user_id = models.BigIntegerField(null=True)
+    username = models.CharField(max_length=150)
+    team_id = models.BigIntegerField(null=True)
+    team_slug = models.CharField(max_length=100)
+    profile_id = models.BigIntegerField(null=True)
+    profile_name = models.CharField(max_length=60)
+    image = models.CharField(max_length=300)
+    cpu = models.DecimalField(max_digits=6, decimal_places=2)
+    memory_bytes = models.BigIntegerField()
+    gpus = models.PositiveSmallIntegerField(default=0)
+    gpu_type = models.CharField(max_length=40, blank=True)
+    disk_bytes = models.BigIntegerField(default=0)
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+    metered_until = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["end"], name="costs_meterrun_end")]
+
+
+class UsageRecord(models.Model):
+    """The append-only usage ledger: one priced slice of a span, never updated or deleted.
+
+    Slices never cross an hour boundary (UTC), a midnight in the team's zone or a price change, so
+    each has one price and belongs to one day and one budget period. Attribution columns are copies
+    (no foreign keys) so that deleting a user or a team never rewrites history.
+    """
+
+    run = models.ForeignKey(MeterRun, on_delete=models.PROTECT, related_name="records")
+    kind = models.CharField(max_length=10, choices=MeterRun.Kind.choices)
+    workspace_id = models.BigIntegerField()
+    workspace_name = models.CharField(max_length=40)
+    user_id = models.BigIntegerField(null=True)
+    username = models.CharField(max_length=150)
+    team_id = models.BigIntegerField(null=True)
+    team_slug = models.CharField(max_length=100)
+    profile_id = models.BigIntegerField(null=True)
+    profile_name = models.CharField(max_length=60)
+    image = models.CharField(max_length=300)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    duration_ms = models.BigIntegerField()
+    price_sheet = models.ForeignKey(PriceSheet, on_delete=models.PROTECT, null=True, related_name="+")
+    rate_micros_per_hour = models.BigIntegerField()
+    cost_micros = models.BigIntegerField(help_text="Millionths of the minor unit.")
+    currency = models.CharField(max_length=3)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "start"], name="usage_record_unique_run_start"),
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="usage_record_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["team_id", "start"], name="costs_usage_team_start"),
+                   models.Index(fields=["workspace_id", "start"], name="costs_usage_workspace_start")]
+
+
+class Budget(models.Model):
+    class Action(models.TextChoices):
+        NOTIFY = "notify", "Notify only"
+        BLOCK_LAUNCHES = "block_launches", "Block launches"
+        STOP_WORKSPACES = "stop_workspaces", "Block launches and stop workspaces after a grace period"
+
+    team = models.OneToOneField("accounts.Team", on_delete=models.CASCADE, related_name="budget")
+    amount = models.PositiveBigIntegerField(help_text="Minor units per period.")
+    currency = models.CharField(max_length=3)
+    thresholds = models.JSONField(default=list, help_text="Percentages of the budget that send an alert.")
+    action = models.CharField(max_length=20, choices=Action.choices, default=Action.NOTIFY)
+    grace_minutes = models.PositiveIntegerField(default=60)
+    period_start_day = models.PositiveSmallIntegerField(default=1)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Budget of {self.team}"
+
+
+class BudgetGrant(models.Model):
+    """A time-boxed increase of a team's budget, granted by a platform admin."""
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="budget_grants")
+    amount = models.PositiveBigIntegerField()
+    starts = models.DateTimeField()
+    ends = models.DateTimeField()
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts"]
+
+
+class BudgetAlert(models.Model):
+    """A threshold crossed in one budget period. The unique constraint makes each fire once."""
+
+    class Kind(models.TextChoices):
+        ACTUAL = "actual"
+        FORECAST = "forecast"
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="budget_alerts")
+    period_start = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    threshold = models.PositiveSmallIntegerField()
+    spent = models.BigIntegerField(help_text="Minor units spent when it fired.")
+    forecast = models.BigIntegerField(null=True)
+    limit = models.BigIntegerField()
+    fired_at = models.DateTimeField()
+    mailed_at = models.DateTimeField(null=True, blank=True)
+    stop_after = models.DateTimeField(null=True, blank=True, help_text="stop_workspaces: when running workspaces stop.")
+
+    class Meta:
+        ordering = ["-fired_at"]
+        constraints = [models.UniqueConstraint(fields=["team", "period_start", "kind", "threshold"],
+                                               name="budget_alert_once_per_period")]

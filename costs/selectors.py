@@ -1,0 +1,61 @@
+"""Reads for cost reports, scoped by the callers (views and API check who may see a team)."""
+
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+
+from costs.models import Budget, UsageRecord
+from costs.pricing import micros_to_minor
+
+GROUPS = {
+    "user": ("user_id", "username"),
+    "profile": ("profile_id", "profile_name"),
+    "image": ("image", "image"),
+    "workspace": ("workspace_id", "workspace_name"),
+}
+GROUP_BY_CHOICES = ["user", "profile", "image", "day", "workspace"]
+
+
+def cost_report(*, team, start, end, group_by):
+    """Costs of a team's usage that started in [start, end), grouped. One query.
+
+    Returns (groups, total): groups are {"key", "label", "cost" (minor units), "hours", "records"},
+    biggest first (days in order; days are the team's local days); total is rounded once, from the
+    micro-units, so it can differ from the sum of the rounded groups by a cent or so.
+    """
+    records = UsageRecord.objects.filter(team_id=team.pk, start__gte=start, start__lt=end)
+    if group_by == "day":
+        rows = (records.annotate(day=TruncDate("start", tzinfo=ZoneInfo(team.time_zone))).values("day")
+                .annotate(micros=Sum("cost_micros"), ms=Sum("duration_ms"), records=Count("id")).order_by("day"))
+        items = [{"key": row["day"].isoformat(), "label": row["day"].isoformat(), "micros": row["micros"], "ms": row["ms"],
+                  "records": row["records"]} for row in rows]
+        return _finish(items)
+    key, label = GROUPS[group_by]
+    fields = [key] if key == label else [key, label]
+    rows = records.values(*fields).annotate(micros=Sum("cost_micros"), ms=Sum("duration_ms"), records=Count("id")).order_by("-micros", key)
+    merged = {}
+    for row in rows:  # a renamed workspace or profile keeps one key: the newest name seen wins
+        item = merged.setdefault(row[key], {"key": row[key], "label": row[label], "micros": 0, "ms": 0, "records": 0})
+        item["micros"] += row["micros"]
+        item["ms"] += row["ms"]
+        item["records"] += row["records"]
+    return _finish(sorted(merged.values(), key=lambda item: (-item["micros"], str(item["key"]))))
+
+
+def _finish(items):
+    groups = [{"key": item["key"], "label": item["label"], "cost": micros_to_minor(item["micros"]),
+               "hours": round(item["ms"] / 3_600_000, 3), "records": item["records"]} for item in items]
+    return groups, micros_to_minor(sum(item["micros"] for item in items))
+
+
+def budget_for(*, team):
+    return Budget.objects.select_related("team").filter(team=team).first()
+
+
+def remaining_for_user(*, user):
+    """For each of the user's teams with a budget: what remains this period (members may see this)."""
+    from costs.services import budget_status
+
+    budgets = Budget.objects.filter(team__memberships__user=user).select_related("team").order_by("team__name")
+    return [{"team": budget.team, **budget_status(budget)} for budget in budgets]

@@ -1,0 +1,138 @@
+from datetime import datetime, time as dt_time, timezone as dt_timezone
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from costs import charts, selectors, services
+from costs.currencies import format_money
+from costs.forms import BudgetForm, GrantForm, PriceSheetForm
+from costs.metering import cost_so_far_micros
+from costs.models import BudgetGrant, PriceSheet
+from costs.periods import period_bounds
+from costs.pricing import micros_to_minor
+from portal.accounts.models import Membership, Team
+from portal.accounts.selectors import team_can_manage, team_list_for
+from portal.web.helpers import form_add_errors, platform_admin_required
+
+
+def _currency():
+    from django.conf import settings
+
+    return settings.PLATFORM_CURRENCY
+
+
+@login_required
+def costs_home(request):
+    teams = []
+    for team in team_list_for(user=request.user):
+        if request.user.is_platform_admin or team.my_role == Membership.Role.ADMIN:
+            budget = selectors.budget_for(team=team)
+            teams.append({"team": team, "status": services.budget_status(budget) if budget else None})
+    from workspaces.selectors import workspace_list_for
+
+    workspaces = list(workspace_list_for(user=request.user))
+    so_far = cost_so_far_micros(workspace_ids=[w.pk for w in workspaces])
+    mine = [{"workspace": w, "cost": micros_to_minor(so_far.get(w.pk, 0))} for w in workspaces]
+    return render(request, "costs/home.html", {"teams": teams, "mine": mine, "currency": _currency(), "section": "costs"})
+
+
+def _managed_team(request, team_id):
+    team = get_object_or_404(Team, pk=team_id)
+    if not team_can_manage(user=request.user, team=team):
+        raise Http404
+    return team
+
+
+@login_required
+def team_costs(request, team_id):
+    team = _managed_team(request, team_id)
+    budget = selectors.budget_for(team=team)
+    now = timezone.now()
+    start, end = period_bounds(now, time_zone=team.time_zone, start_day=budget.period_start_day if budget else 1)
+    status = services.budget_status(budget, now) if budget else None
+    by_day, total = selectors.cost_report(team=team, start=start, end=end, group_by="day")
+    by_user, _ = selectors.cost_report(team=team, start=start, end=end, group_by="user")
+    by_profile, _ = selectors.cost_report(team=team, start=start, end=end, group_by="profile")
+    by_workspace, _ = selectors.cost_report(team=team, start=start, end=end, group_by="workspace")
+    zone = ZoneInfo(team.time_zone)
+    days = [(datetime.combine(datetime.fromisoformat(g["key"]).date(), dt_time(), tzinfo=zone), g["cost"]) for g in by_day]
+    spend = charts.spend_chart(days=days, period_start=start.astimezone(zone), period_end=end.astimezone(zone),
+                               limit=status["limit"] if status else 0, forecast=status["forecast"] if status else total,
+                               today=now.astimezone(zone))
+    context = {
+        "team": team, "budget": budget, "status": status, "total": total, "currency": _currency(),
+        "period_start": start, "period_end": end, "spend": spend,
+        "by_user": charts.bar_chart(by_user), "by_profile": charts.bar_chart(by_profile), "by_workspace": by_workspace,
+        "grants": BudgetGrant.objects.filter(team=team, ends__gt=now).select_related("created_by"),
+        "section": "costs",
+    }
+    if request.user.is_platform_admin:
+        initial = {"time_zone": team.time_zone}
+        if budget:
+            initial |= {"amount": budget.amount, "thresholds": ", ".join(map(str, budget.thresholds)), "action": budget.action,
+                        "grace_minutes": budget.grace_minutes, "period_start_day": budget.period_start_day}
+        context["budget_form"] = BudgetForm(initial=initial)
+        context["grant_form"] = GrantForm()
+    return render(request, "costs/team.html", context)
+
+
+@platform_admin_required
+def budget_edit(request, team_id):
+    team = get_object_or_404(Team, pk=team_id)
+    form = BudgetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.budget_set(team=team, actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            form_add_errors(form, exc)
+        else:
+            messages.success(request, f"The budget of {team.name} was saved.")
+            return redirect("costs_team", team_id=team.pk)
+    return render(request, "costs/budget_form.html", {"team": team, "form": form, "section": "costs"})
+
+
+@platform_admin_required
+@require_POST
+def grant_create(request, team_id):
+    team = get_object_or_404(Team, pk=team_id)
+    form = GrantForm(request.POST)
+    if form.is_valid():
+        try:
+            services.budget_grant_create(team=team, actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{team.name} gets {format_money(form.cleaned_data['amount'], _currency())} more "
+                                      f"until {form.cleaned_data['ends']:%Y-%m-%d %H:%M} UTC.")
+    else:
+        messages.error(request, "The grant needs an amount, an end and a reason.")
+    return redirect("costs_team", team_id=team.pk)
+
+
+@platform_admin_required
+def price_list(request):
+    form = PriceSheetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        gpu_hour = data.pop("gpu_hour_by_type")
+        if data.get("gpu_hour_default") or not gpu_hour:
+            gpu_hour[""] = data["gpu_hour_default"]
+        data.pop("gpu_hour_default")
+        if data.get("effective_from") and timezone.is_naive(data["effective_from"]):
+            data["effective_from"] = timezone.make_aware(data["effective_from"], dt_timezone.utc)
+        try:
+            services.price_sheet_create(actor=request.user, request=request, gpu_hour=gpu_hour, **data)
+        except ValidationError as exc:
+            form_add_errors(form, exc)
+        else:
+            messages.success(request, "The new prices were saved.")
+            return redirect("costs_prices")
+    current = services.price_sheet_at()
+    return render(request, "costs/prices.html", {"form": form, "sheets": PriceSheet.objects.all()[:50], "current": current,
+                                                 "currency": _currency(), "section": "manage"})
