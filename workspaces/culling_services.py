@@ -109,11 +109,12 @@ def _sweep(hub, now, page_size, result):
                 if not limits.active and workspace.cull_warned_at is None:
                     continue
                 result.matched += 1
-                first = culling.decide(limits, _run(workspace, hub_activity(state)), page_now)
+                run = _run(workspace, hub_activity(state))
+                first = culling.decide(limits, run, page_now)
                 candidates[key] = (workspace, limits, first)
-                # Kernel activity can only move the idle deadline later: worth a look only when the
-                # hub alone would warn or stop for idleness.
-                if first.action in (culling.WARN, culling.CULL) and first.kind == culling.IDLE:
+                # Kernel activity can only move the idle deadline later: worth a look only when the hub
+                # alone would warn or stop for idleness, or a warning stands that activity may take back.
+                if first.kind == culling.IDLE and (first.action in (culling.WARN, culling.CULL) or run.warned_at):
                     states[key] = state
             result.kernel_checks += len(states)
             activities = servers_activity(hub, states, concurrency=settings.PLATFORM_CULL_CONCURRENCY,
