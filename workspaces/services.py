@@ -265,7 +265,7 @@ def _reconcile_running(workspace, hub, user, server, state):
                 return None if settled else 1
             _observe(workspace, Observed.STARTING, progress=max(10, min(event.progress, 99)),
                      message=event.message or "Starting…")
-        return 1
+        return _starting_poll_delay(workspace)
     # No server at the hub.
     if workspace.observed_state in (Observed.STARTING, Observed.RUNNING) and workspace.served_generation == workspace.generation:
         # It was starting or running and vanished: the spawn failed or the server died.
@@ -299,6 +299,13 @@ def _reconcile_stopped(workspace, hub, user, server, state):
         hub.stop_server(user, server, remove=True)  # forget the named server at the hub too
     settled = _observe(workspace, Observed.STOPPED, progress=0, message=_stopped_message(workspace))
     return None if settled else 1
+
+
+def _starting_poll_delay(workspace):
+    """Seconds until the next look at a spawn in progress: every second at first (most servers are up
+    in a few), then less often, because every look costs the hub (which spawns everything) two requests."""
+    started = workspace.start_requested or workspace.created
+    return 1 if timezone.now() - started < timedelta(seconds=10) else 3
 
 
 def _failure_from(message):
