@@ -149,10 +149,14 @@ def main():
                 platform.delete(workspace_id)
             bare_parallel = run_parallel(lambda _: bare_server_start(python), args.parallel)
 
+            reasons = []
+
             def launch_one(index):
                 try:
                     return platform.launch(f"par-{index}")
-                except Exception:  # noqa: BLE001  (counted, reported below)
+                except Exception as exc:  # noqa: BLE001  (counted, reported below)
+                    detail = getattr(getattr(exc, "response", None), "text", "")[:300]
+                    reasons.append(f"{exc.__class__.__name__}: {exc} {detail}")
                     return None
             results = run_parallel(launch_one, args.parallel)
             failures = sum(result is None for result in results)
@@ -170,6 +174,8 @@ def main():
     if parallel:
         report(f"{args.parallel} launches together", parallel, bare_parallel)
     print(f"failures: {failures} of {args.parallel}")
+    for reason in reasons:
+        print(f"  {reason}")
 
 
 if __name__ == "__main__":

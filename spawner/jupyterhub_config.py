@@ -44,7 +44,9 @@ c.JupyterHub.active_server_limit = 0
 # and this skips the hub's own wait-and-poll path, which can race a server that is still starting.
 c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 
-# The portal's service account: only what it needs to run servers for people.
+# The portal's service account: only what it needs to run servers for people. `access:servers`
+# lets it read each server's /api/kernels through the proxy for idle culling (a busy kernel is
+# not idle); it grants no hub administration beyond admin:servers, which it has anyway.
 c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
 c.JupyterHub.load_roles = [
     {"name": "portal", "services": ["portal"],

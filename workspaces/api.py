@@ -8,12 +8,12 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workspaces import profiles, selectors, services
+from workspaces import culling_services, profiles, selectors, services
 from workspaces.launch import launch_spec_for
 from workspaces.models import Profile
 from workspaces.serializers import (
@@ -149,6 +149,25 @@ class WorkspaceRestartApi(_WorkspaceActionApi):
     """Stop the server and start a fresh one."""
 
     action_service = staticmethod(services.workspace_request_restart)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+@extend_schema(tags=["workspaces"])
+class WorkspaceKeepRunningApi(APIView):
+    """Postpone a pending automatic stop (idle or maximum age) by the platform's extension, once per run.
+    409 when there is nothing to postpone or this run was already kept running."""
+
+    @extend_schema(request=None, responses={200: WorkspaceOutput})
+    def post(self, request, pk):
+        try:
+            workspace = culling_services.workspace_keep_running(workspace=_own_workspace(request, pk), actor=request.user)
+        except culling_services.KeepRunningRefused as exc:
+            raise Conflict(str(exc)) from None
+        return Response(WorkspaceOutput(workspace, context={"request": request}).data)
 
 
 @extend_schema(tags=["workspaces"])

@@ -10,6 +10,7 @@ urlpatterns = [
     path("workspaces/<int:pk>/start/", api.WorkspaceStartApi.as_view(), name="api_workspace_start"),
     path("workspaces/<int:pk>/stop/", api.WorkspaceStopApi.as_view(), name="api_workspace_stop"),
     path("workspaces/<int:pk>/restart/", api.WorkspaceRestartApi.as_view(), name="api_workspace_restart"),
+    path("workspaces/<int:pk>/keep-running/", api.WorkspaceKeepRunningApi.as_view(), name="api_workspace_keep_running"),
     path("workspaces/<int:pk>/events/", api.WorkspaceEventListApi.as_view(), name="api_workspace_events"),
 ]
 

@@ -8,7 +8,9 @@ from portal.integrations.jupyterhub import HubClient
 
 
 def hub_client():
-    return HubClient(settings.PLATFORM_HUB_API_URL, settings.PLATFORM_HUB_API_TOKEN)
+    return HubClient(settings.PLATFORM_HUB_API_URL, settings.PLATFORM_HUB_API_TOKEN,
+                     servers_url=settings.PLATFORM_SERVERS_URL or settings.PLATFORM_PUBLIC_URL,
+                     pool_size=settings.PLATFORM_CULL_CONCURRENCY)
 
 
 def hub_oauth_client_ensure():

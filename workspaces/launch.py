@@ -1,5 +1,8 @@
 """The back-end-neutral launch spec the spawner receives (the contract is in spawner/spec.py)."""
 
+from datetime import timedelta
+
+from workspaces.culling_services import profile_limits
 from workspaces.environments import launch_environment
 
 
@@ -16,5 +19,5 @@ def launch_spec_for(workspace):
         "disk_bytes": profile.disk_bytes,
         "environment": launch_environment(workspace.image),
         "env": {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name},
-        "idle_timeout_seconds": profile.idle_timeout_minutes * 60,
+        "idle_timeout_seconds": int((profile_limits(profile).idle_timeout or timedelta(0)).total_seconds()),
     }

@@ -23,7 +23,10 @@ class Profile(models.Model):
     gpus = models.PositiveSmallIntegerField(default=0)
     gpu_type = models.CharField(max_length=40, blank=True, help_text="e.g. h100; empty means any type.")
     disk_bytes = models.BigIntegerField(default=10 * 2**30)
-    idle_timeout_minutes = models.PositiveIntegerField(default=60, help_text="0 never stops an idle workspace.")
+    idle_timeout_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Stop a workspace idle this long; 0 never; empty: the platform default.")
+    max_age_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Stop a workspace running this long; 0 never; empty: the platform default.")
     hourly_price_hint = models.PositiveIntegerField(default=0, help_text="Minor currency units per hour, for display.")
     enabled = models.BooleanField(default=True)
     all_teams = models.BooleanField(default=True, help_text="Every team may use it; otherwise only the teams listed.")
@@ -43,6 +46,18 @@ class Profile(models.Model):
             parts.append(f"{self.gpus} × {self.gpu_type or 'GPU'}")
         parts.append(f"{format_size(self.disk_bytes)} disk")
         return " · ".join(parts)
+
+    @property
+    def culling_summary(self):
+        """e.g. "idle 1 h (default) · max age 12 h", for admin pages."""
+        from workspaces.culling import format_duration
+        from workspaces.culling_services import profile_limits
+
+        limits = profile_limits(self)
+        idle = f"idle {format_duration(limits.idle_timeout)}" if limits.idle_timeout else "never when idle"
+        age = f"max age {format_duration(limits.max_age)}" if limits.max_age else "no max age"
+        return (f"{idle}{' (default)' if self.idle_timeout_minutes is None else ''} · "
+                f"{age}{' (default)' if self.max_age_hours is None else ''}")
 
 
 class Workspace(models.Model):
@@ -87,6 +102,16 @@ class Workspace(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     stopped = models.DateTimeField(null=True, blank=True)
     observed_at = models.DateTimeField(null=True, blank=True)
+    # Why the last stop was asked for (e.g. "idle for 30 min"); shown once the workspace has stopped.
+    stop_reason = models.CharField(max_length=200, blank=True)
+    # Idle culling (workspaces/culling_services.py), for the run of generation `cull_generation` only:
+    # a restart starts a new run, and the values of an older run are ignored.
+    cull_generation = models.PositiveIntegerField(default=0)
+    cull_warned_at = models.DateTimeField(null=True, blank=True)
+    cull_deadline = models.DateTimeField(null=True, blank=True, help_text="When the warned-about stop happens.")
+    cull_reason = models.CharField(max_length=200, blank=True)
+    cull_mailed_at = models.DateTimeField(null=True, blank=True)
+    cull_extended_until = models.DateTimeField(null=True, blank=True, help_text="Set by the one 'keep running' of a run.")
 
     class Meta:
         ordering = ["-created"]
@@ -106,6 +131,18 @@ class Workspace(models.Model):
     @property
     def status(self):
         return workspace_status(self.desired_state, self.observed_state)
+
+    @property
+    def kept_running(self):
+        """True once this run used its one 'keep running'."""
+        return self.cull_generation == self.generation and self.cull_extended_until is not None
+
+    @property
+    def cull_warning(self):
+        """The automatic stop this run was warned about (dict with deadline, reason, can_keep_running), or None."""
+        if self.cull_generation != self.generation or self.cull_warned_at is None or self.desired_state != self.Desired.RUNNING:
+            return None
+        return {"deadline": self.cull_deadline, "reason": self.cull_reason, "can_keep_running": not self.kept_running}
 
 
 class WorkspaceEvent(models.Model):

@@ -25,7 +25,7 @@ def _validate(fields):
 
 def profile_save(*, actor, profile=None, request=None, **fields):
     """Create (``profile`` None) or update a profile. Fields: name, description, cpu, memory_bytes, gpus,
-    gpu_type, disk_bytes, idle_timeout_minutes, hourly_price_hint, enabled, all_teams, teams."""
+    gpu_type, disk_bytes, idle_timeout_minutes, max_age_hours, hourly_price_hint, enabled, all_teams, teams."""
     teams = fields.pop("teams", [])
     _validate({**fields, "teams": teams})
     duplicate = Profile.objects.filter(name__iexact=fields["name"])

@@ -33,7 +33,7 @@ class ProfileOutput(serializers.ModelSerializer):
     class Meta:
         model = Profile
         fields = ["id", "name", "description", "cpu", "memory_bytes", "memory", "gpus", "gpu_type", "disk_bytes", "disk",
-                  "idle_timeout_minutes", "hourly_price_hint", "hourly_price", "currency", "enabled", "all_teams", "teams", "summary"]
+                  "idle_timeout_minutes", "max_age_hours", "hourly_price_hint", "hourly_price", "currency", "enabled", "all_teams", "teams", "summary"]
 
     def _price(self, profile):
         from costs.services import price_sheet_at, profile_hourly_price
@@ -63,11 +63,22 @@ class ProfileInput(serializers.Serializer):
     gpus = serializers.IntegerField(min_value=0, max_value=16, default=0)
     gpu_type = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     disk = SizeField(required=False, default=10 * 2**30)
-    idle_timeout_minutes = serializers.IntegerField(min_value=0, max_value=60 * 24 * 30, default=60)
+    idle_timeout_minutes = serializers.IntegerField(
+        min_value=0, max_value=60 * 24 * 30, allow_null=True, default=None,
+        help_text="Stop a workspace idle this long; 0: never; null: the platform default.")
+    max_age_hours = serializers.IntegerField(
+        min_value=0, max_value=24 * 365, allow_null=True, default=None,
+        help_text="Stop a workspace running this long; 0: never; null: the platform default.")
     hourly_price_hint = serializers.IntegerField(min_value=0, default=0)
     enabled = serializers.BooleanField(default=True)
     all_teams = serializers.BooleanField(default=True)
     teams = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Team.objects.all(), required=False, default=list)
+
+
+class CullWarningOutput(serializers.Serializer):
+    deadline = serializers.DateTimeField(help_text="When it stops unless used or kept running.")
+    reason = serializers.CharField(help_text='e.g. "idle for 30 min", "reached maximum age 12 h"')
+    can_keep_running = serializers.BooleanField(help_text="False once this run used its one 'keep running'.")
 
 
 class WorkspaceOutput(serializers.ModelSerializer):
@@ -76,11 +87,13 @@ class WorkspaceOutput(serializers.ModelSerializer):
     profile = serializers.CharField(source="profile.name")
     status = serializers.ChoiceField(choices=["pending", "starting", "running", "stopping", "stopped", "failed", "deleted"])
     url = serializers.SerializerMethodField()
+    cull_warning = CullWarningOutput(read_only=True, allow_null=True,
+                                     help_text="Set while an automatic stop (idle or maximum age) is pending.")
 
     class Meta:
         model = Workspace
         fields = ["id", "name", "owner", "team", "profile", "image", "status", "status_message", "failure_reason",
-                  "progress", "url", "created", "started", "stopped"]
+                  "progress", "url", "created", "started", "stopped", "cull_warning"]
 
     def get_url(self, workspace) -> str | None:
         """Where JupyterLab answers once the workspace runs (through the platform's one origin)."""

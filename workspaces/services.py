@@ -109,18 +109,31 @@ def workspace_request_start(*, workspace, actor):
     return workspace
 
 
-def workspace_request_stop(*, workspace, actor, reason=""):
-    """Ask for the workspace to stop; its home is kept. Idempotent."""
+def workspace_request_stop(*, workspace, actor, reason="", kind="stop_requested"):
+    """Ask for the workspace to stop; its home is kept. Idempotent.
+
+    ``reason`` (e.g. "idle for 30 min") goes into the event and the status message; automatic stops
+    pass no actor and their own event ``kind`` (e.g. "culled")."""
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         if workspace.desired_state != Desired.RUNNING:
             return workspace
         workspace.desired_state = Desired.STOPPED
-        workspace.status_message = "Stopping…" if workspace.observed_state not in (Observed.STOPPED, Observed.NONE, Observed.FAILED) else ""
-        workspace.save(update_fields=["desired_state", "status_message"])
-        _event(workspace, "stop_requested", actor=actor, message=reason)
+        workspace.stop_reason = reason[:200]
+        workspace.status_message = (_stopping_message(workspace) if workspace.observed_state not in (Observed.STOPPED, Observed.NONE, Observed.FAILED)
+                                    else _stopped_message(workspace))
+        workspace.save(update_fields=["desired_state", "status_message", "stop_reason"])
+        _event(workspace, kind, actor=actor, message=reason)
         _queue_reconcile(workspace)
     return workspace
+
+
+def _stopping_message(workspace):
+    return f"Stopping: {workspace.stop_reason}…" if workspace.stop_reason else "Stopping…"
+
+
+def _stopped_message(workspace):
+    return f"Stopped: {workspace.stop_reason}." if workspace.stop_reason else ""
 
 
 def workspace_request_restart(*, workspace, actor):
@@ -252,7 +265,7 @@ def _reconcile_running(workspace, hub, user, server, state):
                 return None if settled else 1
             _observe(workspace, Observed.STARTING, progress=max(10, min(event.progress, 99)),
                      message=event.message or "Starting…")
-        return 1
+        return _starting_poll_delay(workspace)
     # No server at the hub.
     if workspace.observed_state in (Observed.STARTING, Observed.RUNNING) and workspace.served_generation == workspace.generation:
         # It was starting or running and vanished: the spawn failed or the server died.
@@ -280,12 +293,19 @@ def _reconcile_stopped(workspace, hub, user, server, state):
     if state.exists:
         hub.stop_server(user, server, remove=workspace.desired_state == Desired.DELETED)
         if workspace.observed_state != Observed.STOPPING:
-            _observe(workspace, Observed.STOPPING, message="Stopping…")
+            _observe(workspace, Observed.STOPPING, message=_stopping_message(workspace))
         return 1
     if workspace.desired_state == Desired.DELETED:
         hub.stop_server(user, server, remove=True)  # forget the named server at the hub too
-    settled = _observe(workspace, Observed.STOPPED, progress=0, message="")
+    settled = _observe(workspace, Observed.STOPPED, progress=0, message=_stopped_message(workspace))
     return None if settled else 1
+
+
+def _starting_poll_delay(workspace):
+    """Seconds until the next look at a spawn in progress: every second at first (most servers are up
+    in a few), then less often, because every look costs the hub (which spawns everything) two requests."""
+    started = workspace.start_requested or workspace.created
+    return 1 if timezone.now() - started < timedelta(seconds=10) else 3
 
 
 def _failure_from(message):

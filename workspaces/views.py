@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.web.helpers import form_add_errors, platform_admin_required
-from workspaces import profiles, selectors, services
+from workspaces import culling_services, profiles, selectors, services
 from workspaces.forms import ProfileForm, WorkspaceCreateForm
 from workspaces.models import Profile
 
@@ -52,6 +52,14 @@ def workspace_action(request, pk, action):
         messages.success(request, f"Workspace {workspace.name} is being deleted"
                                   + (" with its home." if delete_home else "; its home is kept."))
         return redirect("workspace_list")
+    if action == "keep-running":
+        try:
+            culling_services.workspace_keep_running(workspace=workspace, actor=request.user)
+        except culling_services.KeepRunningRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{workspace.name} keeps running.")
+        return redirect("workspace_detail", pk=workspace.pk)
     if service is None:
         raise Http404
     try:

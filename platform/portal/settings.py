@@ -159,10 +159,17 @@ CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+PLATFORM_CULL_SWEEP_SECONDS = env.integer("PLATFORM_CULL_SWEEP_SECONDS", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     "workspace-reconcile-all": {
         "task": "workspaces.tasks.workspace_reconcile_all_task",
         "schedule": timedelta(seconds=30),
+    },
+    "workspace-cull-idle": {
+        "task": "workspaces.tasks.workspace_cull_sweep_task",
+        "schedule": timedelta(seconds=PLATFORM_CULL_SWEEP_SECONDS),
+        # A sweep that could not run in time is replaced by the next one, never queued up behind it.
+        "options": {"expires": PLATFORM_CULL_SWEEP_SECONDS},
     },
     "token-purge-expired": {
         "task": "portal.accounts.tasks.token_purge_expired_task",
@@ -222,6 +229,17 @@ if not PLATFORM_HUB_API_TOKEN:
         raise ImproperlyConfigured("PLATFORM_HUB_API_TOKEN is required in production mode (shared with the hub).")
     PLATFORM_HUB_API_TOKEN = _embedded_secret(PLATFORM_DATA_DIR / "hub" / "api_token", 32)
 PLATFORM_SPAWN_TIMEOUT = env.integer("PLATFORM_SPAWN_TIMEOUT", 300, minimum=10)
+# Idle culling (docs/admin-guide.md#idle-culling). A profile's own values win; 0 means never.
+PLATFORM_CULL_IDLE_MINUTES = env.integer("PLATFORM_CULL_IDLE_MINUTES", 60, minimum=0)
+PLATFORM_CULL_MAX_AGE_HOURS = env.integer("PLATFORM_CULL_MAX_AGE_HOURS", 0, minimum=0)
+PLATFORM_CULL_WARNING_MINUTES = env.integer("PLATFORM_CULL_WARNING_MINUTES", 15, minimum=1)
+PLATFORM_CULL_EXTENSION_MINUTES = env.integer("PLATFORM_CULL_EXTENSION_MINUTES", 60, minimum=1)
+# An open connection to a kernel (a notebook open in a browser tab) counts as activity unless false.
+PLATFORM_CULL_CONNECTED_IS_ACTIVE = env.boolean("PLATFORM_CULL_CONNECTED_IS_ACTIVE", True)
+PLATFORM_CULL_CONCURRENCY = env.integer("PLATFORM_CULL_CONCURRENCY", 16, minimum=1, maximum=256)
+PLATFORM_CULL_SERVER_TIMEOUT = env.integer("PLATFORM_CULL_SERVER_TIMEOUT", 5, minimum=1)
+# Where the portal reaches servers (/user/…) for their kernels; default: PLATFORM_PUBLIC_URL.
+PLATFORM_SERVERS_URL = env.string("PLATFORM_SERVERS_URL", "").rstrip("/")
 # Homes of the per-user OS accounts (local spawner). Every account must be able to traverse it.
 PLATFORM_HOMES_DIR = Path(env.string("PLATFORM_HOMES_DIR", str(PLATFORM_DATA_DIR / "homes"))).resolve()
 # Each workspace's persistent home (a loop-mounted disk image of the profile's size when run as root).

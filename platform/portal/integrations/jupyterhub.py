@@ -38,14 +38,21 @@ class SpawnProgress:
 
 
 class HubClient:
-    def __init__(self, api_url, token, *, timeout=10):
+    def __init__(self, api_url, token, *, timeout=10, servers_url="", pool_size=10):
         self.api_url = api_url.rstrip("/")
+        # Where /user/… servers answer (the proxy); needed only for server_kernels.
+        self.servers_url = servers_url.rstrip("/")
         self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers["Authorization"] = f"token {token}"
         self.timeout = timeout
+        self.requests_made = 0  # hub API calls, for benchmarks and logs
 
     def _call(self, method, path, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
+        self.requests_made += 1
         try:
             return self.session.request(method, f"{self.api_url}{path}", **kwargs)
         except requests.RequestException as exc:
@@ -121,22 +128,49 @@ class HubClient:
 
     def running_servers(self, *, page_size=200):
         """{(user, server): ServerState} for every server the hub knows, paging through users."""
-        found, offset = {}, 0
+        return {key: state for page in self.active_server_pages(page_size=page_size) for key, state in page}
+
+    def active_server_pages(self, *, page_size=200):
+        """Yield, one hub page at a time, [((user, server), ServerState)] for users with active servers.
+
+        Uses JupyterHub's paginated listing (offset/limit, `_pagination.next`), so a sweep over
+        thousands of servers costs the hub one bounded query per page, never one huge answer.
+        """
+        offset = 0
         while True:
             response = self._call("GET", "/users", params={"state": "active", "offset": offset, "limit": page_size},
                                   headers={"Accept": "application/jupyterhub-pagination+json"})
             if response.status_code != 200:
                 raise HubError(f"Listing hub users failed: {response.status_code}")
             body = response.json()
-            for user in body["items"]:
-                for name, server in (user.get("servers") or {}).items():
-                    found[(user["name"], name)] = ServerState(
+            yield [((user["name"], name), ServerState(
                         exists=True, ready=bool(server.get("ready")), pending=server.get("pending") or "",
-                        url=server.get("url") or "", last_activity=server.get("last_activity") or "")
+                        url=server.get("url") or "", last_activity=server.get("last_activity") or ""))
+                   for user in body["items"] for name, server in (user.get("servers") or {}).items()]
             next_page = (body.get("_pagination") or {}).get("next")
             if not next_page:
-                return found
+                return
             offset = next_page["offset"]
+
+    def server_kernels(self, server_url, *, timeout=None):
+        """The kernels of a running single-user server (its `/api/kernels`), reached through the proxy
+        with this token (needs the `access:servers` scope). ``server_url`` is the hub's `url`, e.g.
+        "/user/alice/ws-1/". `no_track_activity` keeps this look from counting as the owner's activity."""
+        try:
+            response = self.session.get(f"{self.servers_url}{server_url.rstrip('/')}/api/kernels",
+                                        params={"no_track_activity": "1"}, timeout=timeout or self.timeout,
+                                        allow_redirects=False)
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The server at {server_url} does not answer: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            raise HubError(f"Reading the kernels of {server_url} failed: {response.status_code}")
+        try:
+            kernels = response.json()
+        except ValueError:
+            raise HubError(f"The server at {server_url} sent no JSON for its kernels") from None
+        if not isinstance(kernels, list):
+            raise HubError(f"The server at {server_url} sent an unexpected kernel list")
+        return kernels
 
 
 def _message(response):
