@@ -15,7 +15,7 @@ from portal.accounts.models import Membership, Team
 
 from images import selectors, services, tasks
 from images.authentication import RobotBearerAuthentication
-from images.models import Repository, RobotAccount, ScanException, ScanPolicy
+from images.models import Manifest, Repository, RobotAccount, ScanException, ScanPolicy
 from images.serializers import (
     ApproveInput, DeprecateInput, ExceptionSerializer, FindingOutput, ImageOutput, LocalEnvironmentInput,
     ManifestOutput, PackageOutput, PolicySerializer, ReportInput, ReportOutput, RobotCreatedOutput, RobotInput,
@@ -73,7 +73,9 @@ class ImageDetailApi(APIView):
         data = ImageOutput(entry).data
         visible = selectors.catalog_for(request.user).filter(repository=entry.repository)
         data["tags"] = ImageOutput(visible.order_by("-created"), many=True).data
-        data["digests"] = ManifestOutput(entry.repository.manifests.prefetch_related("tags"), many=True).data
+        # Only digests behind tags the caller may see: an unapproved build stays invisible to members.
+        manifests = Manifest.objects.filter(tags__in=visible).distinct().prefetch_related("tags")
+        data["digests"] = ManifestOutput(manifests, many=True).data
         report = entry.manifest.latest_report if entry.manifest_id else None
         data["findings"] = FindingOutput(report.findings.all(), many=True).data if report else []
         data["packages"] = PackageOutput(entry.manifest.packages.all(), many=True).data if entry.manifest_id else []

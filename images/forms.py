@@ -64,3 +64,20 @@ class ExceptionForm(forms.Form):
     expires = forms.DateTimeField(help_text="UTC, e.g. 2026-12-31 23:59", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     repository = forms.CharField(required=False, help_text="Only this repository (empty: all).")
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, help_text="Only this team (empty: all).")
+
+
+def launch_choice_label(choice):
+    """A launch form option: the reference, its title and its badges (recommended, deprecated → replacement, blocked)."""
+    from django.utils.html import format_html, format_html_join
+
+    badges = []
+    if choice.recommended:
+        badges.append(("badge badge-active", "recommended"))
+    if choice.deprecated:
+        badges.append(("badge", f"deprecated → {choice.replacement.reference}" if choice.replacement else "deprecated"))
+    for reason in choice.blocked:
+        badges.append(("badge badge-revoked", f"blocked: {reason}"))
+    title = choice.entry.manifest.title if choice.entry.manifest_id else ""
+    return format_html("{}{} {}{}", choice.entry.reference, format_html(" — {}", title) if title else "",
+                       format_html_join(" ", '<span class="{}">{}</span>', badges),
+                       format_html(' <small class="muted">{}</small>', choice.message) if choice.deprecated and choice.message else "")

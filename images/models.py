@@ -65,6 +65,9 @@ class Manifest(models.Model):
 
     @property
     def latest_report(self):
+        """Uses reports prefetched newest first (selectors.with_latest_reports) when there are some."""
+        if "reports" in getattr(self, "_prefetched_objects_cache", {}):
+            return next(iter(self.reports.all()), None)
         return self.reports.order_by("-created", "-id").first()
 
 

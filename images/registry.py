@@ -75,6 +75,16 @@ class RegistryClient:
     def tags(self, repository, *, page_size=100):
         return list(self._paged(f"/v2/{repository}/tags/list?n={page_size}", [f"repository:{repository}:pull"], "tags"))
 
+    def digest(self, repository, reference):
+        """The digest `reference` (a tag) points at, from a HEAD request; None if it does not exist."""
+        response = self._get(f"/v2/{repository}/manifests/{reference}", [f"repository:{repository}:pull"],
+                             headers={"Accept": ", ".join(MANIFEST_TYPES)}, method="HEAD")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200 or not response.headers.get("Docker-Content-Digest"):
+            raise RegistryError(f"HEAD manifest {repository}:{reference}: HTTP {response.status_code}")
+        return response.headers["Docker-Content-Digest"]
+
     def manifest(self, repository, reference):
         """The digest, size and OCI labels of `reference` (a tag or digest); None if it does not exist."""
         scopes = [f"repository:{repository}:pull"]

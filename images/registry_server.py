@@ -4,6 +4,7 @@ Used by `make run` (platform_run) and by the test suite, so both run the same se
 storage, token auth by the portal, push notifications to the portal's webhook.
 """
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -28,7 +29,8 @@ def registry_config(*, listen, storage_dir, portal_url, webhook_url=None):
         "log": {"level": "warn", "accesslog": {"disabled": True}},
         "storage": {"filesystem": {"rootdirectory": str(storage_dir)}, "delete": {"enabled": True},
                     "maintenance": {"uploadpurging": {"enabled": False}}},
-        "http": {"addr": listen, "secret": settings.SECRET_KEY[:32]},
+        # Signs the registry's upload state; derived so the Django key itself never lands in a file.
+        "http": {"addr": listen, "secret": hashlib.sha256(f"registry-http:{settings.SECRET_KEY}".encode()).hexdigest()},
         "auth": {"token": {
             "realm": f"{portal_url}/api/v1/images/registry/token/",
             "service": settings.PLATFORM_REGISTRY_SERVICE,
@@ -57,3 +59,22 @@ def registry_config_write(path, **kwargs):
 
 def registry_command(config_path):
     return [shutil.which(REGISTRY_BINARY) or REGISTRY_BINARY, "serve", str(config_path)]
+
+
+def embedded_registry_command(*, registry_port, portal_internal_url):
+    """(argv or None, a line for people) for `make run`: start docker-registry when it is installed and the
+    registry setting points at the embedded one; otherwise say plainly what the catalog offers."""
+    url = settings.PLATFORM_REGISTRY_URL
+    if not url:
+        return None, ("No image registry: docker-registry is not installed (apt-get install docker-registry) and "
+                      "PLATFORM_REGISTRY_URL is not set, so the image catalog offers local environments only.")
+    if url != f"http://127.0.0.1:{registry_port}":
+        return None, f"Image registry: {url} (external; the portal issues its tokens)."
+    if not registry_installed():
+        return None, (f"PLATFORM_REGISTRY_URL is {url} but docker-registry is not installed: "
+                      "the image catalog offers local environments only.")
+    data = settings.PLATFORM_DATA_DIR / "registry"
+    config = registry_config_write(data / "config.json", listen=f"127.0.0.1:{registry_port}", storage_dir=data / "storage",
+                                   portal_url=settings.PLATFORM_PUBLIC_URL,
+                                   webhook_url=f"{portal_internal_url}/api/v1/images/registry/events/")
+    return registry_command(config), f"Image registry: {url} (push to {settings.PLATFORM_REGISTRY_HOST}/platform/…)"

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from portal.accounts.models import Membership
 
-from images.models import ImageTag, Repository, ScanException, ScanPolicy, severity_rank
+from images.models import Finding, ImageTag, Repository, ScanException, ScanPolicy, VulnerabilityReport, severity_rank
 
 Status = ImageTag.Status
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -32,9 +32,32 @@ def can_curate(user, repository):
     return False
 
 
+# The libraries people look for first: shown next to each image (from its SBOM).
+KEY_PACKAGES = ["jupyterlab", "numpy", "pandas", "scikit-learn", "scipy", "polars", "torch", "tensorflow", "jax",
+                "xgboost", "pyspark", "r-base"]
+
+
+def key_packages(manifest):
+    """[(name, version)] of the key libraries in a digest, in KEY_PACKAGES order (uses the prefetch when present)."""
+    found = {package.name.lower(): package.version for package in getattr(manifest, "key_packages", [])}
+    return [(name, found[name]) for name in KEY_PACKAGES if name in found]
+
+
+def with_latest_reports(entries, *, findings=False):
+    """Prefetch each entry's digest's reports newest first (and their findings): no query per entry."""
+    reports = VulnerabilityReport.objects.order_by("-created", "-id")
+    if findings:
+        reports = reports.prefetch_related(Prefetch("findings", queryset=Finding.objects.order_by("vulnerability_id")))
+    return entries.prefetch_related(Prefetch("manifest__reports", queryset=reports))
+
+
 def catalog_for(user):
     """Catalog entries `user` may see (admins: all; others: what they could launch, plus their own namespaces)."""
-    entries = ImageTag.objects.select_related("repository", "manifest", "replacement__repository").prefetch_related("teams")
+    from images.models import PackageRecord
+
+    entries = with_latest_reports(ImageTag.objects.select_related("repository", "manifest", "replacement__repository")
+                                  .prefetch_related("teams", Prefetch("manifest__packages", to_attr="key_packages",
+                                                                      queryset=PackageRecord.objects.filter(name__in=KEY_PACKAGES))))
     if user.is_platform_admin:
         return entries
     team_ids = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
@@ -87,8 +110,10 @@ def active_exceptions(*, repository, team, now=None):
         Q(repository__isnull=True) | Q(repository=repository)).filter(Q(team__isnull=True) | Q(team=team))
 
 
-def gate_problems(entry, *, team, policy=None):
-    """Why the scan gate blocks launching `entry` for `team` ([] if it does not)."""
+def gate_problems(entry, *, team, policy=None, exceptions=None):
+    """Why the scan gate blocks launching `entry` for `team` ([] if it does not).
+
+    `exceptions`: the active ScanExceptions, when the caller checks many entries at once."""
     if entry.kind == ImageTag.Kind.LOCAL or entry.manifest_id is None:
         return []
     policy = policy or effective_policy(team)
@@ -100,7 +125,10 @@ def gate_problems(entry, *, team, policy=None):
         return ["not scanned: no vulnerability report has been attached to this digest"]
     if not policy.block_threshold:
         return []
-    waived = set(active_exceptions(repository=entry.repository, team=team).values_list("vulnerability_id", flat=True))
+    if exceptions is None:
+        exceptions = list(active_exceptions(repository=entry.repository, team=team))
+    waived = {e.vulnerability_id for e in exceptions
+              if e.repository_id in (None, entry.repository_id) and e.team_id in (None, getattr(team, "pk", None))}
     blocking = sorted({finding.vulnerability_id for finding in report.findings.all()
                        if severity_rank(finding.severity) >= severity_rank(policy.block_threshold)
                        and finding.vulnerability_id not in waived})
@@ -124,21 +152,6 @@ class LaunchChoice:
     @property
     def value(self):
         return self.entry.reference
-
-    @property
-    def label(self):
-        parts = [self.entry.reference]
-        if self.entry.manifest_id and self.entry.manifest.title:
-            parts.append(f"— {self.entry.manifest.title}")
-        if self.recommended:
-            parts.append("[recommended]")
-        if self.deprecated:
-            parts.append(f"[deprecated → {self.replacement.reference}]" if self.replacement else "[deprecated]")
-            if self.message:
-                parts.append(self.message)
-        if self.blocked:
-            parts.append(f"[blocked: {'; '.join(self.blocked)}]")
-        return " ".join(parts)
 
     def as_dict(self):
         return {"reference": self.entry.reference, "id": self.entry.pk, "kind": self.entry.kind,
@@ -165,19 +178,23 @@ def _visible_for_launch(entry, *, user, team):
 def launch_choices(*, user, team):
     """What `user` may pick when launching for `team`, with badges; blocked ones say why."""
     policy = effective_policy(team)
+    exceptions = list(ScanException.objects.filter(revoked__isnull=True, expires__gt=timezone.now()))
     choices = []
-    entries = (ImageTag.objects.exclude(status=Status.RETIRED)
-               .select_related("repository", "manifest", "replacement__repository", "replacement__manifest")
-               .prefetch_related("teams").order_by("-recommended", "repository__name", "-created"))
+    entries = with_latest_reports(ImageTag.objects.exclude(status=Status.RETIRED)
+                                  .select_related("repository", "manifest", "replacement__repository", "replacement__manifest")
+                                  .prefetch_related("teams").order_by("-recommended", "repository__name", "-created"), findings=True)
     for entry in entries:
         if not _visible_for_launch(entry, user=user, team=team):
             continue
         choice = LaunchChoice(entry=entry, recommended=entry.recommended and entry.status == Status.APPROVED,
                               deprecated=entry.status == Status.DEPRECATED, replacement=entry.replacement,
                               message=entry.deprecation_message)
+        if choice.deprecated and choice.replacement is not None:
+            choices.append(choice)  # it launches its replacement, which carries its own badges
+            continue
         if entry.digest_changed and entry.repository.namespace != Repository.Namespace.USER:
             choice.blocked.append("the tag was re-pushed with different content; an admin must approve it again")
-        choice.blocked.extend(gate_problems(entry, team=team, policy=policy))
+        choice.blocked.extend(gate_problems(entry, team=team, policy=policy, exceptions=exceptions))
         choices.append(choice)
     return choices
 

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from portal.accounts.models import Team
 
 from images.models import SEVERITIES, Finding, ImageTag, Manifest, PackageRecord, RobotAccount, ScanException, ScanPolicy
-from images.selectors import pinned_reference
+from images.selectors import key_packages, pinned_reference
 
 
 def scan_summary(manifest):
@@ -11,7 +11,9 @@ def scan_summary(manifest):
     report = manifest.latest_report if manifest is not None else None
     if report is None:
         return {"scanned": False, "counts": {}, "report_id": None, "created": None}
-    return {"scanned": True, "counts": report.counts, "report_id": report.pk, "created": report.created.isoformat()}
+    # jsonb does not keep key order: worst first, for people.
+    counts = {severity: report.counts.get(severity, 0) for severity in reversed(SEVERITIES)}
+    return {"scanned": True, "counts": counts, "report_id": report.pk, "created": report.created.isoformat()}
 
 
 class ImageOutput(serializers.ModelSerializer):
@@ -26,6 +28,7 @@ class ImageOutput(serializers.ModelSerializer):
     revision = serializers.SerializerMethodField()
     size_bytes = serializers.SerializerMethodField()
     python_version = serializers.SerializerMethodField()
+    key_packages = serializers.SerializerMethodField()
     replacement = serializers.SerializerMethodField()
     teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
     scan = serializers.SerializerMethodField()
@@ -34,7 +37,7 @@ class ImageOutput(serializers.ModelSerializer):
         model = ImageTag
         fields = ["id", "reference", "repository", "namespace", "tag", "kind", "status", "managed", "digest",
                   "pinned_reference", "title", "description", "source", "revision", "size_bytes", "python_version",
-                  "recommended", "all_teams", "teams", "replacement", "deprecation_message", "digest_changed",
+                  "key_packages", "recommended", "all_teams", "teams", "replacement", "deprecation_message", "digest_changed",
                   "previous_digest", "present", "python", "scan", "created", "updated"]
 
     def _manifest(self, entry, attribute, default=""):
@@ -63,6 +66,10 @@ class ImageOutput(serializers.ModelSerializer):
 
     def get_python_version(self, entry) -> str:
         return self._manifest(entry, "python_version")
+
+    def get_key_packages(self, entry) -> dict:
+        """Versions of well-known libraries in the image (from its SBOM)."""
+        return dict(key_packages(entry.manifest)) if entry.manifest_id else {}
 
     def get_replacement(self, entry) -> str | None:
         return entry.replacement.reference if entry.replacement_id else None

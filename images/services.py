@@ -16,7 +16,7 @@ from portal.audit.services import audit_record
 
 from images.access import granted_access, repository_owner_fields
 from images.models import ImageTag, Manifest, Repository, RobotAccount, robot_secret_digest
-from images.registry import RegistryClient
+from images.registry import ManifestInfo, RegistryClient
 from images.tokens import registry_token_issue
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,12 @@ def repository_sync(*, name, client=None, page_size=100):
     repository = _repository_for(name)
     seen = set()
     for tag in client.tags(name, page_size=page_size):
-        info = client.manifest(name, tag)
+        # A HEAD per tag; the manifest and its labels are fetched only for digests not seen before.
+        digest = client.digest(name, tag)
+        if digest is None:
+            continue
+        known = Manifest.objects.filter(repository=repository, digest=digest).first()
+        info = ManifestInfo(digest, known.media_type, known.size_bytes, known.labels) if known else client.manifest(name, tag)
         if info is None:
             continue
         tag_record(repository=repository, tag=tag, info=info)
@@ -183,7 +188,9 @@ def registry_events_accept(payload):
     for event in payload["events"]:
         if not isinstance(event, dict):
             raise ValueError("each event must be an object")
-        target = event.get("target") or {}
+        target = event.get("target")
+        if not isinstance(target, dict):
+            raise ValueError("each event needs a 'target' object")
         if event.get("action") in ("push", "delete") and isinstance(target.get("repository"), str):
             names.add(target["repository"])
     return sorted(names)
@@ -497,3 +504,13 @@ def scan_exception_revoke(*, exception, actor, request=None):
             exception.save(update_fields=["revoked"])
             audit_record(action="image.scan_exception_revoked", actor=actor, request=request, target=exception)
     return exception
+
+
+def local_default_ensure(*, using="default"):
+    """``local:default``, the platform's own Python, approved for all teams unless an admin changed it. Idempotent."""
+    repository, _ = Repository.objects.using(using).get_or_create(
+        name="local/default", defaults={"namespace": Repository.Namespace.LOCAL})
+    entry, _ = ImageTag.objects.using(using).get_or_create(
+        repository=repository, tag="default",
+        defaults={"kind": ImageTag.Kind.LOCAL, "python": "", "status": Status.APPROVED, "all_teams": True})
+    return entry

@@ -25,7 +25,8 @@ def image_list(request):
         entries = entries.filter(manifest__packages__name__iexact=package)
     if request.GET.get("status"):
         entries = entries.filter(status=request.GET["status"])
-    rows = [(entry, scan_summary(entry.manifest) if entry.manifest_id else None)
+    rows = [(entry, scan_summary(entry.manifest) if entry.manifest_id else None,
+             selectors.key_packages(entry.manifest) if entry.manifest_id else [])
             for entry in entries.distinct().order_by("repository__name", "-created")]
     from django.conf import settings
 

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def platform_dir(tmp_path):
 
 
 def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
-    port = free_port_block(4)
+    port = free_port_block(6)  # public, proxy API, hub, portal, (unused), registry
     environ = {**_embedded_env(platform_dir), "PLATFORM_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run"],
                             cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -80,6 +81,9 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
         assert _wait_for(f"{base}/healthz").json() == {"status": "ok"}
         # The hub, behind the same origin (until the hub adds its route, the proxy sends /hub/ to the portal).
         assert _wait_for(f"{base}/hub/api/", status=200).json()["version"]
+        if shutil.which("docker-registry"):  # the image registry, with the portal as its token issuer
+            challenge = _wait_for(f"http://127.0.0.1:{port + 5}/v2/")
+            assert challenge.status_code == 401 and f'realm="{base}/api/v1/images/registry/token/"' in challenge.headers["WWW-Authenticate"]
 
         session = requests.Session()
         session.get(f"{base}/accounts/login/")
@@ -105,5 +109,6 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
     assert re.search(rf"http://127\.0\.0\.1:{port}/", output)
     time.sleep(0.5)
     assert _processes_mentioning(str(platform_dir)) == []
-    for offset in range(4):
+    assert ("Image registry: http://127.0.0.1" if shutil.which("docker-registry") else "local environments only") in output
+    for offset in range(6):
         assert _processes_mentioning(f"127.0.0.1:{port + offset}") == []

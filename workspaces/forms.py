@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
+from images.forms import launch_choice_label
 from images.selectors import default_choice, launch_choices
 from portal.accounts.models import Team
 from workspaces.selectors import profile_list_for
@@ -33,7 +34,7 @@ class WorkspaceCreateForm(forms.Form):
         choices = launch_choices(user=user, team=team)
         default = default_choice(choices)
         self.fields["image"] = forms.ChoiceField(
-            label="Image", choices=[(c.value, c.label) for c in choices], widget=forms.RadioSelect, required=False,
+            label="Image", choices=[(c.value, launch_choice_label(c)) for c in choices], widget=forms.RadioSelect, required=False,
             initial=default.value if default else None,
             help_text="Only images approved for your team. Deprecated ones launch their replacement; blocked ones say why.")
 

@@ -42,6 +42,16 @@ def registry(live_server, settings, tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+        _purge_sync_tasks()
+
+
+def _purge_sync_tasks():
+    """The registry notified the portal of every push; syncs still queued would point at a registry that is
+    gone (and retry for minutes in the next test's worker). Drop this test worker's queue."""
+    from portal.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(app.conf.task_default_queue)
 
 
 @pytest.fixture

@@ -89,5 +89,8 @@ def test_webhook_requires_the_token_and_a_wellformed_envelope(live_server, db):
     malformed = requests.post(url, data=b"{not json", headers=good, timeout=10)
     assert malformed.status_code == 400 and "Malformed" in malformed.json()["detail"]
     assert requests.post(url, json={"events": "nope"}, headers=good, timeout=10).status_code == 400
-    accepted = requests.post(url, json=envelope, headers=good, timeout=10)
-    assert accepted.status_code == 200 and accepted.json() == {"queued": ["platform/python"]}
+    assert requests.post(url, json={"events": [{"action": "push", "target": "x"}]}, headers=good, timeout=10).status_code == 400
+    # Pulls are not news for the catalog (a push is covered end to end above).
+    pull = {"events": [{"action": "pull", "target": {"repository": "platform/python"}}]}
+    accepted = requests.post(url, json=pull, headers=good, timeout=10)
+    assert accepted.status_code == 200 and accepted.json() == {"queued": []}

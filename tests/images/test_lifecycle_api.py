@@ -85,7 +85,10 @@ def test_list_filters_and_detail(admin, bob):
     assert client.get("/api/v1/images/?package=numpy==1.0").json()["results"] == []
     assert client.get("/api/v1/images/?status=new").json()["results"] == []  # members see approved entries only
     assert len(api_as(admin).get("/api/v1/images/?status=new").json()["results"]) == 1
+    hidden = make_image(tag="2026.11.24-ddddddd", status=Status.NEW)  # same repository, not approved
     detail = client.get(f"/api/v1/images/{python.pk}/").json()
+    assert hidden.manifest.digest not in str(detail)
     assert detail["packages"] == [{"name": "numpy", "version": "2.1.0", "type": "python"}]
+    assert detail["key_packages"] == {"numpy": "2.1.0"}
     assert detail["digests"][0]["digest"] == python.manifest.digest and detail["scan"]["scanned"] is False
     assert detail["pinned_reference"].endswith(f"platform/python@{python.manifest.digest}")

@@ -21,8 +21,9 @@ def test_catalog_page_searches_packages_and_hides_what_is_not_yours(client, bob,
     page = client.get("/images/").content.decode()
     assert "platform/python:2026.11.23-4f2a9c1" in page and "platform/r-base" in page and "local:default" in page
     assert "secret-tools" not in page
+    assert '<option value="" selected>' not in page and '<option value="">any</option>' in page  # no status filter by default
     found = client.get("/images/?package=pandas").content.decode()
-    assert "platform/python" in found and "platform/r-base" not in found
+    assert "platform/python" in found and "platform/r-base" not in found and "pandas 2.2.3" in found  # key libraries
     detail = client.get(f"/images/{python.pk}/?package=pan").content.decode()
     assert "pandas" in detail and "2.2.3" in detail and "Lifecycle" not in detail  # members cannot manage
 

@@ -97,3 +97,12 @@ def test_token_endpoint_refuses_bad_credentials_and_grants_nothing_to_anonymous(
 
     claims = jwt.decode(anonymous.json()["token"], options={"verify_signature": False})
     assert claims["access"] == [] and claims["aud"] == "workspaces-registry"
+
+
+def test_wrong_passwords_are_rate_limited(live_server, settings, db):
+    settings.PLATFORM_LOGIN_RATE = "3/minute"
+    make_user("erin")
+    url = f"{live_server.url}/api/v1/images/registry/token/"
+    statuses = [requests.get(url, auth=("erin", "guess"), timeout=10).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    assert requests.get(url, auth=("erin", PASSWORD), timeout=10).status_code == 429  # even the right one, for a while

@@ -15,6 +15,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from images.registry_server import embedded_registry_command
 from workspaces.hub import hub_environment, hub_oauth_client_ensure
 
 PR_SET_PDEATHSIG = 1
@@ -56,6 +57,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self._request_stop)
         signal.signal(signal.SIGTERM, self._request_stop)
         commands["hub"] = [python, "-m", "jupyterhub", "-f", str(settings.BASE_DIR / "spawner" / "jupyterhub_config.py")]
+        registry, registry_note = embedded_registry_command(registry_port=port + 5, portal_internal_url=f"http://127.0.0.1:{portal_port}")
+        if registry:
+            commands["registry"] = registry
+        self.stdout.write(registry_note)
         for name, argv in commands.items():
             self.children[name] = subprocess.Popen(argv, env=hub_env if name == "hub" else env, cwd=settings.BASE_DIR,
                                                    start_new_session=True, preexec_fn=_die_with_parent)
