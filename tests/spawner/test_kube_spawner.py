@@ -82,7 +82,7 @@ def test_the_spec_becomes_the_pod(portal):
     env = {e.name: e.value for e in container.env}
     assert env["PLATFORM_WORKSPACE_ID"] == "12" and env["JUPYTERHUB_API_URL"] == "http://hub:8081/hub/api"
     assert [m.mount_path for m in container.volume_mounts] == ["/home/jovyan"]
-    assert pod.spec.volumes[0]["persistentVolumeClaim"]["claimName"] == spawner.pvc_name
+    assert pod.spec.volumes[0].persistent_volume_claim == {"claimName": spawner.pvc_name}
     assert pvc.metadata.name == spawner.pvc_name
     assert pvc.spec.storage_class_name == "fast"
     assert pvc.spec.resources.requests == {"storage": str(20 * 2**30)}
