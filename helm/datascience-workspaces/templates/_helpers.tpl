@@ -1,8 +1,5 @@
-{{/* Names: every object is <release>-<component>, truncated to DNS limits. */}}
-{{- define "dsw.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}
-{{- else -}}{{ printf "%s-dsw" .Release.Name | trunc 40 | trimSuffix "-" }}{{- end -}}
-{{- end -}}
+{{/* Names: every object is <release>-<component> (release names stay short enough for DNS). */}}
+{{- define "dsw.fullname" -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}{{- end -}}
 
 {{- define "dsw.name" -}}{{ include "dsw.fullname" .root }}-{{ .component }}{{- end -}}
 
