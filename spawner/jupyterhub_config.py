@@ -95,6 +95,8 @@ if back_end == "kubernetes":
     kube.team_quotas = json.loads(env.get("PLATFORM_KUBE_TEAM_QUOTAS") or "{}")
     kube.pod_name_template = env.get("PLATFORM_KUBE_POD_NAME_TEMPLATE", "ws-{user_server}")
     kube.pvc_name_template = env.get("PLATFORM_KUBE_PVC_NAME_TEMPLATE", "home-{user_server}")
+    # Labels every workspace pod gets (the chart's NetworkPolicies select workspace pods by them).
+    kube.extra_labels = json.loads(env.get("PLATFORM_KUBE_POD_LABELS") or "{}")
 elif back_end == "local":
     c.JupyterHub.spawner_class = "spawner.local.PortalLocalSpawner"
     c.PortalLocalSpawner.portal_url = portal_url

@@ -114,7 +114,9 @@ class Cluster:
             f"--service-account-key-file={self.root / 'sa.pub'}",
             f"--service-account-signing-key-file={key}", "--service-cluster-ip-range=10.96.0.0/16",
             "--endpoint-reconciler-type=none", "--enable-priority-and-fairness=false", "--profiling=false",
-            "--allow-privileged=false", "-v=1"])
+            "--allow-privileged=false", "-v=1",
+            # New nodes would get a not-ready taint that only the node lifecycle controller (not run here) lifts.
+            "--disable-admission-plugins=TaintNodesByCondition"])
         self._wait_ready()
         self.kubeconfig.write_text(json.dumps({
             "apiVersion": "v1", "kind": "Config", "current-context": "test",
@@ -123,6 +125,9 @@ class Cluster:
             "contexts": [{"name": "test", "context": {"cluster": "test", "user": "admin", "namespace": "default"}}]}))
         self._spawn("kube-scheduler", [tool("kube-scheduler"), f"--kubeconfig={self.kubeconfig}",
                                        "--leader-elect=false", "--bind-address=127.0.0.1",
+                                       # A pod tried before the process kubelet bound its claim is not always
+                                       # requeued by the claim's update; retry such pods within ~30 s, not 5 min.
+                                       "--pod-max-in-unschedulable-pods-duration=5s",
                                        f"--secure-port={free_port()}", "-v=1"])
         (self.root / "kwok.yaml").write_text(KWOK_STAGES)
         self._spawn("kwok", [tool("kwok"), f"--kubeconfig={self.kubeconfig}",

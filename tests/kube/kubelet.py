@@ -196,7 +196,9 @@ class ProcessKubelet:
             }, path="/api/v1/persistentvolumes")
             self._patch_status(f"/api/v1/persistentvolumes/{name}", {"phase": "Bound"})
             path = f"/api/v1/namespaces/{meta['namespace']}/persistentvolumeclaims/{meta['name']}"
-            self.cluster.api("PATCH", path, json={"spec": {"volumeName": name}},
+            # bind-completed: the scheduler counts a claim as bound only with the PV controller's annotation.
+            self.cluster.api("PATCH", path, json={"metadata": {"annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
+                                                  "spec": {"volumeName": name}},
                              headers={"Content-Type": "application/merge-patch+json"})
             self._patch_status(path, {"phase": "Bound", "accessModes": claim["spec"]["accessModes"],
                                       "capacity": {"storage": size}})
