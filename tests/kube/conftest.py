@@ -49,18 +49,11 @@ def apply_rendered(cluster, docs, namespace):
         cluster.apply(doc, path=paths[doc["kind"]])
 
 
-@pytest.fixture(scope="module")
-def kube_hub(cluster, kubelet, live_server, tmp_path_factory):
-    """A real JupyterHub + proxy whose PortalKubeSpawner launches workspaces into the test cluster, acting as the
-    chart's hub ServiceAccount with the chart's own Role (rendered by helm), in front of the live portal."""
-    import json
-
+def hub_account_kubeconfig(cluster, path):
+    """The chart's hub ServiceAccount, Role and workspace NetworkPolicy (rendered by helm) applied to the workspaces
+    namespace; returns a kubeconfig that acts as that ServiceAccount. Idempotent."""
     import yaml
-    from django.conf import settings
 
-    from tests.conftest import free_ports
-    from tests.hub import start_hub, stop_hub
-    from tests.kube.cluster import GPU_POOL
     from tests.kube.tools import CHART, KUBE_VERSION, helm
 
     cluster.ensure_namespace(WORKSPACES_NAMESPACE)
@@ -68,9 +61,23 @@ def kube_hub(cluster, kubelet, live_server, tmp_path_factory):
                     "--show-only", "templates/hub/serviceaccount.yaml", "--show-only", "templates/hub/rbac.yaml",
                     "--show-only", "templates/workspaces/networkpolicy.yaml").stdout
     apply_rendered(cluster, [d for d in yaml.safe_load_all(rendered) if d], WORKSPACES_NAMESPACE)
+    return cluster.kubeconfig_for(path, cluster.token_for(WORKSPACES_NAMESPACE, "dsw-hub"), WORKSPACES_NAMESPACE)
+
+
+@pytest.fixture(scope="module")
+def kube_hub(cluster, kubelet, live_server, tmp_path_factory):
+    """A real JupyterHub + proxy whose PortalKubeSpawner launches workspaces into the test cluster, acting as the
+    chart's hub ServiceAccount with the chart's own Role (rendered by helm), in front of the live portal."""
+    import json
+
+    from django.conf import settings
+
+    from tests.conftest import free_ports
+    from tests.hub import start_hub, stop_hub
+    from tests.kube.cluster import GPU_POOL
+
     data_dir = tmp_path_factory.mktemp("kube-hub")
-    kubeconfig = cluster.kubeconfig_for(data_dir / "hub.kubeconfig", cluster.token_for(WORKSPACES_NAMESPACE, "dsw-hub"),
-                                        WORKSPACES_NAMESPACE)
+    kubeconfig = hub_account_kubeconfig(cluster, data_dir / "hub.kubeconfig")
     public_port, hub_port, proxy_api_port = free_ports(3)
     saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL
     settings.PLATFORM_PUBLIC_URL = f"http://127.0.0.1:{public_port}"

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.conftest import api_as
-from tests.kube.conftest import GPU_NODES, SINGLEUSER_IMAGE, WORKSPACES_NAMESPACE
+from tests.kube.conftest import GPU_NODES, SINGLEUSER_IMAGE, WORKSPACES_NAMESPACE, hub_account_kubeconfig
 from tests.workspaces.test_hub_lifecycle import server_status, wait_for_status
 from workspaces.models import Profile
 
@@ -141,3 +141,39 @@ def test_a_workspace_the_cluster_cannot_place_says_why_instead_of_spinning(
     client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
     wait_for_status(client, workspace_id, "stopped")
     wait_until(lambda: pod_of(cluster, "alice", workspace_id) is None, message="the pending pod to be deleted")
+
+
+def test_delete_forever_removes_the_home_only_when_asked(cluster, kubelet, tmp_path, monkeypatch):
+    """The mechanism the portal will switch on: with _should_delete_storage() true, deleting the named server
+    removes its home PVC, acting as the chart's hub ServiceAccount (its Role allows exactly that)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from spawner.kube import PortalKubeSpawner
+
+    kubeconfig = hub_account_kubeconfig(cluster, tmp_path / "kubeconfig")
+    monkeypatch.setattr("kubernetes_asyncio.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
+
+    class Deleting(PortalKubeSpawner):
+        def _should_delete_storage(self):
+            return True
+
+    async def delete(spawner_class, server):
+        spawner = spawner_class(user=SimpleNamespace(name="carol", id=3, url="/user/carol/"),
+                                orm_spawner=SimpleNamespace(name=server, server=None),
+                                hub=SimpleNamespace(public_host="", url="http://hub/hub/", api_url="http://hub/hub/api",
+                                                    base_url="/hub/"),
+                                namespace=WORKSPACES_NAMESPACE, pvc_name_template="home-{user_server}")
+        await spawner.delete_forever()
+        return spawner.pvc_name
+
+    claims = f"/api/v1/namespaces/{WORKSPACES_NAMESPACE}/persistentvolumeclaims"
+    for server in ("ws-901", "ws-902"):
+        cluster.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": f"home-carol--{server}"},
+                       "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}, path=claims)
+    kept = asyncio.run(delete(PortalKubeSpawner, "ws-901"))
+    removed = asyncio.run(delete(Deleting, "ws-902"))
+    names = {c["metadata"]["name"] for c in cluster.api("GET", claims)["items"] if not c["metadata"].get("deletionTimestamp")}
+    assert kept in names
+    assert removed not in names
+
