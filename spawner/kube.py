@@ -152,6 +152,9 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
             if raw is not None and self._spec is not None:
                 event = {**event, "message": objects.describe_pod_event(raw, self._spec,
                                                                        gpu_resources=self._gpu_resources())}
+            elif raw is None and self.pending_message():
+                # KubeSpawner's "please be patient" would hide why: the portal shows the latest message.
+                event = {**event, "message": f"{self.pending_message()}."}
             yield event
 
     async def delete_forever(self):

@@ -116,3 +116,30 @@ def test_storage_is_kept_unless_the_hook_says_otherwise(portal):
     spawner, _, _ = asyncio.run(rendered(portal))
     assert spawner._should_delete_storage() is False
     asyncio.run(spawner.delete_forever())  # no API call: the mock client would fail if one were made
+
+
+def test_progress_and_the_pending_reason_come_from_the_pods_events(portal):
+    portal.serve(launch_spec(gpus=2))
+    scheduler = ("0/3 nodes are available: 1 Insufficient nvidia.com/gpu, "
+                 "2 node(s) didn't match Pod's node affinity/selector.")
+
+    async def run():
+        spawner, _, _ = await rendered(portal)
+        loaded = asyncio.get_running_loop().create_future()
+        loaded.set_result(None)
+        events = [{"metadata": {"uid": str(n)}, "involvedObject": {"name": spawner.pod_name}, "reason": reason,
+                   "message": message, "type": "Normal", "lastTimestamp": f"2026-01-01T00:00:0{n}Z", "eventTime": None}
+                  for n, (reason, message) in enumerate([("FailedScheduling", scheduler)])]
+        key = spawner._get_reflector_key("events")
+        PortalKubeSpawner.reflectors[key] = SimpleNamespace(events=events, first_load_future=loaded)
+        try:
+            spawner._start_future = loaded  # a finished spawn: progress() reports what there is, then ends
+            messages = [event["message"] async for event in spawner.progress()]
+            return messages, spawner.pending_message()
+        finally:
+            del PortalKubeSpawner.reflectors[key]
+
+    messages, pending = asyncio.run(run())
+    assert messages == [f"{pending} ({scheduler})"]
+    assert pending == ("Waiting for 2 × h100 GPUs: every GPU node that fits is in use. The workspace starts as soon "
+                       "as one is free, or stop it and try a smaller profile")
