@@ -22,6 +22,11 @@ if ! buildah pull -q "$BASE" >/dev/null 2>&1; then
     rm -rf "$root"
   fi
 fi
+# Behind a TLS-inspecting proxy the host trusts an extra CA (PIP_CERT / SSL_CERT_FILE): lend the host's bundle
+# to the build steps (a mount, not part of the image).
+trust=()
+bundle="${PIP_CERT:-${SSL_CERT_FILE:-}}"
+[ -n "$bundle" ] && [ -f "$bundle" ] && trust=(--volume "$bundle:/etc/ssl/certs/ca-certificates.crt:ro")
 for image in portal hub singleuser; do
-  buildah bud --layers --build-arg "BASE=$BASE" -f "docker/$image.Dockerfile" -t "localhost/dsw-$image:$TAG" .
+  buildah bud --layers "${trust[@]}" --build-arg "BASE=$BASE" -f "docker/$image.Dockerfile" -t "localhost/dsw-$image:$TAG" .
 done
