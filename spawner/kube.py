@@ -50,6 +50,7 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
     ).tag(config=True)
 
     _spec = None
+    _default_image = None  # the configured `image`, kept while a catalog image is in use
 
     async def load_user_options(self):
         """Fetch the launch spec and configure the pod from it (JupyterHub's hook, first step of start)."""
@@ -64,10 +65,10 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
         self.extra_resource_guarantees = placement["resources"]
         self.node_selector = placement["node_selector"]
         self.tolerations = placement["tolerations"]
-        if spec.environment["kind"] == "image":
-            self.image = spec.environment["reference"]
-            self.image_pull_policy = "IfNotPresent"  # pinned by digest: the node's copy is the same image
+        if self._default_image is None:
+            self._default_image = self.image
         # kind "local" (the platform's default environment) runs the configured default image.
+        self.image = spec.environment["reference"] if spec.environment["kind"] == "image" else self._default_image
         self.cmd = ["jupyterhub-singleuser"]
         self.extra_labels = {**self.extra_labels, **objects.cost_labels(spec)}
         self.extra_annotations = {**self.extra_annotations, **objects.cost_annotations(spec)}

@@ -61,7 +61,6 @@ def test_the_spec_becomes_the_pod(portal):
     spawner, pod, pvc = asyncio.run(rendered(portal))
     container = pod.spec.containers[0]
     assert container.image == f"registry.example.org/lab@sha256:{DIGEST}"
-    assert container.image_pull_policy == "IfNotPresent"
     assert [s.name for s in pod.spec.image_pull_secrets] == ["registry-pull"]
     assert container.resources.requests == {"cpu": 2.0, "memory": 8 * 2**30, "nvidia.com/gpu": "1"}
     assert container.resources.limits == {"cpu": 2.0, "memory": 8 * 2**30, "nvidia.com/gpu": "1"}
