@@ -26,7 +26,7 @@ fi
 # to the build steps (a mount, not part of the image).
 trust=()
 bundle="${PIP_CERT:-${SSL_CERT_FILE:-}}"
-[ -n "$bundle" ] && [ -f "$bundle" ] && trust=(--volume "$bundle:/etc/ssl/certs/ca-certificates.crt:ro")
+[ -n "$bundle" ] && [ -f "$bundle" ] && trust=(--volume "$bundle:/etc/ssl/host-ca.crt:ro" --build-arg PIP_CERT=/etc/ssl/host-ca.crt)
 for image in portal hub singleuser; do
   buildah bud --layers "${trust[@]}" --build-arg "BASE=$BASE" -f "docker/$image.Dockerfile" -t "localhost/dsw-$image:$TAG" .
 done

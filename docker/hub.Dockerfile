@@ -2,6 +2,8 @@
 #   buildah bud -f docker/hub.Dockerfile -t dsw-hub .
 ARG BASE=docker.io/library/debian:bookworm-slim
 FROM ${BASE}
+# Set only by docker/build.sh behind a TLS-inspecting proxy (the host's CA bundle, mounted for the build).
+ARG PIP_CERT
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 dsw && useradd --uid 10001 --gid 10001 --home-dir /srv/hub --no-create-home --shell /usr/sbin/nologin dsw

@@ -4,6 +4,8 @@
 #   buildah bud -f docker/singleuser.Dockerfile -t dsw-singleuser .
 ARG BASE=docker.io/library/debian:bookworm-slim
 FROM ${BASE}
+# Set only by docker/build.sh behind a TLS-inspecting proxy (the host's CA bundle, mounted for the build).
+ARG PIP_CERT
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates tini git \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 1000 --gid 100 --create-home --home-dir /home/jovyan --shell /bin/bash jovyan \
