@@ -12,6 +12,8 @@ import yaml
 from tests.kube.tools import CHART, helm
 
 NAMESPACE = "platform"
+# The test API server's certificate is self-signed (loopback only).
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from tests.kube.conftest import GPU_NODES, SINGLEUSER_IMAGE, WORKSPACES_NAMESPAC
 from tests.workspaces.test_hub_lifecycle import server_status, wait_for_status
 from workspaces.models import Profile
 
-pytestmark = pytest.mark.hub
+# The test API server's certificate is self-signed (loopback only).
+pytestmark = [pytest.mark.hub, pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")]
 
 
 @pytest.fixture
