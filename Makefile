@@ -27,6 +27,8 @@ run: install
 	$(PY) manage.py platform_run
 
 test: install
+	@# helm, kwok, kube-apiserver and kube-scheduler for tests/kube: built once (minutes), then cached.
+	bash scripts/kube-tools.sh >/dev/null
 	bash scripts/test.sh $(ARGS)
 
 services: install

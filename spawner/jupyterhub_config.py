@@ -4,6 +4,8 @@
 PLATFORM_PUBLIC_URL, PLATFORM_PORTAL_INTERNAL_URL, PLATFORM_HUB_BIND_URL,
 PLATFORM_PROXY_API_URL, PLATFORM_HUB_API_TOKEN, PLATFORM_HUB_OAUTH_CLIENT_ID,
 PLATFORM_HUB_OAUTH_CLIENT_SECRET, PLATFORM_HUB_DATA_DIR, CONFIGPROXY_AUTH_TOKEN.
+PLATFORM_SPAWNER=kubernetes switches to the Kubernetes back end (PLATFORM_KUBE_* variables; the
+Helm chart sets them), and PLATFORM_PROXY_EXTERNAL=true leaves the proxy to its own Deployment.
 """
 
 import json
@@ -26,6 +28,11 @@ c.JupyterHub.bind_url = public_url + "/"
 c.JupyterHub.hub_bind_url = env["PLATFORM_HUB_BIND_URL"]
 c.JupyterHub.hub_routespec = "/hub/"
 c.ConfigurableHTTPProxy.api_url = env["PLATFORM_PROXY_API_URL"]
+# Where servers reach the hub's API when that is not the bind address (a Kubernetes Service).
+if env.get("PLATFORM_HUB_CONNECT_URL"):
+    c.JupyterHub.hub_connect_url = env["PLATFORM_HUB_CONNECT_URL"]
+# In Kubernetes the proxy is its own Deployment (it keeps routes while the hub restarts).
+c.ConfigurableHTTPProxy.should_start = env.get("PLATFORM_PROXY_EXTERNAL", "false").lower() not in ("true", "1", "yes")
 c.ConfigurableHTTPProxy.command = [
     shutil.which("configurable-http-proxy", path=str(Path(sys.executable).parent)) or "configurable-http-proxy",
     f"--default-target={portal_url}",
@@ -71,15 +78,39 @@ c.GenericOAuthenticator.auto_login = True
 c.GenericOAuthenticator.login_service = env.get("PLATFORM_SITE_NAME", "Workspaces")
 
 # Servers are launched from the portal's launch spec, never from options a client sent.
-c.JupyterHub.spawner_class = "spawner.local.PortalLocalSpawner"
-c.PortalLocalSpawner.portal_url = portal_url
-c.PortalLocalSpawner.portal_token = env["PLATFORM_HUB_API_TOKEN"]
-c.PortalLocalSpawner.state_dir = str(data_dir / "spawner")
-c.PortalLocalSpawner.home_root = env.get("PLATFORM_HOMES_DIR", str(data_dir.parent / "homes"))
-c.PortalLocalSpawner.workspace_root = env.get("PLATFORM_WORKSPACES_DIR", str(data_dir.parent / "workspaces"))
-c.PortalLocalSpawner.isolation = env.get("PLATFORM_ISOLATION", "auto")
-# e.g. [{"index": "0", "type": "h100"}, {"index": "1", "type": "h100"}]; empty: ask nvidia-smi.
-c.PortalLocalSpawner.gpu_devices = json.loads(env.get("PLATFORM_GPU_DEVICES") or "[]")
+back_end = env.get("PLATFORM_SPAWNER", "local")
+if back_end == "kubernetes":
+    c.JupyterHub.spawner_class = "spawner.kube.PortalKubeSpawner"
+    kube = c.PortalKubeSpawner
+    c.JupyterHub.cleanup_servers = False  # workspaces are pods: they outlive a hub restart (an upgrade)
+    kube.portal_url = portal_url
+    kube.portal_token = env["PLATFORM_HUB_API_TOKEN"]
+    if env.get("PLATFORM_KUBE_NAMESPACE"):  # default: the hub's own namespace
+        kube.namespace = env["PLATFORM_KUBE_NAMESPACE"]
+    kube.image = env["PLATFORM_KUBE_IMAGE"]  # the default environment's image (pin it by digest)
+    kube.image_pull_secrets = [name for name in env.get("PLATFORM_KUBE_IMAGE_PULL_SECRETS", "").split(",") if name]
+    # e.g. {"h100": {"nodeSelector": {...}, "tolerations": [...], "resource": "nvidia.com/gpu"}}
+    kube.gpu_types = json.loads(env.get("PLATFORM_KUBE_GPU_TYPES") or "{}")
+    kube.storage_class = env.get("PLATFORM_KUBE_STORAGE_CLASS", "")
+    kube.default_storage_capacity = env.get("PLATFORM_KUBE_DEFAULT_STORAGE", "10Gi")
+    kube.namespace_per_team = env.get("PLATFORM_KUBE_NAMESPACE_PER_TEAM", "false").lower() in ("true", "1", "yes")
+    kube.team_quotas = json.loads(env.get("PLATFORM_KUBE_TEAM_QUOTAS") or "{}")
+    kube.pod_name_template = env.get("PLATFORM_KUBE_POD_NAME_TEMPLATE", "ws-{user_server}")
+    kube.pvc_name_template = env.get("PLATFORM_KUBE_PVC_NAME_TEMPLATE", "home-{user_server}")
+    # Labels every workspace pod gets (the chart's NetworkPolicies select workspace pods by them).
+    kube.extra_labels = json.loads(env.get("PLATFORM_KUBE_POD_LABELS") or "{}")
+elif back_end == "local":
+    c.JupyterHub.spawner_class = "spawner.local.PortalLocalSpawner"
+    c.PortalLocalSpawner.portal_url = portal_url
+    c.PortalLocalSpawner.portal_token = env["PLATFORM_HUB_API_TOKEN"]
+    c.PortalLocalSpawner.state_dir = str(data_dir / "spawner")
+    c.PortalLocalSpawner.home_root = env.get("PLATFORM_HOMES_DIR", str(data_dir.parent / "homes"))
+    c.PortalLocalSpawner.workspace_root = env.get("PLATFORM_WORKSPACES_DIR", str(data_dir.parent / "workspaces"))
+    c.PortalLocalSpawner.isolation = env.get("PLATFORM_ISOLATION", "auto")
+    # e.g. [{"index": "0", "type": "h100"}, {"index": "1", "type": "h100"}]; empty: ask nvidia-smi.
+    c.PortalLocalSpawner.gpu_devices = json.loads(env.get("PLATFORM_GPU_DEVICES") or "[]")
+else:
+    raise ValueError(f"PLATFORM_SPAWNER must be 'local' or 'kubernetes', not {back_end!r}")
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = int(env.get("PLATFORM_SPAWN_TIMEOUT", "300"))
 c.Spawner.http_timeout = 120

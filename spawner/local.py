@@ -7,42 +7,28 @@ process tree in a resource-limit group, and (as root) runs it as the owner's own
 
 import asyncio
 import hashlib
-import json
 import os
 import pwd
 import secrets
 from pathlib import Path
-from urllib.parse import urlencode
 
-from jupyterhub.spawner import LocalProcessSpawner, SpawnException
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from jupyterhub.spawner import LocalProcessSpawner
+from tornado.httpclient import AsyncHTTPClient
 from traitlets import Dict, Enum, Float, List, Unicode, default
 
 from spawner.accounts import ensure_system_user
 from spawner.feasibility import host_memory_bytes, launch_problems
 from spawner.gpus import GpuInventory, GpuUnavailable, describe
+from spawner.portal import LaunchError, PortalSpecMixin
 from spawner.resources import detect_limiter
-from spawner.spec import LaunchSpec
 from spawner.storage import LOOP, StorageError, WorkspaceStorage
 
+__all__ = ["OUT_OF_MEMORY", "LaunchError", "PortalLocalSpawner"]
+
 OUT_OF_MEMORY = "out of memory"
-TIMED_OUT_OR_DISCONNECTED = 599  # tornado's status for requests that got no HTTP answer
 
 
-class LaunchError(SpawnException):
-    """Why a server was not started. JupyterHub logs it without a traceback and shows the
-    message itself (progress says "Spawn failed: <message>"); `reason` labels its metrics."""
-
-    def __init__(self, message, *, reason):
-        super().__init__(message, reason=reason)
-        self.jupyterhub_message = message
-
-
-class PortalLocalSpawner(LocalProcessSpawner):
-    portal_url = Unicode(help="The portal's internal base URL, e.g. http://127.0.0.1:8003.").tag(config=True)
-    portal_token = Unicode(
-        help="Shared secret sent to the portal as a Bearer token. Default: $PLATFORM_HUB_API_TOKEN.",
-    ).tag(config=True)
+class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
     state_dir = Unicode(
         help="The spawner's own state: GPU allocations; workspaces' homes unless workspace_root is set.",
     ).tag(config=True)
@@ -92,33 +78,6 @@ class PortalLocalSpawner(LocalProcessSpawner):
     def _workspace_root_default(self):
         return os.path.join(self.state_dir, "workspaces") if self.state_dir else ""
 
-    @default("portal_token")
-    def _portal_token_default(self):
-        return os.environ.get("PLATFORM_HUB_API_TOKEN", "")
-
-    async def load_launch_spec(self):
-        """What this server should run, from the portal; raises LaunchError saying what went wrong."""
-        if not self.portal_url:
-            raise LaunchError("PortalLocalSpawner.portal_url is not configured.", reason="config")
-        query = urlencode({"user": self.user.name, "server": self.name})
-        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/launch-spec/?{query}",
-                              headers={"Authorization": f"Bearer {self.portal_token}"}, request_timeout=30)
-        try:
-            response = await AsyncHTTPClient().fetch(request)
-        except HTTPClientError as exc:
-            if exc.code == 404:
-                raise LaunchError(f"The portal knows no workspace that should run as server "
-                                  f"{self.name!r} of {self.user.name!r}.", reason="portal") from exc
-            if exc.code == TIMED_OUT_OR_DISCONNECTED:
-                raise LaunchError(f"The portal is unreachable at {self.portal_url}: {exc}", reason="portal") from exc
-            raise LaunchError(f"The portal refused the launch spec request (HTTP {exc.code}).", reason="portal") from exc
-        except OSError as exc:
-            raise LaunchError(f"The portal is unreachable at {self.portal_url}: {exc}", reason="portal") from exc
-        try:
-            return LaunchSpec.from_dict(json.loads(response.body))
-        except ValueError as exc:  # bad JSON and LaunchSpecError alike
-            raise LaunchError(f"The portal sent an unusable launch spec: {exc}", reason="portal") from exc
-
     async def start(self):
         """Start the server the portal's spec describes; raises LaunchError, having started nothing, if it cannot.
 
@@ -138,9 +97,6 @@ class PortalLocalSpawner(LocalProcessSpawner):
         await self._release_resources()  # whatever an earlier server of this spawner still holds
         self._report(10, "Fetching the launch spec from the portal")
         spec = await self.load_launch_spec()
-        if spec.server_name != self.name:
-            raise LaunchError(f"The portal's launch spec is for server {spec.server_name!r}, not {self.name!r}.",
-                              reason="portal")
         per_user = self._per_user()
         limiter = await asyncio.to_thread(detect_limiter)
         gpus = await asyncio.to_thread(self._gpu_inventory)
@@ -211,17 +167,6 @@ class PortalLocalSpawner(LocalProcessSpawner):
     async def _report_out_of_memory(self, *, server_exited):
         await self._report_to_portal("out_of_memory", server_exited=server_exited)
 
-    async def _report_to_portal(self, event, **details):
-        """Tell the portal what only the spawner sees (it records it on the workspace). Best effort."""
-        body = json.dumps({"user": self.user.name, "server": self.name, "event": event, **details})
-        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/server-event/", method="POST", body=body,
-                              headers={"Authorization": f"Bearer {self.portal_token}", "Content-Type": "application/json"},
-                              request_timeout=10)
-        try:
-            await AsyncHTTPClient().fetch(request)
-        except (HTTPClientError, OSError) as exc:
-            self.log.warning("Could not report %s of %s to the portal: %s", event, self._log_name, exc)
-
     async def stop(self, now=False):
         """Stop the server, then free its GPUs and remove its limit group with anything left in it. Idempotent."""
         await super().stop(now=now)
@@ -230,22 +175,11 @@ class PortalLocalSpawner(LocalProcessSpawner):
     async def delete_forever(self):
         """JupyterHub calls this when the portal removes the server (the workspace was deleted). The
         home goes only if the person asked for that; when the portal cannot say, it stays."""
-        if not self._storage() or not await self._portal_says_delete_home():
+        if not self._storage() or not await self.portal_says_delete_home():
             return
         await asyncio.to_thread(self._storage().delete, self.name)
         self.log.info("%s: deleted the workspace's home, as its owner asked", self._log_name)
         await self._report_to_portal("home_deleted")
-
-    async def _portal_says_delete_home(self):
-        query = urlencode({"user": self.user.name, "server": self.name})
-        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/storage/?{query}",
-                              headers={"Authorization": f"Bearer {self.portal_token}"}, request_timeout=30)
-        try:
-            response = await AsyncHTTPClient().fetch(request)
-            return json.loads(response.body).get("delete_home") is True
-        except (HTTPClientError, OSError, ValueError, AttributeError) as exc:
-            self.log.warning("Keeping the home of %s: the portal did not say to delete it (%s)", self._log_name, exc)
-            return False
 
     async def progress(self):
         """start()'s stages as JupyterHub progress events, replayed from the first for every subscriber

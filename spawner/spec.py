@@ -26,6 +26,8 @@ class LaunchSpecError(ValueError):
 class LaunchSpec:
     workspace_id: int
     owner: str
+    team: str
+    profile: str
     server_name: str
     cpu: float
     memory_bytes: int
@@ -50,6 +52,8 @@ class LaunchSpec:
         return cls(
             workspace_id=_integer(data, "workspace_id", minimum=1),
             owner=_text(data, "owner", required=True),
+            team=_text(data, "team", required=True),
+            profile=_text(data, "profile", required=True),
             server_name=_server_name(data),
             cpu=_cores(data),
             memory_bytes=_integer(data, "memory_bytes", minimum=1),

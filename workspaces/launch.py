@@ -11,6 +11,8 @@ def launch_spec_for(workspace):
     return {
         "workspace_id": workspace.pk,
         "owner": workspace.owner.get_username(),
+        "team": workspace.team.slug,  # cost attribution (Kubernetes labels, per-team namespaces)
+        "profile": profile.name,
         "server_name": workspace.server_name,
         "cpu": float(profile.cpu),
         "memory_bytes": profile.memory_bytes,

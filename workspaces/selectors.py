@@ -20,5 +20,5 @@ def workspace_list_for(*, user):
 def workspace_for_hub_server(*, username, server_name):
     if not server_name.startswith("ws-") or not server_name[3:].isdigit():
         return None
-    return (Workspace.objects.select_related("owner", "profile")
+    return (Workspace.objects.select_related("owner", "team", "profile")
             .filter(pk=int(server_name[3:]), owner__username=username).first())

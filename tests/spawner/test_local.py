@@ -10,9 +10,7 @@ import json
 import os
 import pwd
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
@@ -23,6 +21,7 @@ from spawner.gpus import GpuInventory
 from spawner.local import OUT_OF_MEMORY, LaunchError, PortalLocalSpawner
 from spawner.resources import detect_limiter
 from spawner.storage import can_loop_mount
+from tests.stub_portal import Portal
 
 TOKEN = "s3cret-token"
 RECORDING_SERVER = """#!/bin/sh
@@ -46,42 +45,16 @@ exec {sys.executable} -c "chunks = [bytearray(10 * 2**20) for _ in range(100)]"
 """
 
 
-class Portal:
-    """A stand-in portal: answers /api/internal/launch-spec/ with whatever the test sets."""
-
-    def __init__(self):
-        self.status, self.body, self.requests = 404, b"{}", []
-        portal = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                portal.requests.append((self.path, self.headers.get("Authorization")))
-                self.send_response(portal.status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(portal.body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def serve(self, spec):
-        self.status, self.body = 200, json.dumps(spec).encode()
-
-
 @pytest.fixture
 def portal():
     running = Portal()
     yield running
-    running.server.shutdown()
-    running.server.server_close()
+    running.close()
 
 
 def launch_spec(*, python="/usr/bin/python3", owner="alice", workspace_id=7, **changes):
-    return {"workspace_id": workspace_id, "owner": owner, "server_name": f"ws-{workspace_id}", "cpu": 0.5,
+    return {"workspace_id": workspace_id, "owner": owner, "team": "data-science", "profile": "Small",
+            "server_name": f"ws-{workspace_id}", "cpu": 0.5,
             "memory_bytes": 256 * 2**20, "gpus": 0, "gpu_type": "", "disk_bytes": 0,
             "environment": {"kind": "local", "python": python},
             "env": {"PLATFORM_WORKSPACE_ID": str(workspace_id)}, "idle_timeout_seconds": 0, **changes}

@@ -11,6 +11,8 @@ def spec_data(**changes):
     data = {
         "workspace_id": 12,
         "owner": "alice",
+        "team": "data-science",
+        "profile": "Small",
         "server_name": "ws-12",
         "cpu": 1.5,
         "memory_bytes": 4 * 2**30,
@@ -54,6 +56,9 @@ def test_valid_specs_round_trip(data):
     (spec_data(workspace_id=True), "workspace_id"),
     (spec_data(owner=""), "owner"),
     (spec_data(owner=None), "owner"),
+    (spec_data(team=""), "team"),
+    (without("team"), "team"),
+    (spec_data(profile=7), "profile"),
     (spec_data(server_name="../ws"), "server_name"),
     (spec_data(cpu=0), "cpu"),
     (spec_data(cpu=-1.0), "cpu"),

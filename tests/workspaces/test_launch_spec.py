@@ -18,6 +18,7 @@ def test_launch_spec_needs_the_hub_token(alice, team, small, settings):
     assert spec["workspace_id"] == workspace_id and spec["owner"] == "alice" and spec["server_name"] == f"ws-{workspace_id}"
     assert spec["cpu"] == 0.5 and spec["memory_bytes"] == 512 * 2**20 and spec["gpus"] == 0
     assert spec["environment"]["kind"] == "local"
+    assert spec["team"] == team.slug and spec["profile"] == "Small"
 
 
 def test_launch_spec_is_refused_for_someone_elses_server_name(alice, bob, team, small, settings):

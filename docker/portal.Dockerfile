@@ -1,0 +1,26 @@
+# The portal, its Celery workers and beat, and the migration job (one image, different commands).
+#   buildah bud -f docker/portal.Dockerfile -t dsw-portal .      (or docker build; context: the repository)
+ARG BASE=docker.io/library/debian:bookworm-slim
+FROM ${BASE}
+# Set only by docker/build.sh behind a TLS-inspecting proxy (the host's CA bundle, mounted for the build).
+ARG PIP_CERT
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 10001 dsw && useradd --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin dsw
+ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PYTHONPATH=/app:/app/platform DJANGO_SETTINGS_MODULE=portal.settings PLATFORM_DATA_DIR=/var/lib/dsw
+WORKDIR /app
+COPY pyproject.toml README.md manage.py ./
+COPY platform platform
+COPY workspaces workspaces
+COPY images images
+COPY spawner spawner
+RUN python3 -m venv /opt/venv && pip install --upgrade pip && pip install . \
+    && (pip uninstall -y rfc3987-syntax || true) \
+    # Static files are served by whitenoise from the image (production mode does not look in the apps).
+    && PLATFORM_MODE=embedded DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0 \
+    && mkdir -p /var/lib/dsw/mail && chown -R 10001:10001 /var/lib/dsw/mail \
+    && (find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true)
+USER 10001:10001
+EXPOSE 8000
+CMD ["python", "-m", "gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4"]

