@@ -81,6 +81,9 @@ class PortalSpecMixin(LoggingConfigurable):
 
     async def _report_to_portal(self, event, **details):
         """Tell the portal what only the spawner sees (it records it on the workspace). Best effort."""
+        if not self.portal_url:
+            self.log.warning("Not reporting %s of %s: no portal_url configured", event, self._log_name)
+            return
         body = json.dumps({"user": self.user.name, "server": self.name, "event": event, **details})
         request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/server-event/", method="POST", body=body,
                               headers={"Authorization": f"Bearer {self.portal_token}", "Content-Type": "application/json"},
