@@ -33,7 +33,9 @@ def start_hub(*, data_dir, portal_url, public_port, hub_port, proxy_api_port):
                "PLATFORM_SPAWNER_POLL_INTERVAL": "2",
                # Each test worker's hub keeps its own database, cookie secret and spawner state:
                # two hubs on one sqlite file overwrite each other's roles and OAuth clients.
-               "PLATFORM_HUB_DATA_DIR": str(data_dir), "PLATFORM_WORKSPACES_DIR": str(data_dir / "workspaces")}
+               "PLATFORM_HUB_DATA_DIR": str(data_dir), "PLATFORM_WORKSPACES_DIR": str(data_dir / "workspaces"),
+               # The hub's registry pull credential (image launches); a test writes it when it needs one.
+               "PLATFORM_REGISTRY_PULL_AUTH_FILE": str(data_dir / "registry-auth.json")}
     log_path = data_dir / "hub.log"
     process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(ROOT / "spawner" / "jupyterhub_config.py")],
                                cwd=data_dir, env=environ, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
