@@ -312,7 +312,9 @@ class PortalLocalSpawner(ContainerLaunch, LocalProcessSpawner):
         state = super().get_state()
         if self.resource_key:
             state["resources"] = {"key": self.resource_key, "mechanism": self.limiter_mechanism,
-                                  "gpus": list(self.gpu_indices), "container": self.container_launch}
+                                  "gpus": list(self.gpu_indices)}
+            if self.container_launch:
+                state["resources"]["container"] = True
         return state
 
     def load_state(self, state):
