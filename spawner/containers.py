@@ -103,8 +103,9 @@ def run_command(runtime, *, name, reference, user, home, home_inside, env_file, 
                "--network", "host", "--pull", "never"]
     for limit in ULIMITS:
         command += ["--ulimit", limit]
-    if user:
-        command += ["--user", user]
+    # The owner's account (or the hub's, single-user), with no capabilities and no way to gain any through a
+    # setuid binary in the image: root in a rootful container is root on the host's files it can reach.
+    command += ["--user", user, "--cap-drop", "all", "--security-opt", "no-new-privileges"]
     command += ["--volume", f"{home}:{home_inside}", "--workdir", home_inside, "--env-file", env_file]
     if runtime.limits:
         # No swap beyond the memory limit, as with the limiter's memsw/swap.max.
@@ -203,6 +204,7 @@ class ContainerLaunch(LoggingConfigurable):
         for name in HOST_ONLY_ENV:
             env.pop(name, None)
         account = self._account
+        # Single-user mode: the hub's own account, which owns the homes (root means --allow-root, as for processes).
         user = f"{account.uid}:{account.gid}" if account else f"{os.getuid()}:{os.getgid()}"
         name = container_name(self.resource_key)
         with tempfile.NamedTemporaryFile("w", prefix="dsw-env-", suffix=".list") as env_file:

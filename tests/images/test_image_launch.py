@@ -3,6 +3,7 @@ reached by the hub on 127.0.0.1 like a local server, with the workspace's home m
 
 import base64
 import json
+import pwd
 import subprocess
 import time
 
@@ -28,16 +29,16 @@ def test_run_command_is_detached_on_the_host_network_with_the_home_limits_and_an
     assert command == [
         "/usr/bin/podman", "--runtime", "/usr/sbin/runc", "run", "--detach", "--name", "dsw-ws-7-abc",
         "--network", "host", "--pull", "never", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
-        "--user", "1001:1001", "--volume", "/srv/ws/ws-7:/home/jovyan", "--workdir", "/home/jovyan",
+        "--user", "1001:1001", "--cap-drop", "all", "--security-opt", "no-new-privileges", "--volume", "/srv/ws/ws-7:/home/jovyan", "--workdir", "/home/jovyan",
         "--env-file", "/tmp/env.list", "--memory", "1073741824", "--memory-swap", "1073741824", "--cpus", "1.5",
         REFERENCE, "jupyterhub-singleuser", "--allow-root"]
 
 
 def test_without_cgroup_limits_the_run_command_asks_for_none():
     unlimited = ContainerRuntime(podman="podman", oci_runtime="runc", limits=False, note="no cgroups")
-    command = run_command(unlimited, name="n", reference=REFERENCE, user="", home="/h", home_inside="/home/jovyan",
+    command = run_command(unlimited, name="n", reference=REFERENCE, user="0:0", home="/h", home_inside="/home/jovyan",
                           env_file="/e", memory_bytes=2**30, cpu=1.0)
-    assert "--memory" not in command and "--cpus" not in command and "--user" not in command
+    assert "--memory" not in command and "--memory-swap" not in command and "--cpus" not in command
     assert command[-2:] == [REFERENCE, "jupyterhub-singleuser"]
 
 
@@ -132,7 +133,8 @@ def test_a_catalog_image_runs_in_a_container_and_keeps_its_home(hub, celery_work
         saved = requests.put(contents, json={"type": "file", "format": "text", "content": "kept"}, headers=token, timeout=10)
         assert saved.status_code in (200, 201), saved.text
         home = hub.log_path.parent / "workspaces" / f"ws-{workspace_id}"
-        assert (home / "notes.txt").read_text() == "kept"  # written through the mount, as the owner's account
+        assert (home / "notes.txt").read_text() == "kept"  # written through the mount...
+        assert (home / "notes.txt").stat().st_uid == pwd.getpwnam("dsw-alice").pw_uid  # ...as the owner's account
 
         client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
         wait_for_status(client, workspace_id, "stopped")
