@@ -136,6 +136,17 @@ def env_file_text(env):
     return "".join(f"{line}\n" for line in lines)
 
 
+def container_outcome(state):
+    """From `podman container inspect`'s State (None: no such container): (None, False) while it runs, else
+    (exit status, whether podman saw the OOM killer end it). Where conmon cannot watch the container's memory
+    cgroup (a nested cgroup v1 host, for one) podman reports OOMKilled false and only the status 137 remains."""
+    if state is None:
+        return 0, False
+    if state.get("Status") in ("running", "created", "configured", "initialized", "paused", "stopping"):
+        return None, False
+    return state.get("ExitCode") or 0, bool(state.get("OOMKilled"))
+
+
 def _insecure(reference, insecure):
     host = registry_host(reference)
     # Loopback traffic never leaves the host; other registries only when the admin lists them.
@@ -257,12 +268,7 @@ class ContainerLaunch(LoggingConfigurable):
     async def _poll_container(self):
         """(None, False) while the container runs, else (its exit status, whether the OOM killer ended it);
         (0, False) when it is gone."""
-        state = await self._container_state(container_name(self.resource_key))
-        if state is None:
-            return 0, False
-        if state.get("Status") in ("running", "created", "configured", "initialized", "paused", "stopping"):
-            return None, False
-        return state.get("ExitCode") or 0, bool(state.get("OOMKilled"))
+        return container_outcome(await self._container_state(container_name(self.resource_key)))
 
     async def _poll_container_server(self):
         """The spawner's poll for a container: when it has ended, say why (out of memory) and release it."""

@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from images.models import ImageTag, ScanPolicy
-from spawner.containers import (ContainerRuntime, detect_runtime, env_file_text, pull_command, remove_command,
-                                run_command, stop_command)
+from spawner.containers import (ContainerRuntime, container_outcome, detect_runtime, env_file_text, pull_command,
+                                remove_command, run_command, stop_command)
 from tests.conftest import PASSWORD, api_as
 from tests.images.oci import push
 
@@ -61,6 +61,13 @@ def test_env_file_refuses_line_breaks():
     assert env_file_text({"B": "2", "A": "x=y"}) == "A=x=y\nB=2\n"
     with pytest.raises(ValueError, match="EVIL"):
         env_file_text({"EVIL": "1\nJUPYTERHUB_API_TOKEN=stolen"})
+
+
+def test_container_outcome_reads_podmans_state():
+    assert container_outcome(None) == (0, False)  # gone
+    assert container_outcome({"Status": "running", "ExitCode": 0, "OOMKilled": False}) == (None, False)
+    assert container_outcome({"Status": "exited", "ExitCode": 137, "OOMKilled": True}) == (137, True)
+    assert container_outcome({"Status": "exited", "ExitCode": 1, "OOMKilled": False}) == (1, False)
 
 
 def test_runtime_none_refuses_with_the_reason():
@@ -172,3 +179,67 @@ def test_without_a_pull_credential_the_launch_fails_with_the_registrys_reason(hu
     failed, _ = wait_for_status(client, workspace_id, "failed", timeout=120)
     assert "Could not pull image" in failed["status_message"], failed["status_message"]
     assert _containers_of(workspace_id) == []
+
+
+@pytest.fixture
+def local_image(jupyter_layout):
+    """The Jupyter image in podman's own storage under a test name (for containers started by hand)."""
+    layout, _ = jupyter_layout
+    name = f"localhost/dsw-test-jupyter:{TAG}"
+    copied = subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet", f"oci:{layout}:{TAG}", f"containers-storage:{name}"],
+                            capture_output=True, text=True)
+    assert copied.returncode == 0, copied.stderr
+    yield name
+    subprocess.run(["podman", "untag", name], capture_output=True)  # the image itself may serve another test
+
+
+def _run_by_hand(image, name, *command, memory="256m"):
+    started = subprocess.run(["podman", "--runtime", "runc", "run", "--detach", "--name", name, "--network", "host",
+                              "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", "--memory", memory,
+                              "--memory-swap", memory, image, *command], capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+
+
+def _spawner_after_a_hub_restart(tmp_path, key):
+    from tests.spawner.test_local import make_spawner
+
+    spawner = make_spawner("http://127.0.0.1:9", tmp_path, isolation="single-user", gpu_devices=[])
+    spawner.load_state({"resources": {"key": key, "mechanism": "rlimit", "gpus": [], "container": True}})
+    return spawner
+
+
+def _exists(name):
+    return subprocess.run(["podman", "container", "exists", name]).returncode == 0
+
+
+def test_a_restarted_hub_finds_its_running_container_and_stop_removes_it(local_image, tmp_path):
+    import asyncio
+
+    key = f"ws-7-restart-{tmp_path.name[-6:]}"
+    _run_by_hand(local_image, f"dsw-{key}", "python3", "-c", "import time; time.sleep(300)")
+    try:
+        spawner = _spawner_after_a_hub_restart(tmp_path, key)
+        assert asyncio.run(spawner.poll()) is None  # still running: the hub keeps the server
+        asyncio.run(spawner.stop())
+        assert not _exists(f"dsw-{key}") and spawner.resource_key == ""
+    finally:
+        subprocess.run(["podman", "rm", "--force", "--ignore", f"dsw-{key}"], capture_output=True)
+
+
+def test_a_container_killed_for_memory_ends_with_out_of_memory_and_is_removed(local_image, tmp_path):
+    import asyncio
+
+    key = f"ws-7-oom-{tmp_path.name[-6:]}"
+    _run_by_hand(local_image, f"dsw-{key}", "python3", "-c", "b = bytearray(512 * 2**20); b[::4096] = b'x' * len(b[::4096])",
+                 memory="64m")
+    try:
+        subprocess.run(["podman", "wait", f"dsw-{key}"], capture_output=True, timeout=60)
+        spawner = _spawner_after_a_hub_restart(tmp_path, key)
+        state = json.loads(subprocess.run(["podman", "container", "inspect", "--format", "{{json .State}}", f"dsw-{key}"],
+                                          capture_output=True, text=True, check=True).stdout)
+        assert asyncio.run(spawner.poll()) == 137  # SIGKILL, by the OOM killer
+        # Whether podman noticed the OOM kill depends on the host (conmon watching the memory cgroup).
+        assert spawner.exit_reason == ("out of memory" if state["OOMKilled"] else "")
+        assert not _exists(f"dsw-{key}") and spawner.resource_key == ""  # released by the poll
+    finally:
+        subprocess.run(["podman", "rm", "--force", "--ignore", f"dsw-{key}"], capture_output=True)
