@@ -14,6 +14,7 @@ ratios and query counts. Target: report ≤ 2× baseline, and a constant number 
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,7 @@ def main():
     parser.add_argument("--hours-per-day", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--culling-servers", type=int, default=500, help="servers for the culling sweep (0: skip it)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -193,10 +195,12 @@ def run(args):
     print(f"\nworst report / baseline: {worst:.2f} (target ≤ 2.00)")
 
     # --- Culling sweep ---------------------------------------------------------------------------
-    # CULLING BENCHMARK GOES HERE: the culling work provides benchmarks/culling.py; call its entry
-    # point here (e.g. `from benchmarks import culling; culling.run(servers=500)`) so that one
-    # `benchmarks/costs.py` run prints both tables, as issue 5 asks.
-
+    # benchmarks/culling.py sets Django up for its own throw-away data directory, so it runs as
+    # its own process; its tables print after the reports'.
+    if args.culling_servers:
+        print(f"\n--- idle-culling sweep over {args.culling_servers} servers (benchmarks/culling.py) ---", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("culling.py")), "--servers", str(args.culling_servers)],
+                       check=True)
 
 if __name__ == "__main__":
     main()

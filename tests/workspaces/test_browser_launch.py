@@ -30,13 +30,19 @@ def sign_in(page, base, username):
 def run_a_cell(page):
     """New notebook from the launcher, one cell, Shift+Enter: the kernel really runs it."""
     page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click(timeout=60_000)
+    # Typing before the kernel is connected can lose the keystrokes or the execute request.
+    page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]').first.wait_for(timeout=120_000)
     editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
-    editor.wait_for(timeout=60_000)
     editor.click()
     page.keyboard.type("print(6 * 7)")
+    assert "print(6 * 7)" in editor.inner_text()
     page.keyboard.press("Shift+Enter")
     output = page.locator(".jp-NotebookPanel .jp-OutputArea-output").first
-    output.wait_for(timeout=60_000)
+    try:
+        output.wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path="/tmp/run-a-cell-failure.png")
+        raise
     assert output.inner_text().strip() == "42"
 
 

@@ -7,6 +7,7 @@ def test_launch_form_creates_and_redirects(client, alice, team, small):
     client.force_login(alice)
     page = client.get("/workspaces/")
     assert b"Small" in page.content and b"0.5 CPU" in page.content
+    assert b"Who pays for it." not in page.content  # one team: the choice is hidden, label and help too
     response = client.post("/workspaces/", {"name": "from-ui", "profile": small.id})
     workspace = Workspace.objects.get(name="from-ui")
     assert response.status_code == 302 and response.url == f"/workspaces/{workspace.id}/"
