@@ -23,6 +23,10 @@ install_missing() {
   # The image catalog's tests: a real OCI registry (distribution 2.8) and a client that pushes to it.
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   command -v skopeo >/dev/null || missing+=(skopeo)
+  # Image environments on one machine: podman with the runc runtime (Debian's default crun cannot run
+  # inside every container host); spawner/containers.py uses them when both work.
+  command -v podman >/dev/null || missing+=(podman)
+  command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "missing ${missing[*]}: install them (sudo apt-get install ${missing[*]}) or run as root"; exit 1

@@ -3,16 +3,21 @@
 import os
 
 
-def launch_problems(spec, *, gpus, host_cpus, host_memory_bytes):
+def launch_problems(spec, *, gpus, host_cpus, host_memory_bytes, containers=None):
     """Reasons this host can never run `spec`, each phrased "needs …" for people; empty if it can.
 
-    `gpus` is the host's GpuInventory; capacity is compared, not current use.
+    `gpus` is the host's GpuInventory; capacity is compared, not current use. `containers` is
+    spawner.containers.detect_runtime()'s (runtime or None, why not), for image environments.
     """
     problems = []
     environment = spec.environment
     if environment["kind"] == "image":
-        problems.append(f"needs a container runtime for image {environment['reference']}, "
-                        "but this hub runs workspaces as local processes")
+        runtime, why_not = containers or (None, "")
+        if runtime is None:
+            problems.append(f"needs a container runtime for image {environment['reference']}, "
+                            f"but this hub runs workspaces as local processes ({why_not or 'none configured'})")
+        elif spec.gpus:
+            problems.append("needs GPUs inside a container, which this hub does not pass through yet")
     elif not os.access(environment["python"], os.X_OK):
         problems.append(f"needs the Python at {environment['python']}, which is not an executable on this host")
     if spec.cpu > host_cpus:

@@ -17,6 +17,7 @@ from tornado.httpclient import AsyncHTTPClient
 from traitlets import Dict, Enum, Float, List, Unicode, default
 
 from spawner.accounts import ensure_system_user
+from spawner.containers import ContainerLaunch
 from spawner.feasibility import host_memory_bytes, launch_problems
 from spawner.gpus import GpuInventory, GpuUnavailable, describe
 from spawner.portal import LaunchError, PortalSpecMixin
@@ -28,7 +29,7 @@ __all__ = ["OUT_OF_MEMORY", "LaunchError", "PortalLocalSpawner"]
 OUT_OF_MEMORY = "out of memory"
 
 
-class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
+class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
     state_dir = Unicode(
         help="The spawner's own state: GPU allocations; workspaces' homes unless workspace_root is set.",
     ).tag(config=True)
@@ -100,7 +101,9 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
         per_user = self._per_user()
         limiter = await asyncio.to_thread(detect_limiter)
         gpus = await asyncio.to_thread(self._gpu_inventory)
-        problems = launch_problems(spec, gpus=gpus, host_cpus=os.cpu_count(), host_memory_bytes=host_memory_bytes())
+        containers = await asyncio.to_thread(self.container_runtime_detect) if spec.environment["kind"] == "image" else None
+        problems = launch_problems(spec, gpus=gpus, host_cpus=os.cpu_count(), host_memory_bytes=host_memory_bytes(),
+                                   containers=containers)
         if problems:
             raise LaunchError(f"This workspace {'; '.join(problems)}.", reason="capacity")
         if limiter.notes:
@@ -112,6 +115,9 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
             await self._allocate(spec, gpus, limiter)
             self._account = await asyncio.to_thread(ensure_system_user, spec.owner, self.home_root) if per_user else None
             self.notebook_dir = await self._prepare_home(spec)
+            if spec.environment["kind"] == "image":  # see spawner/containers.py
+                home, self.notebook_dir = self.notebook_dir, self.container_home
+                return await self._start_container(spec, home)
             self.cmd = [spec.environment["python"], "-m", "jupyterhub.singleuser"]
             self._report(60, "Starting the server")
             address = await super().start()
@@ -141,6 +147,8 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
 
         JupyterHub only calls stop() for servers still running, so one that died on its own is released here.
         """
+        if self.container_launch:
+            return await self._poll_container_server()
         launch = self._launch_count
         status = await super().poll()
         if not self.resource_key or self._start_pending or launch != self._launch_count:
@@ -169,7 +177,8 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
 
     async def stop(self, now=False):
         """Stop the server, then free its GPUs and remove its limit group with anything left in it. Idempotent."""
-        await super().stop(now=now)
+        if not self.container_launch:  # a container is stopped and removed by the release
+            await super().stop(now=now)
         await self._release_resources()
 
     async def delete_forever(self):
@@ -222,7 +231,8 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
         """The spec's `env` under JupyterHub's own variables, and only the allocated GPUs visible."""
         env = {**self._spec.env, **super().get_env()}
         # A hub started without PATH must still give the server (its kernels, its terminals) one.
-        env.setdefault("PATH", f"{os.path.dirname(self._spec.environment['python'])}:/usr/local/bin:/usr/bin:/bin")
+        if self._spec.environment["kind"] == "local":
+            env.setdefault("PATH", f"{os.path.dirname(self._spec.environment['python'])}:/usr/local/bin:/usr/bin:/bin")
         env["CUDA_VISIBLE_DEVICES"] = ",".join(self.gpu_indices)  # "" hides every GPU
         return env
 
@@ -237,6 +247,8 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
         if self.resource_key:
             state["resources"] = {"key": self.resource_key, "mechanism": self.limiter_mechanism,
                                   "gpus": list(self.gpu_indices)}
+            if self.container_launch:
+                state["resources"]["container"] = True
         return state
 
     def load_state(self, state):
@@ -246,6 +258,7 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
             self.resource_key = resources["key"]
             self.limiter_mechanism = resources["mechanism"]
             self.gpu_indices = resources["gpus"]
+            self.container_launch = resources.get("container", False)
 
     async def _allocate(self, spec, gpus, limiter):
         try:
@@ -264,8 +277,11 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
         await asyncio.to_thread(self._release, self.resource_key)
         self.resource_key = self.limiter_mechanism = ""
         self.gpu_indices = []
+        self.container_launch = False
 
     def _release(self, key):
+        if self.container_launch:
+            self._remove_container(key)
         self._gpu_inventory().release(key)
         self._current_limiter().cleanup(key)  # kills leftovers first, so the home can be unmounted
         if self._storage():
@@ -273,6 +289,9 @@ class PortalLocalSpawner(PortalSpecMixin, LocalProcessSpawner):
                 self._storage().release(self.name)
             except StorageError as exc:
                 self.log.warning("%s: %s", self._log_name, exc)
+
+    def _launch_error(self, message, reason):
+        return LaunchError(message, reason=reason)
 
     def _per_user(self):
         is_root = os.geteuid() == 0

@@ -34,6 +34,8 @@ def start_hub(*, data_dir, portal_url, public_port, hub_port, proxy_api_port, ex
                # Each test worker's hub keeps its own database, cookie secret and spawner state:
                # two hubs on one sqlite file overwrite each other's roles and OAuth clients.
                "PLATFORM_HUB_DATA_DIR": str(data_dir), "PLATFORM_WORKSPACES_DIR": str(data_dir / "workspaces"),
+               # The hub's registry pull credential (image launches); a test writes it when it needs one.
+               "PLATFORM_REGISTRY_PULL_AUTH_FILE": str(data_dir / "registry-auth.json"),
                **(extra_env or {})}
     log_path = data_dir / "hub.log"
     process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(ROOT / "spawner" / "jupyterhub_config.py")],

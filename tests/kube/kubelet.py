@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit

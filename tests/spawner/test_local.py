@@ -134,8 +134,6 @@ def test_portal_token_defaults_to_the_service_token_in_the_environment(monkeypat
     ({"gpus": 2, "gpu_type": "h100"}, "needs 2 × h100 GPUs, this host has no GPUs"),
     ({"cpu": 4096.0}, "needs 4096 CPU cores, this host has"),
     ({"memory_bytes": 2**50}, "needs 1048576.0 GiB of memory, this host has"),
-    ({"environment": {"kind": "image", "reference": "registry.example.org/lab@sha256:" + "0" * 64}},
-     "needs a container runtime for image registry.example.org/lab@sha256:"),
     ({"environment": {"kind": "local", "python": "/nonexistent/bin/python"}},
      "needs the Python at /nonexistent/bin/python, which is not an executable on this host"),
 ])
@@ -148,6 +146,32 @@ def test_start_refuses_what_the_host_can_never_run(portal, tmp_path, changes, me
     assert message in caught.value.jupyterhub_message
     assert spawner.proc is None and spawner.resource_key == ""
     assert not (tmp_path / "gpus.json").exists()
+
+
+IMAGE = {"kind": "image", "reference": "registry.example.org/lab@sha256:" + "0" * 64}
+
+
+def test_image_environments_are_refused_without_a_container_runtime(portal, tmp_path):
+    portal.serve(launch_spec(environment=IMAGE))
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", container_runtime="none")
+    with pytest.raises(LaunchError) as caught:
+        asyncio.run(spawner.start())
+    assert caught.value.jupyterhub_message == (
+        f"This workspace needs a container runtime for image {IMAGE['reference']}, but this hub runs workspaces as "
+        "local processes (container launches are turned off on this hub (container_runtime = 'none')).")
+    assert spawner.resource_key == "" and not spawner.container_launch
+
+
+def test_image_environments_with_gpus_are_refused_before_any_pull(portal, tmp_path):
+    from spawner.containers import detect_runtime
+
+    if detect_runtime("auto")[0] is None:
+        pytest.skip("podman with runc cannot run here: image environments are refused before the GPU check")
+    portal.serve(launch_spec(environment=IMAGE, gpus=1, gpu_type="h100"))
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=[{"index": "0", "type": "h100"}])
+    with pytest.raises(LaunchError, match="needs GPUs inside a container, which this hub does not pass through yet"):
+        asyncio.run(spawner.start())
+    assert not any("Pulling" in event["message"] for event in spawner._progress_events)
 
 
 def test_start_refuses_a_spec_for_another_server(portal, tmp_path):
@@ -327,3 +351,14 @@ def test_start_returns_as_soon_as_the_server_answers(portal, tmp_path):
 
     returned, listening_since = asyncio.run(scenario())
     assert returned >= listening_since  # not before it listens (the hub's first check then succeeds)
+
+
+def test_a_restarted_hub_releases_a_container_server_that_is_gone(portal, tmp_path):
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=[{"index": "0", "type": "h100"}])
+    key = "ws-7-abcdef-000000"
+    spawner._gpu_inventory().allocate(key, 1, "h100")
+    spawner.load_state({"resources": {"key": key, "mechanism": "rlimit", "gpus": ["0"], "container": True}})
+    assert spawner.container_launch and spawner.get_state()["resources"]["container"] is True
+    assert asyncio.run(spawner.poll()) == 0  # no container dsw-<key> exists any more
+    assert spawner.resource_key == "" and not spawner.container_launch
+    assert spawner._gpu_inventory().allocate("ws-8-abcdef-000000", 1, "h100") == ["0"]  # its GPU is free again
