@@ -10,11 +10,13 @@ import hashlib
 import os
 import pwd
 import secrets
+import sys
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 from tornado.httpclient import AsyncHTTPClient
-from traitlets import Dict, Enum, Float, List, Unicode, default
+from jupyterhub.utils import random_port
+from traitlets import Bool, Dict, Enum, Float, List, Unicode, default
 
 from spawner.accounts import ensure_system_user
 from spawner.containers import ContainerLaunch
@@ -23,6 +25,7 @@ from spawner.gpus import GpuInventory, GpuUnavailable, describe
 from spawner.portal import LaunchError, PortalSpecMixin
 from spawner.resources import detect_limiter
 from spawner.storage import LOOP, StorageError, WorkspaceStorage
+from spawner.zygote import Zygote
 
 __all__ = ["OUT_OF_MEMORY", "LaunchError", "PortalLocalSpawner"]
 
@@ -53,6 +56,11 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         Empty: ask nvidia-smi (no GPUs if it is not installed).""",
     ).tag(config=True)
 
+    prefork = Bool(
+        True, help="""Start servers of the platform's own Python environment by forking a process that
+        already imported the single-user code (spawner/zygote.py): about 1.3 s of CPU less per launch.
+        Other environments, and any failure of the fork server, use a fresh process.""",
+    ).tag(config=True)
     ready_timeout = Float(
         30, help="""After starting the server, wait up to this many seconds for it to answer HTTP before handing
         it to the hub. The hub's own check backs off exponentially (with jitter) and so notices a server
@@ -120,13 +128,36 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
                 return await self._start_container(spec, home)
             self.cmd = [spec.environment["python"], "-m", "jupyterhub.singleuser"]
             self._report(60, "Starting the server")
-            address = await super().start()
+            address = await (self._start_forked(spec) if self._can_fork(spec) else super().start())
         except BaseException:
             await self._release_resources()
             raise
         self._report(80, "Server process started; waiting for it to answer")
         await self._wait_until_answering(*address)
         return address
+
+    def _can_fork(self, spec):
+        return self.prefork and spec.environment["python"] == sys.executable and bool(self.state_dir)
+
+    async def _start_forked(self, spec):
+        """LocalProcessSpawner.start, with the process forked by the zygote instead of exec'd."""
+        if self.port == 0:
+            self.port = random_port()
+        limiter = self._limiter
+        join = [str(path / "cgroup.procs") for path in limiter.group_dirs(self.resource_key)] if limiter.mechanism != "rlimit" else []
+        request = {"argv": [*self.cmd, *self.get_args()], "env": self.get_env(), "cwd": self.notebook_dir,
+                   "user": self._account.name if self._account else None, "join": join,
+                   "rlimit_as": spec.memory_bytes if limiter.mechanism == "rlimit" else None}
+        try:
+            zygote = await asyncio.to_thread(Zygote.for_python, spec.environment["python"],
+                                             os.path.join(self.state_dir, "zygote"))
+            self.proc = await asyncio.to_thread(lambda: zygote.spawn(**request))
+        except (OSError, ValueError) as exc:
+            self.log.warning("%s: the fork server failed (%s); starting a fresh process", self._log_name, exc)
+            return await super().start()
+        self.pid = self.proc.pid
+        self.log.info("%s: forked server process %s", self._log_name, self.pid)
+        return (self.ip or "127.0.0.1", self.port)
 
     async def _wait_until_answering(self, ip, port):
         """Until the server answers (any non-5xx, like the hub's check), its process exits, or ready_timeout."""

@@ -188,4 +188,5 @@ def hub(live_server):
     finally:
         stop_hub(running)
         settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL = saved
+        shutil.copy(running.log_path, Path(tempfile.gettempdir()) / f"dsw-last-hub-{os.getpid()}.log")  # for post-mortems
         remove_tree_and_mounts(data_dir)

@@ -153,7 +153,7 @@ class ProcessKubelet:
                 directory = self.workdir / "emptydir" / pod["metadata"]["uid"] / mount["name"]
                 directory.mkdir(parents=True, exist_ok=True)
                 paths[mount["mountPath"]] = directory
-        env = {"PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{ROOT / 'platform'}"}
+        env = {}
         for item in container.get("env", []):
             if "value" in item:
                 env[item["name"]] = item["value"]
@@ -165,6 +165,8 @@ class ProcessKubelet:
             for mount_path, directory in paths.items():
                 if value == mount_path or value.startswith(mount_path + "/"):
                     env[name] = str(directory) + value[len(mount_path):]
+        # The host's own paths are never volume paths (a checkout under /tmp must not map to a /tmp volume).
+        env = {"PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{ROOT / 'platform'}", **env}
         working_dir = container.get("workingDir")
         cwd = paths.get(working_dir) if working_dir else None
         if cwd:

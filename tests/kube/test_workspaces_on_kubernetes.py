@@ -152,8 +152,14 @@ def test_delete_forever_removes_the_home_only_when_asked(cluster, kubelet, tmp_p
 
     from spawner.kube import PortalKubeSpawner
 
+    from kubespawner import clients
+
     kubeconfig = hub_account_kubeconfig(cluster, tmp_path / "kubeconfig")
     monkeypatch.setattr("kubernetes_asyncio.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION", str(kubeconfig))
+    # KubeSpawner loads its configuration once per process: forget whatever another test of this
+    # worker loaded (the offline spawner tests point at a cluster that does not exist).
+    clients.load_config.cache_clear()
+    monkeypatch.setattr(clients, "_client_cache", {})
 
     class Deleting(PortalKubeSpawner):
         async def _should_delete_storage(self):
@@ -178,3 +184,4 @@ def test_delete_forever_removes_the_home_only_when_asked(cluster, kubelet, tmp_p
     assert kept in names
     assert removed not in names
 
+    clients.load_config.cache_clear()  # nor leave this cluster's configuration to the next test

@@ -243,16 +243,22 @@ def test_maximum_age_stops_even_a_used_workspace(hub, celery_worker, alice, team
 
 
 def _server_process(owner, workspace_id):
-    prefix = f"JUPYTERHUB_SERVICE_PREFIX=/user/{owner}/ws-{workspace_id}/".encode()
+    """The workspace's server process: the one working in the workspace's home whose parent does not
+    (its kernels work there too). Its environment cannot tell: a server forked by the spawner's
+    zygote shows the zygote's environment in /proc."""
+    home = f"/workspaces/ws-{workspace_id}"
+    working_there = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if prefix in (proc / "environ").read_bytes().split(b"\0"):
-                return int(proc.name)
+            if os.readlink(proc / "cwd").endswith(home):
+                working_there[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue
-    raise AssertionError(f"no server process for ws-{workspace_id}")
+    servers = [pid for pid, parent in working_there.items() if parent not in working_there]
+    assert len(servers) == 1, f"server processes for ws-{workspace_id} ({owner}): {servers}"
+    return servers[0]
 
 
 def test_a_hanging_server_does_not_stop_the_sweep_which_pages_through_the_hub(hub, celery_worker, alice, bob, team, idle_30, settings):

@@ -1,0 +1,215 @@
+"""A fork server for local single-user servers.
+
+`python -m jupyterhub.singleuser` spends about 1.3 s of CPU importing JupyterHub's own modules
+(its ORM, SQLAlchemy, Alembic, aiohttp) before it serves anything, more than a bare `jupyter
+server` needs in all. The zygote imports the single-user code once, then forks a process per
+launch that already has it: the child joins its limit group, drops to the owner's account, takes
+the server's environment and arguments, and runs the server.
+
+Run by PortalLocalSpawner as `python -m spawner.zygote SOCKET` (as root, SOCKET in a directory
+only root can enter). One JSON request per connection, one JSON answer:
+
+    {"op": "spawn", "argv": [...], "env": {...}, "cwd": "/home/...", "user": "dsw-alice" | null,
+     "join": ["/sys/fs/cgroup/.../cgroup.procs", ...], "rlimit_as": bytes | null}  -> {"pid": N}
+    {"op": "status", "pid": N}  -> {"status": null while it runs, else its exit code}
+
+It exits when the hub that started it goes away; servers it forked keep running.
+"""
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+PRELOAD = ["jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyter_server.serverapp",
+           "jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook_shim", "ipykernel"]
+
+_exits = {}  # pid -> exit code, for children that ended
+
+
+def _reap(*_):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _exits[pid] = os.waitstatus_to_exitcode(status)
+
+
+def _run_server(request, listener):
+    """In the forked child: become the workspace's server. Never returns."""
+    code = 1
+    try:
+        listener.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        for procs_file in request["join"]:  # the limit group, while still root
+            with open(procs_file, "w") as procs:
+                procs.write(str(os.getpid()))
+        if request.get("rlimit_as"):
+            resource.setrlimit(resource.RLIMIT_AS, (request["rlimit_as"], request["rlimit_as"]))
+        if request.get("user"):
+            from jupyterhub.spawner import set_user_setuid
+
+            set_user_setuid(request["user"], chdir=False)()
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = list(request["argv"])
+        from jupyterhub.singleuser import main
+
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001  (the server's own failure: say why on its stderr)
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _answer(connection, listener):
+    with connection:
+        request = json.loads(connection.makefile("rb").readline())
+        if request["op"] == "status":
+            pid = request["pid"]
+            status = _exits.get(pid)
+            if status is None and not _alive(pid):
+                status = 0  # not ours (any more) and gone
+            reply = {"status": status}
+        elif request["op"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                connection.close()
+                _run_server(request, listener)
+            reply = {"pid": pid}
+        else:
+            reply = {"error": f"unknown op {request['op']!r}"}
+        connection.sendall(json.dumps(reply).encode() + b"\n")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _exit_with_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def main(socket_path):
+    for module in PRELOAD:
+        try:
+            __import__(module)
+        except ImportError:
+            pass  # optional extensions: the server imports what it has
+    signal.signal(signal.SIGCHLD, _reap)
+    old_umask = os.umask(0o077)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(socket_path)
+    os.umask(old_umask)
+    listener.listen(64)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    print("ready", flush=True)
+    os.dup2(2, 1)  # the servers' stdout: the spawner stops reading this pipe once we are ready
+    while True:
+        connection, _ = listener.accept()
+        try:
+            _answer(connection, listener)
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"zygote: bad request: {exc}", file=sys.stderr, flush=True)
+
+
+# --- The spawner's side ----------------------------------------------------------------------
+
+class Zygote:
+    """A running zygote for one Python, started on first use (blocking calls: run them in a thread)."""
+
+    _by_python = {}
+    _lock = threading.Lock()
+
+    def __init__(self, python, directory):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        self.socket_path = os.path.join(directory, f"zygote-{os.getpid()}.sock")
+        if os.path.exists(self.socket_path):
+            os.unlink(self.socket_path)
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen([python, "-m", "spawner.zygote", self.socket_path], env=env,
+                                        stdout=subprocess.PIPE, start_new_session=True)
+        if self.process.stdout.readline().strip() != b"ready":
+            raise OSError(f"the fork server for {python} did not start (exit {self.process.poll()})")
+
+    @classmethod
+    def for_python(cls, python, directory):
+        with cls._lock:
+            zygote = cls._by_python.get(python)
+            if zygote is None or zygote.process.poll() is not None:
+                zygote = cls._by_python[python] = cls(python, directory)
+            return zygote
+
+    def call(self, request):
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.settimeout(30)
+            connection.connect(self.socket_path)
+            connection.sendall(json.dumps(request).encode() + b"\n")
+            reply = json.loads(connection.makefile("rb").readline())
+        if "error" in reply:
+            raise OSError(reply["error"])
+        return reply
+
+    def spawn(self, **request):
+        return ForkedProcess(self, self.call({"op": "spawn", **request})["pid"])
+
+
+class ForkedProcess(subprocess.Popen):
+    """What LocalProcessSpawner needs of a Popen (its `proc` trait wants one), for a server the zygote forked."""
+
+    _child_created = False  # not our child: Popen's own clean-up has nothing to do
+
+    def __init__(self, zygote, pid):  # noqa: super().__init__ would start a process
+        self.zygote, self.pid, self.returncode = zygote, pid, None
+        self.stdin = self.stdout = self.stderr = None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                self.returncode = self.zygote.call({"op": "status", "pid": self.pid})["status"]
+            except (OSError, ValueError):  # the zygote is gone: its children were re-parented
+                self.returncode = None if _alive(self.pid) else 0
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
