@@ -2,28 +2,10 @@
 
 from django.db import migrations
 
-CREATE = """
-CREATE OR REPLACE FUNCTION costs_usage_record_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'the usage ledger is append-only';
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER costs_usage_record_append_only BEFORE UPDATE OR DELETE ON costs_usagerecord
-    FOR EACH ROW EXECUTE FUNCTION costs_usage_record_append_only();
-"""
-DROP = """
-DROP TRIGGER IF EXISTS costs_usage_record_append_only ON costs_usagerecord;
-DROP FUNCTION IF EXISTS costs_usage_record_append_only();
-"""
-
-
-def _on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-    return run
+from portal.append_only import append_only_trigger
 
 
 class Migration(migrations.Migration):
     dependencies = [("costs", "0001_initial")]
-    operations = [migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP))]
+    operations = [append_only_trigger(table="costs_usagerecord", name="costs_usage_record_append_only",
+                                      what="the usage ledger")]
