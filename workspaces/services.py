@@ -203,6 +203,12 @@ def _observe(workspace, observed, *, kind=None, message=None, progress=None, fai
     return bool(updated)
 
 
+def _observe_settled(workspace, observed, **fields):
+    """Record an observation that settles the workspace; the reconciler's next delay: None when it is
+    settled, 1 when a newer observation won the compare-and-set (look again)."""
+    return None if _observe(workspace, observed, **fields) else 1
+
+
 def _spawn_timed_out(workspace):
     started = workspace.start_requested or workspace.created
     return timezone.now() - started > timedelta(seconds=settings.PLATFORM_SPAWN_TIMEOUT)
@@ -229,16 +235,14 @@ def workspace_reconcile(*, workspace_id):
     except HubUnreachable as exc:
         logger.warning("Reconciling workspace %s: %s", workspace.pk, exc)
         if workspace.desired_state == Desired.RUNNING and workspace.observed_state != Observed.RUNNING and _spawn_timed_out(workspace):
-            settled = _observe(workspace, Observed.FAILED, failure=Failure.HUB_UNREACHABLE,
-                     message="The notebook hub is unreachable; the workspace could not start. Try again later.")
-            return None if settled else 1
+            return _observe_settled(workspace, Observed.FAILED, failure=Failure.HUB_UNREACHABLE,
+                                    message="The notebook hub is unreachable; the workspace could not start. Try again later.")
         Workspace.objects.filter(pk=workspace.pk).update(status_message="The notebook hub is unreachable; retrying…")
         return 5
     except HubError as exc:
         logger.warning("Reconciling workspace %s: %s", workspace.pk, exc)
         if workspace.desired_state == Desired.RUNNING:
-            settled = _observe(workspace, Observed.FAILED, failure=Failure.SPAWN_ERROR, message=str(exc))
-            return None if settled else 1
+            return _observe_settled(workspace, Observed.FAILED, failure=Failure.SPAWN_ERROR, message=str(exc))
         return 10
 
 
@@ -248,21 +252,18 @@ def _reconcile_running(workspace, hub, user, server, state):
         _observe(workspace, Observed.STOPPING, message="Restarting: stopping the old server…")
         return 1
     if state.exists and state.ready:
-        settled = _observe(workspace, Observed.RUNNING, progress=100, message="", failure=Failure.NONE)
-        return None if settled else 1
+        return _observe_settled(workspace, Observed.RUNNING, progress=100, message="", failure=Failure.NONE)
     if state.exists and state.pending:
         if _spawn_timed_out(workspace):
             hub.stop_server(user, server)
-            settled = _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
-                     message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
-            return None if settled else 1
+            return _observe_settled(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
+                                    message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
         if state.pending == "spawn":
             # The hub replays the events so far at once; waiting longer would only hold a worker
             # that other workspaces' start requests queue behind.
             event = hub.spawn_progress(user, server, max_seconds=0.3)
             if event.failed:
-                settled = _observe(workspace, Observed.FAILED, failure=_failure_from(event.message), message=event.message)
-                return None if settled else 1
+                return _observe_settled(workspace, Observed.FAILED, failure=_failure_from(event.message), message=event.message)
             _observe(workspace, Observed.STARTING, progress=max(10, min(event.progress, 99)),
                      message=event.message or "Starting…")
         return _starting_poll_delay(workspace)
@@ -276,12 +277,10 @@ def _reconcile_running(workspace, hub, user, server, state):
             message = "The server stopped unexpectedly."
         else:  # the spawner's own report (refreshed by _exit_reason) says why, when it could
             message = workspace.status_message if workspace.failure_reason else "The server failed to start; see the hub log."
-        settled = _observe(workspace, Observed.FAILED, failure=reason, message=message)
-        return None if settled else 1
+        return _observe_settled(workspace, Observed.FAILED, failure=reason, message=message)
     if _spawn_timed_out(workspace):
-        settled = _observe(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
-                 message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
-        return None if settled else 1
+        return _observe_settled(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
+                                message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
     hub.ensure_user(user)
     hub.start_server(user, server)
     _observe(workspace, Observed.STARTING, kind="spawn_requested", progress=5, message="Asking the hub to start the server…",
@@ -297,8 +296,7 @@ def _reconcile_stopped(workspace, hub, user, server, state):
         return 1
     if workspace.desired_state == Desired.DELETED:
         hub.stop_server(user, server, remove=True)  # forget the named server at the hub too
-    settled = _observe(workspace, Observed.STOPPED, progress=0, message=_stopped_message(workspace))
-    return None if settled else 1
+    return _observe_settled(workspace, Observed.STOPPED, progress=0, message=_stopped_message(workspace))
 
 
 def _starting_poll_delay(workspace):
