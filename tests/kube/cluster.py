@@ -1,8 +1,10 @@
 """A real Kubernetes control plane for tests: etcd, kube-apiserver and kube-scheduler (built from the
-Kubernetes Go modules by scripts/kube-tools.sh), kwok keeping simulated nodes Ready, including a GPU pool.
+Kubernetes Go modules by scripts/kube-tools.sh), kwok keeping simulated nodes Ready, including a GPU pool,
+and, when asked, kube-controller-manager with the controllers a whole platform needs (Deployments,
+ReplicaSets, Jobs, ServiceAccounts, the root CA publisher, garbage collection).
 
-No kubelet and no controller-manager: tests/kube/kubelet.py runs the pods scheduled onto the simulated
-nodes as local processes. Everything listens on 127.0.0.1 and lives in one temporary directory.
+No kubelet: tests/kube/kubelet.py runs the pods scheduled onto the simulated nodes as local processes.
+Everything listens on 127.0.0.1 and lives in one temporary directory.
 """
 
 import json
@@ -23,6 +25,14 @@ GPU_LABEL = "dsw/gpu-type"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 GPU_POOL = {"h100": {"nodeSelector": {GPU_LABEL: "h100"},
                      "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}}
+
+# What a platform's Deployments, Services and Jobs need. Left out on purpose: the node lifecycle controller
+# (it would mark kwok's nodes NotReady and evict), the PV binder (the process kubelet binds claims to host
+# directories), the endpoint controllers (the API server refuses the process kubelet's loopback pod addresses
+# in EndpointSlices; tests/kube/serviceproxy.py selects the pods itself), cloud and IPAM controllers.
+CONTROLLERS = ["deployment-controller", "replicaset-controller", "job-controller", "serviceaccount-controller", "root-ca-certificate-publisher-controller",
+               "garbage-collector-controller", "namespace-controller", "disruption-controller",
+               "resourcequota-controller"]
 
 # kwok's only job here: mark our nodes Ready once (no node lifecycle controller runs to undo it).
 # Pods are left alone (no pod stages): the process kubelet runs them.
@@ -78,8 +88,9 @@ def free_port():
 class Cluster:
     """The control plane. `api(method, path, **kw)` talks to it as cluster admin."""
 
-    def __init__(self, root):
+    def __init__(self, root, *, controllers=False):
         self.root = Path(root)
+        self.controllers = controllers
         self.root.mkdir(parents=True, exist_ok=True)
         self.processes = {}
         self.port = free_port()
@@ -129,11 +140,21 @@ class Cluster:
                                        # requeued by the claim's update; retry such pods within ~30 s, not 5 min.
                                        "--pod-max-in-unschedulable-pods-duration=5s",
                                        f"--secure-port={free_port()}", "-v=1"])
+        if self.controllers:
+            self._spawn("kube-controller-manager", [
+                tool("kube-controller-manager"), f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
+                "--bind-address=127.0.0.1", f"--secure-port={free_port()}", f"--controllers={','.join(CONTROLLERS)}",
+                f"--root-ca-file={self.ca_file}", "--concurrent-deployment-syncs=5", "-v=1"])
         (self.root / "kwok.yaml").write_text(KWOK_STAGES)
         self._spawn("kwok", [tool("kwok"), f"--kubeconfig={self.kubeconfig}",
                              "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                              f"--config={self.root / 'kwok.yaml'}", "--node-ip=127.0.0.1"])
         return self
+
+    @property
+    def ca_file(self):
+        """The API server's self-signed serving certificate and its CA (what pods get as ca.crt)."""
+        return self.root / "certs" / "apiserver.crt"
 
     def stop(self):
         for name in reversed(list(self.processes)):

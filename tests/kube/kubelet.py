@@ -1,21 +1,35 @@
 """A "process kubelet" for the test control plane: runs each pod the real scheduler placed on one of
 our simulated nodes as a local process on its own loopback address, and reports it Running.
 
-It also plays the two controllers a test needs that kube-controller-manager would run: it binds
-PersistentVolumeClaims to host-directory volumes (so a workspace's home survives a stop), and
-runs Jobs (helm's migration hook) to completion. It speaks only the public API, like a kubelet.
+It binds PersistentVolumeClaims to host-directory volumes (so a workspace's home survives a stop).
+Without a controller-manager it also runs Jobs (helm's migration hook) to completion itself.
+With one (`with_controller_manager=True`, as root) it runs whole applications: the pods the real
+Deployment and Job controllers create, readiness probes, Services through tests/kube/serviceproxy.py
+with their names in each pod's /etc/hosts (a private mount namespace per pod), ServiceAccount
+tokens, and the image's paths (/app is this checkout). It speaks only the public API, like a kubelet.
+
+Where a process is not a container: the pod's ServiceAccount token reaches it as a KUBECONFIG (the
+in-cluster path /var/run/secrets/... does not exist on the host), "0.0.0.0" in its command and
+environment becomes the pod's own address, and security contexts are recorded, not enforced.
 """
 
 import base64
+import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
+
+from tests.kube.serviceproxy import ServiceProxy
+
 ROOT = Path(__file__).resolve().parents[2]
+IMAGE_PATHS = {"/app": ROOT}  # where our Dockerfiles put the code, and where that code is here
 
 
 def _now():
@@ -23,8 +37,9 @@ def _now():
 
 
 class ProcessKubelet:
-    def __init__(self, cluster, workdir, *, bin_dir):
+    def __init__(self, cluster, workdir, *, bin_dir, with_controller_manager=False):
         self.cluster = cluster
+        self.with_controller_manager = with_controller_manager
         self.workdir = Path(workdir)
         self.bin_dir = Path(bin_dir)  # where pod commands (jupyterhub-singleuser, python) are looked up
         self.processes = {}  # pod uid -> (Popen, namespace, name)
@@ -33,6 +48,8 @@ class ProcessKubelet:
         # Each kubelet gets its own 127.<n>.0.0/16, so two test workers never share an address.
         self._prefix = f"127.{os.getpid() % 250 + 2}"
         self._next = 10
+        self.services = ServiceProxy(self._prefix, self.workdir / "hosts") if with_controller_manager else None
+        self.unready = {}  # pod uid -> (pod, container, address): readiness probe not passed yet
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="process-kubelet")
         self.errors = []
@@ -46,6 +63,16 @@ class ProcessKubelet:
         self._thread.join(10)
         for process, _, _ in list(self.processes.values()):
             _kill(process)
+        if self.services:
+            self.services.stop()
+
+    def exec(self, namespace, pod_name, command):
+        """`kubectl exec`: a command with the pod's environment and working directory, as the pod sees them."""
+        pod = self.cluster.api("GET", f"/api/v1/namespaces/{namespace}/pods/{pod_name}")
+        container = pod["spec"]["containers"][0]
+        env, cwd = self._environment(pod, container)
+        argv = self._argv({"command": command})
+        return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
 
     def address_of(self, pod_uid):
         return self.addresses.get(pod_uid)
@@ -56,8 +83,14 @@ class ProcessKubelet:
         while not self._stop.is_set():
             try:
                 self._bind_claims()
+                if self.services:
+                    self.services.sync(self.cluster.api("GET", "/api/v1/services")["items"],
+                                       self.cluster.api("GET", "/api/v1/pods")["items"])
                 self._sync_pods()
-                self._run_jobs()
+                if self.with_controller_manager:
+                    self._probe_unready()
+                else:
+                    self._run_jobs()
             except Exception as exc:  # keep going: a test's assertion will say what is missing
                 self.errors.append(repr(exc))
             self._stop.wait(0.2)
@@ -95,23 +128,72 @@ class ProcessKubelet:
         argv = self._argv(container)
         if os.geteuid() == 0 and argv and argv[0].endswith("jupyterhub-singleuser"):
             argv.append("--allow-root")  # the pod asks for uid 1000; here everything runs as the test's user
+        if self.with_controller_manager:
+            # Listen on the pod's own address (pods share the host's network here), find Services by name.
+            argv = [a.replace("0.0.0.0", address) for a in argv]
+            env = {k: v.replace("0.0.0.0", address) for k, v in env.items()}
+            env.update(self._service_account_env(pod))
+            argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                    'mount --bind "$0" /etc/hosts && exec "$@"', str(self.services.hosts_file), *argv]
         log = (self.workdir / f"pod-{meta['namespace']}-{meta['name']}.log").open("w")
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[meta["uid"]] = (process, meta["namespace"], meta["name"])
         self.addresses[meta["uid"]] = address
         now = _now()
+        ready = "readinessProbe" not in container
+        if not ready:
+            self.unready[meta["uid"]] = (pod, container, address)
         status = {
             "phase": "Running", "podIP": address, "podIPs": [{"ip": address}], "hostIP": "127.0.0.1",
             "startTime": now,
-            "conditions": [{"type": t, "status": "True", "lastTransitionTime": now}
+            "conditions": [{"type": t, "status": "True" if ready or t in ("PodScheduled", "Initialized") else "False",
+                            "lastTransitionTime": now}
                            for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": [{"name": container["name"], "ready": True, "started": True, "restartCount": 0,
+            "containerStatuses": [{"name": container["name"], "ready": ready, "started": True, "restartCount": 0,
                                    "image": container["image"], "imageID": container["image"],
                                    "containerID": f"process://{process.pid}",
                                    "state": {"running": {"startedAt": now}}}],
         }
         self._patch_status(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", status)
         self._event(pod, "Started", f"Started process {process.pid} on {address}")
+
+    def _probe_unready(self):
+        for uid, (pod, container, address) in list(self.unready.items()):
+            if uid not in self.processes:
+                self.unready.pop(uid)
+            elif _probe(container["readinessProbe"], container, address):
+                self.unready.pop(uid)
+                now = _now()
+                meta = pod["metadata"]
+                self._patch_status(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", {
+                    "conditions": [{"type": t, "status": "True", "lastTransitionTime": now}
+                                   for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+                    "containerStatuses": [{"name": container["name"], "ready": True, "started": True, "restartCount": 0,
+                                           "image": container["image"], "imageID": container["image"],
+                                           "containerID": f"process://{self.processes[uid][0].pid}",
+                                           "state": {"running": {"startedAt": now}}}]})
+
+    def _service_account_env(self, pod):
+        """The pod's ServiceAccount token (TokenRequest bound to the pod, as a kubelet asks for it) as a KUBECONFIG
+        with the cluster's CA, for clients that fall back from in-cluster configuration."""
+        meta, spec = pod["metadata"], pod["spec"]
+        if spec.get("automountServiceAccountToken") is False:
+            return {}
+        account = spec.get("serviceAccountName") or "default"
+        answer = self.cluster.api("POST", f"/api/v1/namespaces/{meta['namespace']}/serviceaccounts/{account}/token",
+                                  json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                        "spec": {"expirationSeconds": 3600, "boundObjectRef": {
+                                            "kind": "Pod", "apiVersion": "v1", "name": meta["name"], "uid": meta["uid"]}}})
+        path = self.workdir / "serviceaccount" / meta["uid"] / "kubeconfig"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "pod",
+            "clusters": [{"name": "cluster", "cluster": {"server": self.cluster.url,
+                                                         "certificate-authority": str(self.cluster.ca_file)}}],
+            "users": [{"name": account, "user": {"token": answer["status"]["token"]}}],
+            "contexts": [{"name": "pod", "context": {"cluster": "cluster", "user": account,
+                                                     "namespace": meta["namespace"]}}]}))
+        return {"KUBECONFIG": str(path)}
 
     def _report_exit(self, pod, code):
         meta = pod["metadata"]
@@ -135,6 +217,9 @@ class ProcessKubelet:
 
     def _argv(self, container):
         argv = [*(container.get("command") or []), *(container.get("args") or [])]
+        for image_path, here in IMAGE_PATHS.items():
+            argv = [str(here) + a[len(image_path):] if a == image_path or a.startswith(image_path + "/") else a
+                    for a in argv]
         if argv and not os.path.isabs(argv[0]) and (self.bin_dir / argv[0]).exists():
             argv[0] = str(self.bin_dir / argv[0])
         return argv
@@ -159,12 +244,35 @@ class ProcessKubelet:
                 env[item["name"]] = item["value"]
             elif "secretKeyRef" in item.get("valueFrom", {}):
                 ref = item["valueFrom"]["secretKeyRef"]
-                secret = self.cluster.api("GET", f"/api/v1/namespaces/{namespace}/secrets/{ref['name']}")
-                env[item["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
+                env[item["name"]] = self._secret(namespace, ref["name"])[ref["key"]]
+            elif "configMapKeyRef" in item.get("valueFrom", {}):
+                ref = item["valueFrom"]["configMapKeyRef"]
+                env[item["name"]] = self._config_map(namespace, ref["name"])[ref["key"]]
+            elif "fieldRef" in item.get("valueFrom", {}):
+                field = item["valueFrom"]["fieldRef"]["fieldPath"]
+                env[item["name"]] = {"metadata.namespace": namespace, "metadata.name": pod["metadata"]["name"],
+                                     "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "default"),
+                                     }.get(field, "")
+        for source in container.get("envFrom", []):
+            if "secretRef" in source:
+                env.update(self._secret(namespace, source["secretRef"]["name"]))
+            elif "configMapRef" in source:
+                env.update(self._config_map(namespace, source["configMapRef"]["name"]))
         for name, value in env.items():
             for mount_path, directory in paths.items():
                 if value == mount_path or value.startswith(mount_path + "/"):
                     env[name] = str(directory) + value[len(mount_path):]
+                    break
+            else:  # a directory above mounts (a data dir holding a mail volume): a per-pod tree linking to them
+                below = {m: d for m, d in paths.items() if value.startswith("/") and m.startswith(value.rstrip("/") + "/")}
+                if below:
+                    tree = self.workdir / "podroot" / pod["metadata"]["uid"]
+                    for mount_path, directory in below.items():
+                        link = tree / mount_path.lstrip("/")
+                        link.parent.mkdir(parents=True, exist_ok=True)
+                        if not link.is_symlink():
+                            link.symlink_to(directory)
+                    env[name] = str(tree / value.lstrip("/"))
         # The host's own paths are never volume paths (a checkout under /tmp must not map to a /tmp volume).
         env = {"PATH": f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{ROOT / 'platform'}", **env}
         working_dir = container.get("workingDir")
@@ -172,6 +280,13 @@ class ProcessKubelet:
         if cwd:
             env["HOME"] = str(cwd)
         return env, str(cwd or ROOT)
+
+    def _secret(self, namespace, name):
+        data = self.cluster.api("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}").get("data") or {}
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+    def _config_map(self, namespace, name):
+        return self.cluster.api("GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}").get("data") or {}
 
     # --- volumes ---------------------------------------------------------------------------------
 
@@ -254,6 +369,26 @@ class ProcessKubelet:
                                "apiVersion": "v1"},
             "reason": reason, "message": message, "type": "Normal", "source": {"component": "process-kubelet"},
             "firstTimestamp": _now(), "lastTimestamp": _now(), "count": 1}, expect=(201,))
+
+
+def _probe(probe, container, address):
+    """One readiness probe (httpGet or tcpSocket) against the pod's address."""
+    def port_number(port):
+        named = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+        return int(named.get(port, port))
+
+    try:
+        if "httpGet" in probe:
+            get = probe["httpGet"]
+            answer = requests.get(f"http://{address}:{port_number(get['port'])}{get.get('path', '/')}", timeout=1,
+                                  allow_redirects=False)
+            return 200 <= answer.status_code < 400
+        if "tcpSocket" in probe:
+            with socket.create_connection((address, port_number(probe["tcpSocket"]["port"])), timeout=1):
+                return True
+    except (OSError, requests.RequestException):
+        return False
+    return True  # exec probes: nothing to run them in; the process being up must do
 
 
 def _kill(process):

@@ -1,4 +1,4 @@
-"""The Kubernetes test tools (helm, kwok, kube-apiserver, kube-scheduler), built once by
+"""The Kubernetes test tools (helm, kwok, kube-apiserver, kube-scheduler, kube-controller-manager), built once by
 scripts/kube-tools.sh and cached outside the repository."""
 
 import os
