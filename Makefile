@@ -27,7 +27,7 @@ run: install
 	$(PY) manage.py platform_run
 
 test: install
-	@# helm, kwok, kube-apiserver and kube-scheduler for tests/kube: built once (minutes), then cached.
+	@# helm, kwok, kube-apiserver, kube-scheduler and kube-controller-manager for tests/kube: built once (minutes), then cached.
 	bash scripts/kube-tools.sh >/dev/null
 	bash scripts/test.sh $(ARGS)
 
