@@ -9,7 +9,6 @@ proxy routes to the running server.
 import base64
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import requests
 from tests.kube.cluster import Cluster
 from tests.kube.kubelet import ProcessKubelet
 from tests.kube.test_helm_install import database_url  # noqa: F401  (a fresh database for the release)
+from tests.kube.test_workspaces_on_kubernetes import wait_until
 from tests.kube.tools import CHART, helm
 
 NAMESPACE = "dsw"
@@ -75,16 +75,6 @@ def diagnose(cluster, kubelet):
         lines.append(f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}")
     lines.append(f"--- kube-controller-manager\n{cluster.log('kube-controller-manager')[-1500:]}")
     return "\n".join(lines)
-
-
-def wait_until(condition, timeout, message):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out: {message()}")
 
 
 def first_admin(cluster, kubelet):
