@@ -125,7 +125,7 @@ class ProcessKubelet:
         if "JUPYTERHUB_SERVICE_URL" in env:  # bind where the hub will look: the pod's IP
             url = urlsplit(env["JUPYTERHUB_SERVICE_URL"])
             env["JUPYTERHUB_SERVICE_URL"] = urlunsplit(url._replace(netloc=f"{address}:{url.port or 8888}"))
-        argv = self._argv(container)
+        argv = self._argv(container, self._volume_paths(pod, container) if self.with_controller_manager else None)
         if os.geteuid() == 0 and argv and argv[0].endswith("jupyterhub-singleuser"):
             argv.append("--allow-root")  # the pod asks for uid 1000; here everything runs as the test's user
         if self.with_controller_manager:
@@ -215,18 +215,18 @@ class ProcessKubelet:
         self.cluster.api("DELETE", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
                          json={"gracePeriodSeconds": 0, "preconditions": {"uid": meta["uid"]}}, expect=(200, 404, 409))
 
-    def _argv(self, container):
+    def _argv(self, container, volume_paths=None):
         argv = [*(container.get("command") or []), *(container.get("args") or [])]
-        for image_path, here in IMAGE_PATHS.items():
-            argv = [str(here) + a[len(image_path):] if a == image_path or a.startswith(image_path + "/") else a
-                    for a in argv]
+        # One pass, first match wins: a mapped path (this checkout, a volume's directory) may itself lie under /tmp.
+        mappings = [*(volume_paths or {}).items(), *IMAGE_PATHS.items()]
+        argv = [next((str(here) + a[len(there):] for there, here in mappings
+                      if a == there or a.startswith(there + "/")), a) for a in argv]
         if argv and not os.path.isabs(argv[0]) and (self.bin_dir / argv[0]).exists():
             argv[0] = str(self.bin_dir / argv[0])
         return argv
 
-    def _environment(self, pod, container):
-        """The container's environment (values and secretKeyRefs) and working directory. Volume paths map to
-        host directories: a PVC to its bound volume's directory, an emptyDir to a fresh one."""
+    def _volume_paths(self, pod, container):
+        """Mount path -> host directory: a PVC to its bound volume's directory, an emptyDir to a fresh one."""
         namespace = pod["metadata"]["namespace"]
         volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
         paths = {}
@@ -238,6 +238,13 @@ class ProcessKubelet:
                 directory = self.workdir / "emptydir" / pod["metadata"]["uid"] / mount["name"]
                 directory.mkdir(parents=True, exist_ok=True)
                 paths[mount["mountPath"]] = directory
+        return paths
+
+    def _environment(self, pod, container):
+        """The container's environment (values, Secret and ConfigMap references, fields) and working directory,
+        with volume paths mapped to host directories."""
+        namespace = pod["metadata"]["namespace"]
+        paths = self._volume_paths(pod, container)
         env = {}
         for item in container.get("env", []):
             if "value" in item:
