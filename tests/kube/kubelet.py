@@ -14,6 +14,7 @@ environment becomes the pod's own address, and security contexts are recorded, n
 """
 
 import base64
+import itertools
 import json
 import os
 import signal
@@ -29,7 +30,8 @@ import requests
 from tests.kube.serviceproxy import ServiceProxy
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE_PATHS = {"/app": ROOT}  # where our Dockerfiles put the code, and where that code is here
+IMAGE_PATHS = {"/app": ROOT}
+_INSTANCES = itertools.count()  # where our Dockerfiles put the code, and where that code is here
 
 
 def _now():
@@ -47,8 +49,12 @@ class ProcessKubelet:
         self.addresses = {}  # pod uid -> 127.x.y.z
         # Each kubelet gets its own 127.<n>.0.0/16, so two test workers never share an address.
         self._prefix = f"127.{os.getpid() % 250 + 2}"
-        self._next = 10
-        self.services = ServiceProxy(self._prefix, self.workdir / "hosts") if with_controller_manager else None
+        # Two kubelets of one worker (the session's and a module's own cluster) never share addresses either:
+        # pods take 127.<n>.<50 i ...>.x, Services 127.<n>.<200 + i>.x.
+        instance = next(_INSTANCES)
+        self._next = 10 + instance * 50 * 250
+        self.services = (ServiceProxy(f"{self._prefix}.{200 + instance}", self.workdir / "hosts")
+                         if with_controller_manager else None)
         self.unready = {}  # pod uid -> (pod, container, address): readiness probe not passed yet
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="process-kubelet")

@@ -15,7 +15,7 @@ import threading
 
 class ServiceProxy:
     def __init__(self, prefix, hosts_file):
-        self._prefix = prefix  # 127.<n>: the kubelet's own range; Services take 127.<n>.200.x
+        self._prefix = prefix  # 127.<n>.<m>: a block of the kubelet's own range
         self.hosts_file = hosts_file
         self.hosts_file.write_text("127.0.0.1 localhost\n")
         self._addresses = {}  # (namespace, name) -> address
@@ -29,7 +29,7 @@ class ServiceProxy:
         with self._lock:
             key = (namespace, name)
             if key not in self._addresses:
-                self._addresses[key] = f"{self._prefix}.200.{len(self._addresses) + 1}"
+                self._addresses[key] = f"{self._prefix}.{len(self._addresses) + 1}"
             return self._addresses[key]
 
     def sync(self, services, pods):
