@@ -158,15 +158,7 @@ class Cluster:
 
     def stop(self):
         for name in reversed(list(self.processes)):
-            process = self.processes[name]
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            kill_process_group(self.processes[name], grace=10)
 
     def _spawn(self, name, argv):
         log = (self.root / f"{name}.log").open("w")
@@ -243,6 +235,18 @@ class Cluster:
             "users": [{"name": "sa", "user": {"token": token}}],
             "contexts": [{"name": "sa", "context": {"cluster": "test", "user": "sa", "namespace": namespace}}]}))
         return path
+
+
+def kill_process_group(process, *, grace):
+    """SIGTERM to the process's group, SIGKILL after `grace` seconds."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(grace)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _ready(node):

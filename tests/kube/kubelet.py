@@ -17,7 +17,6 @@ import base64
 import itertools
 import json
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from tests.kube.cluster import kill_process_group
 from tests.kube.serviceproxy import ServiceProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,17 +149,8 @@ class ProcessKubelet:
         ready = "readinessProbe" not in container
         if not ready:
             self.unready[meta["uid"]] = (pod, container, address)
-        status = {
-            "phase": "Running", "podIP": address, "podIPs": [{"ip": address}], "hostIP": "127.0.0.1",
-            "startTime": now,
-            "conditions": [{"type": t, "status": "True" if ready or t in ("PodScheduled", "Initialized") else "False",
-                            "lastTransitionTime": now}
-                           for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-            "containerStatuses": [{"name": container["name"], "ready": ready, "started": True, "restartCount": 0,
-                                   "image": container["image"], "imageID": container["image"],
-                                   "containerID": f"process://{process.pid}",
-                                   "state": {"running": {"startedAt": now}}}],
-        }
+        status = {"phase": "Running", "podIP": address, "podIPs": [{"ip": address}], "hostIP": "127.0.0.1",
+                  "startTime": now, **_running(container, process.pid, ready=ready, now=now)}
         self._patch_status(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", status)
         self._event(pod, "Started", f"Started process {process.pid} on {address}")
 
@@ -169,15 +160,9 @@ class ProcessKubelet:
                 self.unready.pop(uid)
             elif _probe(container["readinessProbe"], container, address):
                 self.unready.pop(uid)
-                now = _now()
                 meta = pod["metadata"]
-                self._patch_status(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", {
-                    "conditions": [{"type": t, "status": "True", "lastTransitionTime": now}
-                                   for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
-                    "containerStatuses": [{"name": container["name"], "ready": True, "started": True, "restartCount": 0,
-                                           "image": container["image"], "imageID": container["image"],
-                                           "containerID": f"process://{self.processes[uid][0].pid}",
-                                           "state": {"running": {"startedAt": now}}}]})
+                self._patch_status(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}",
+                                   _running(container, self.processes[uid][0].pid, ready=True, now=_now()))
 
     def _service_account_env(self, pod):
         """The pod's ServiceAccount token (TokenRequest bound to the pod, as a kubelet asks for it) as a KUBECONFIG
@@ -384,6 +369,17 @@ class ProcessKubelet:
             "firstTimestamp": _now(), "lastTimestamp": _now(), "count": 1}, expect=(201,))
 
 
+def _running(container, pid, *, ready, now):
+    """A running pod's conditions and container status: Ready once its readiness probe (if any) passed."""
+    return {
+        "conditions": [{"type": t, "status": "True" if ready or t in ("PodScheduled", "Initialized") else "False",
+                        "lastTransitionTime": now} for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+        "containerStatuses": [{"name": container["name"], "ready": ready, "started": True, "restartCount": 0,
+                               "image": container["image"], "imageID": container["image"],
+                               "containerID": f"process://{pid}", "state": {"running": {"startedAt": now}}}],
+    }
+
+
 def _probe(probe, container, address):
     """One readiness probe (httpGet or tcpSocket) against the pod's address."""
     def port_number(port):
@@ -405,12 +401,5 @@ def _probe(probe, container, address):
 
 
 def _kill(process):
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(5)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_process_group(process, grace=5)
 
