@@ -110,7 +110,7 @@ def setup_django(data_dir, public_port, hub_port):
 
 
 def start_hub(data_dir, public_port, hub_port, proxy_api_port, servers_port):
-    from workspaces.hub import hub_environment
+    from portal.processes.children import hub_environment
 
     config = data_dir / "hub_config.py"
     config.write_text(HUB_CONFIG.format(config=str(ROOT / "spawner" / "jupyterhub_config.py"), port=servers_port))

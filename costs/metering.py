@@ -6,7 +6,7 @@ Running it twice adds nothing; running it later only adds the time that passed.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.conf import settings
@@ -17,7 +17,7 @@ from costs.models import MeterLock, MeterRun, PriceSheet, UsageRecord
 from costs.periods import local_midnights
 from costs.pricing import Resources, compute_rate_micros, cost_micros, storage_rate_micros
 from portal.accounts.models import Team
-from workspaces.models import WorkspaceEvent
+from workspaces.models import Workspace, WorkspaceEvent
 
 logger = logging.getLogger(__name__)
 
@@ -85,16 +85,28 @@ def _close_spans(open_spans, now):
     earliest = min(span.start for span in open_spans)
     events = (WorkspaceEvent.objects.filter(workspace_id__in={span.workspace_id for span in open_spans},
                                             kind__in=COMPUTE_CLOSE | STORAGE_CLOSE, created__gte=earliest, created__lte=now)
-              .order_by("created", "id").values_list("workspace_id", "id", "created", "kind"))
+              .order_by("created", "id").values_list("workspace_id", "id", "created", "kind", "data__ended_at"))
     by_workspace = {}
-    for workspace_id, pk, created, kind in events:
-        by_workspace.setdefault(workspace_id, []).append((created, pk, kind))
+    for workspace_id, pk, created, kind, ended_at in events:
+        by_workspace.setdefault(workspace_id, []).append((created, pk, kind, ended_at))
     for span in open_spans:
         closing = STORAGE_CLOSE if span.kind == MeterRun.Kind.STORAGE else COMPUTE_CLOSE
-        for created, pk, kind in by_workspace.get(span.workspace_id, ()):
+        for created, pk, kind, ended_at in by_workspace.get(span.workspace_id, ()):
             if (created, pk) > (span.start, span.pk) and kind in closing:
-                span.end = created
+                span.end = _end_of_run(span, created, ended_at if span.kind == MeterRun.Kind.COMPUTE else None)
                 break
+
+
+def _end_of_run(span, noticed, ended_at):
+    """Where a run's bill ends: when the closing event was recorded, or earlier when the event says the
+    server was last seen alive before that (it ended by itself, possibly while nobody watched)."""
+    if not ended_at:
+        return noticed
+    try:
+        last_alive = datetime.fromisoformat(ended_at)
+    except (TypeError, ValueError):
+        return noticed
+    return min(noticed, max(last_alive, span.start))
 
 
 def _split_points(start, end, *, time_zone, sheets):
@@ -146,8 +158,9 @@ def metering_run(*, now=None):
         sheets = _sheets()
         zones = dict(Team.objects.filter(pk__in={span.team_id for span in spans}).values_list("pk", "time_zone"))
         records = []
+        alive = _evidence_of_life(spans)
         for span in {span.pk: span for span in spans}.values():
-            until = min(span.end or now, now)
+            until = min(span.end or alive.get(span.workspace_id, now), now)
             if until <= span.metered_until:
                 if span.end is not None:
                     MeterRun.objects.filter(pk=span.pk).update(end=span.end)
@@ -159,6 +172,19 @@ def metering_run(*, now=None):
         lock.last_pass = max(now, lock.last_pass) if lock.last_pass else now
         lock.save(update_fields=["last_pass"])
     return len(records)
+
+
+def _evidence_of_life(spans):
+    """{workspace id: until when an open compute run is known to have run}. The janitor records when the
+    hub last listed the server running; the hub itself may be one poll interval late to notice a death,
+    so a run is billed up to that moment minus the interval. Should the server then turn out to have
+    died, the spawner's last sighting is never earlier than that: nothing billed is ever taken back."""
+    open_runs = {span.workspace_id for span in spans if span.end is None and span.kind == MeterRun.Kind.COMPUTE}
+    if not open_runs:
+        return {}
+    lag = timedelta(seconds=settings.PLATFORM_SPAWNER_POLL_INTERVAL)
+    seen = Workspace.objects.filter(pk__in=open_runs, last_seen_alive__isnull=False).values_list("pk", "last_seen_alive")
+    return {pk: last_seen - lag for pk, last_seen in seen}
 
 
 def cost_so_far_micros(*, workspace_ids):

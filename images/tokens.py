@@ -52,7 +52,6 @@ def ensure_signing_material():
                 .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=3650))
                 .sign(key, hashes.SHA256()))
         _write_once(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-        os.chmod(cert_path, 0o644)
     return key_path, cert_path
 
 

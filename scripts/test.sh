@@ -11,12 +11,9 @@ fi
 # live server fixtures make there are safe (they are not concurrent).
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 # Keep the suite's data out of the developer's ./var.
-export PLATFORM_DATA_DIR="${PLATFORM_TEST_DATA_DIR:-$(mktemp -d)}"
-chmod 755 "$PLATFORM_DATA_DIR"
-# As root, test workspaces run as per-user OS accounts (dsw-alice, …). Accounts are machine-wide
-# and remember their home, so their homes stay in one place across runs; every account must
-# be able to reach it.
-export PLATFORM_HOMES_DIR="${PLATFORM_HOMES_DIR:-${TMPDIR:-/tmp}/dsw-test-homes}"
-mkdir -p "$PLATFORM_HOMES_DIR" && chmod 755 "$PLATFORM_HOMES_DIR"
+# Private to this account, like `make run`'s (workspaces run as other accounts); removed at the end.
+export PLATFORM_DATA_DIR="${PLATFORM_TEST_DATA_DIR:-$(mktemp -d -t dsw-test-data-XXXXXX)}"
+chmod 700 "$PLATFORM_DATA_DIR"
+[ -n "${PLATFORM_TEST_DATA_DIR:-}" ] || trap 'rm -rf "$PLATFORM_DATA_DIR"' EXIT
 
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

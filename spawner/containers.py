@@ -166,7 +166,7 @@ async def _run(command, *, timeout):
 
 
 class ContainerLaunch(LoggingConfigurable):
-    """PortalLocalSpawner's container half. Expects the spawner's _report, _account, resource_key, _spec."""
+    """PortalLocalSpawner's container half. Expects the spawner's _report, _report_exit, _account, resource_key, _spec."""
 
     container_runtime = Enum(
         ["auto", "podman-runc", "none"], default_value="auto", config=True,
@@ -278,10 +278,8 @@ class ContainerLaunch(LoggingConfigurable):
         status, oom = await self._poll_container()
         if status is None or self._start_pending or self._spawn_pending or launch != self._launch_count:
             return None if self._spawn_pending else status
-        if oom and not self._stop_pending:
-            self.exit_reason = "out of memory"
-            self.log.warning("%s was killed for using more memory than its limit", self._log_name)
-            await self._report_to_portal("out_of_memory", server_exited=True)
+        if not self._stop_pending:
+            await self._report_exit(self.resource_key, status, out_of_memory=oom)
         await self._release_resources()
         return status
 

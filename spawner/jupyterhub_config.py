@@ -16,6 +16,9 @@ from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 env = os.environ
+# The hub's database, cookie secret and spawner state are the platform's alone: workspaces run other
+# people's code on this machine. Servers set their own umask (spawner/isolation.py).
+os.umask(0o077)
 
 public_url = env["PLATFORM_PUBLIC_URL"].rstrip("/")
 portal_url = env["PLATFORM_PORTAL_INTERNAL_URL"].rstrip("/")
@@ -31,8 +34,13 @@ c.ConfigurableHTTPProxy.api_url = env["PLATFORM_PROXY_API_URL"]
 # Where servers reach the hub's API when that is not the bind address (a Kubernetes Service).
 if env.get("PLATFORM_HUB_CONNECT_URL"):
     c.JupyterHub.hub_connect_url = env["PLATFORM_HUB_CONNECT_URL"]
-# In Kubernetes the proxy is its own Deployment (it keeps routes while the hub restarts).
-c.ConfigurableHTTPProxy.should_start = env.get("PLATFORM_PROXY_EXTERNAL", "false").lower() not in ("true", "1", "yes")
+# In Kubernetes the proxy is its own Deployment, and `make run` runs it as a process of its own: it keeps
+# routes (and open notebooks) while the hub restarts, and the hub puts routes back if the proxy restarts.
+proxy_external = env.get("PLATFORM_PROXY_EXTERNAL", "false").lower() in ("true", "1", "yes")
+c.ConfigurableHTTPProxy.should_start = not proxy_external
+if proxy_external:
+    c.JupyterHub.proxy_class = "spawner.proxy.SupervisedProxy"
+c.ConfigurableHTTPProxy.pid_file = str(data_dir / "proxy.pid")  # per instance, never in the checkout
 c.ConfigurableHTTPProxy.command = [
     shutil.which("configurable-http-proxy", path=str(Path(sys.executable).parent)) or "configurable-http-proxy",
     f"--default-target={portal_url}",
@@ -41,7 +49,9 @@ c.JupyterHub.default_url = "/workspaces/"
 c.JupyterHub.db_url = f"sqlite:///{data_dir / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(data_dir / "cookie_secret")
 c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
-c.JupyterHub.cleanup_servers = True
+# Servers outlive the hub (a restart or an upgrade re-adopts them: spawner/local.py), as pods do on
+# Kubernetes. A hub that is only ever started for one session (a test) may stop them as it exits.
+c.JupyterHub.cleanup_servers = env.get("PLATFORM_HUB_CLEANUP_SERVERS", "false").lower() in ("true", "1", "yes")
 c.JupyterHub.allow_named_servers = True
 c.JupyterHub.named_server_limit_per_user = 0
 # Many workspaces may start at once; the portal is the one that limits launches.
@@ -104,9 +114,14 @@ elif back_end == "local":
     c.PortalLocalSpawner.portal_url = portal_url
     c.PortalLocalSpawner.portal_token = env["PLATFORM_HUB_API_TOKEN"]
     c.PortalLocalSpawner.state_dir = str(data_dir / "spawner")
+    c.PortalLocalSpawner.report_outbox = str(data_dir / "spawner" / "outbox")
     c.PortalLocalSpawner.home_root = env.get("PLATFORM_HOMES_DIR", str(data_dir.parent / "homes"))
     c.PortalLocalSpawner.workspace_root = env.get("PLATFORM_WORKSPACES_DIR", str(data_dir.parent / "workspaces"))
     c.PortalLocalSpawner.isolation = env.get("PLATFORM_ISOLATION", "auto")
+    c.PortalLocalSpawner.account_prefix = env.get("PLATFORM_ACCOUNT_PREFIX", "dsw-")
+    # What no workspace may see: the platform's state and the hub's (and any extra, e.g. the test services).
+    c.PortalLocalSpawner.hidden_paths = [path for path in [env.get("PLATFORM_DATA_DIR", ""), str(data_dir),
+                                                           *env.get("PLATFORM_HIDDEN_PATHS", "").split(os.pathsep)] if path]
     # e.g. [{"index": "0", "type": "h100"}, {"index": "1", "type": "h100"}]; empty: ask nvidia-smi.
     c.PortalLocalSpawner.gpu_devices = json.loads(env.get("PLATFORM_GPU_DEVICES") or "[]")
 else:

@@ -10,19 +10,22 @@ import hashlib
 import os
 import pwd
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
 from tornado.httpclient import AsyncHTTPClient
 from jupyterhub.utils import random_port
-from traitlets import Bool, Dict, Enum, Float, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default
 
 from spawner.accounts import ensure_system_user
 from spawner.containers import ContainerLaunch
 from spawner.feasibility import host_memory_bytes, launch_problems
 from spawner.gpus import GpuInventory, GpuUnavailable, describe
-from spawner.portal import LaunchError, PortalSpecMixin
+from spawner.isolation import enter_private_namespace
+from spawner.liveness import Liveness, process_identity, same_process
+from spawner.portal import LaunchError, PortalSpecMixin, ReportOutbox
 from spawner.resources import detect_limiter
 from spawner.storage import LOOP, StorageError, WorkspaceStorage
 from spawner.zygote import Zygote
@@ -43,6 +46,10 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
     home_root = Unicode(
         help="Per-user mode: each person's OS account gets its home here. Every account must be able to traverse it.",
     ).tag(config=True)
+    account_prefix = Unicode(
+        "dsw-", help="""Per-user mode: OS accounts are named <prefix><user>. Accounts are machine-wide: give each
+        platform instance on a machine its own prefix (the portal derives one from its data directory).""",
+    ).tag(config=True)
     isolation = Enum(
         ["auto", "per-user", "single-user"], default_value="auto",
         help="""How servers are separated from each other.
@@ -54,6 +61,16 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         Dict(),
         help="""The GPUs servers may use, e.g. [{"index": "0", "type": "h100"}].
         Empty: ask nvidia-smi (no GPUs if it is not installed).""",
+    ).tag(config=True)
+
+    hidden_paths = List(
+        Unicode(),
+        help="""Directories no workspace may see: the platform's and the hub's data directories. In per-user
+        mode each server runs in a private mount namespace where these are empty, /tmp is its own and /proc
+        shows only its own processes (spawner/isolation.py); its home and Python environment stay visible.""",
+    ).tag(config=True)
+    isolate_mounts = Bool(
+        True, help="Per-user mode: run each server in a private mount namespace (see hidden_paths).",
     ).tag(config=True)
 
     prefork = Bool(
@@ -74,13 +91,15 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
     resource_key = Unicode()
     limiter_mechanism = Unicode()
     gpu_indices = List(Unicode())
+    process_identity = Unicode()  # pid and start time of the server process (spawner/liveness.py)
+    oom_kills_reported = Integer(0)  # kernels the OOM killer took that the portal was told about
 
     _spec = None
     _account = None
+    _private_view = None  # enter_private_namespace's arguments for the server being started, or None
     _limiter = None
     _gpus = None
     _progress_events = ()
-    _oom_kills_reported = 0
     _launch_count = 0  # bumped by every start(), so a poll that raced a restart can tell
 
     @default("workspace_root")
@@ -97,11 +116,15 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             if exc.reason != "portal":  # the portal cannot be told what it cannot be reached for
                 await self._report_to_portal("spawn_failed", message=exc.jupyterhub_message)
             raise
+        except Exception as exc:  # anything else (an OS account that cannot be used, …): say it, never "see the log"
+            self.log.exception("%s could not start", self._log_name)
+            await self._report_to_portal("spawn_failed", message=f"The server could not start: {exc}"[:500])
+            raise
 
     async def _start(self):
         self._launch_count += 1
         self.exit_reason = ""
-        self._oom_kills_reported = 0
+        self.oom_kills_reported = 0
         self._progress_events = []
         await self._release_resources()  # whatever an earlier server of this spawner still holds
         self._report(10, "Fetching the launch spec from the portal")
@@ -121,19 +144,32 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         self.resource_key, self.limiter_mechanism = self._key_for(spec), limiter.mechanism
         try:
             await self._allocate(spec, gpus, limiter)
-            self._account = await asyncio.to_thread(ensure_system_user, spec.owner, self.home_root) if per_user else None
+            self._account = await asyncio.to_thread(ensure_system_user, spec.owner, self.home_root,
+                                                    prefix=self.account_prefix) if per_user else None
             self.notebook_dir = await self._prepare_home(spec)
+            self._private_view = self._private_view_for(spec) if per_user and self.isolate_mounts else None
             if spec.environment["kind"] == "image":  # see spawner/containers.py
                 home, self.notebook_dir = self.notebook_dir, self.container_home
                 return await self._start_container(spec, home)
             self.cmd = [spec.environment["python"], "-m", "jupyterhub.singleuser"]
             self._report(60, "Starting the server")
-            address = await (self._start_forked(spec) if self._can_fork(spec) else super().start())
+            address = await (self._start_forked(spec) if self._can_fork(spec) else self._start_process())
         except BaseException:
             await self._release_resources()
             raise
         self._report(80, "Server process started; waiting for it to answer")
         await self._wait_until_answering(*address)
+        code = self.proc.poll() if self.proc is not None else None
+        if code is not None:  # it died on the way up: its own last words are the reason
+            key = self.resource_key
+            kills = await asyncio.to_thread(lambda: self._current_limiter().oom_kills(key))
+            tail = await asyncio.to_thread(self._log_tail, 3)
+            await self._release_resources()
+            why = "it ran out of memory" if kills else f"exit status {code}"
+            raise LaunchError(f"The server exited while starting ({why})" + (f": {tail}" if tail else "."),
+                              reason="exited")
+        self.process_identity = process_identity(self.pid) or ""
+        await asyncio.to_thread(self._liveness().seen, self.resource_key)
         return address
 
     def _can_fork(self, spec):
@@ -147,17 +183,27 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         join = [str(path / "cgroup.procs") for path in limiter.group_dirs(self.resource_key)] if limiter.mechanism != "rlimit" else []
         request = {"argv": [*self.cmd, *self.get_args()], "env": self.get_env(), "cwd": self.notebook_dir,
                    "user": self._account.name if self._account else None, "join": join,
-                   "rlimit_as": spec.memory_bytes if limiter.mechanism == "rlimit" else None}
+                   "rlimit_as": spec.memory_bytes if limiter.mechanism == "rlimit" else None,
+                   "private_view": self._private_view, "log": self._server_log_path()}
         try:
             zygote = await asyncio.to_thread(Zygote.for_python, spec.environment["python"],
                                              os.path.join(self.state_dir, "zygote"))
             self.proc = await asyncio.to_thread(lambda: zygote.spawn(**request))
         except (OSError, ValueError) as exc:
             self.log.warning("%s: the fork server failed (%s); starting a fresh process", self._log_name, exc)
-            return await super().start()
+            return await self._start_process()
         self.pid = self.proc.pid
         self.log.info("%s: forked server process %s", self._log_name, self.pid)
         return (self.ip or "127.0.0.1", self.port)
+
+    async def _start_process(self):
+        """LocalProcessSpawner.start, with the server's output in its own log file."""
+        log = os.open(self._server_log_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self.popen_kwargs = {"stdout": log, "stderr": subprocess.STDOUT}
+            return await super().start()
+        finally:
+            os.close(log)  # the server has its own copy
 
     async def _wait_until_answering(self, ip, port):
         """Until the server answers (any non-5xx, like the hub's check), its process exits, or ready_timeout."""
@@ -174,14 +220,25 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             await asyncio.sleep(0.05)
 
     async def poll(self):
-        """The base poll, plus: notice an out-of-memory kill, and free the resources of a server that is gone.
+        """The base poll, plus: notice an out-of-memory kill, tell the portal when a server ended on its own
+        (and since when it was no longer seen alive), and free the resources of a server that is gone.
 
         JupyterHub only calls stop() for servers still running, so one that died on its own is released here.
+        A server re-adopted after a hub restart is checked by pid *and* start time (spawner/liveness.py).
         """
-        if self.container_launch:
-            return await self._poll_container_server()
+        key = self.resource_key
+        status = await (self._poll_container_server() if self.container_launch else self._poll_process())
+        if status is None and key and key == self.resource_key and not self._start_pending and not self._spawn_pending:
+            await asyncio.to_thread(self._liveness().seen, key)
+        return status
+
+    async def _poll_process(self):
         launch = self._launch_count
-        status = await super().poll()
+        if self.proc is None and self.pid and not same_process(self.pid, self.process_identity):
+            self.clear_state()  # a re-adopted server that died while the hub was away (or a reused pid)
+            status = 0
+        else:
+            status = await super().poll()
         if not self.resource_key or self._start_pending or launch != self._launch_count:
             return status
         key = self.resource_key
@@ -191,20 +248,43 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             # releasing here would kill the new server. Its own start already cleaned up.
             return None if self._spawn_pending else status
         if status is not None:
-            if not self._stop_pending and kills:
-                self.exit_reason = OUT_OF_MEMORY
-                self.log.warning("%s was killed for using more memory than its limit", self._log_name)
-                await self._report_out_of_memory(server_exited=True)
+            if not self._stop_pending:
+                await self._report_exit(key, status, out_of_memory=kills > 0)
             await self._release_resources()
-        elif kills > self._oom_kills_reported:
+        elif kills > self.oom_kills_reported:
             # A kernel (not the server) was killed: the server lives on, but the person must know why.
-            self._oom_kills_reported = kills
+            self.oom_kills_reported = kills
             self.log.warning("A process of %s was killed for using more memory than its limit", self._log_name)
-            await self._report_out_of_memory(server_exited=False)
+            await self._report_to_portal("out_of_memory", server_exited=False)
         return status
 
-    async def _report_out_of_memory(self, *, server_exited):
-        await self._report_to_portal("out_of_memory", server_exited=server_exited)
+    async def _report_exit(self, key, status, *, out_of_memory):
+        """The server ended without being asked to: tell the portal why and when it was last seen alive
+        (its bill ends there), durably, so a portal outage does not lose it."""
+        last_seen = await asyncio.to_thread(self._liveness().last_seen, key)
+        if out_of_memory:
+            self.exit_reason = OUT_OF_MEMORY
+            self.log.warning("%s was killed for using more memory than its limit", self._log_name)
+        else:
+            self.exit_reason = f"exit status {status}"
+            self.log.warning("%s ended by itself (exit status %s)", self._log_name, status)
+        await self._report_to_portal("server_exited", durable=True, exit_status=status, out_of_memory=out_of_memory,
+                                     last_seen_alive=last_seen.isoformat() if last_seen else None,
+                                     log_tail=await asyncio.to_thread(self._log_tail))
+        await asyncio.to_thread(self._liveness().forget, key)
+
+    def _log_tail(self, lines=5):
+        """The last lines the server wrote (its own log), for the person's "why"."""
+        try:
+            with open(self._server_log_path(), "rb") as log:
+                log.seek(max(0, os.fstat(log.fileno()).st_size - 4096))
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(line for line in text.splitlines()[-lines:] if line.strip())[-1000:]
+
+    def _liveness(self):
+        return Liveness(os.path.join(self.state_dir, "alive"))
 
     async def stop(self, now=False):
         """Stop the server, then free its GPUs and remove its limit group with anything left in it. Idempotent."""
@@ -241,14 +321,29 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         """
         join_group = self._limiter.preexec(self.resource_key)
         become_owner = super().make_preexec_fn(self._account.name) if self._account is not None else (lambda: None)
-        home = self.notebook_dir
+        home, private_view = self.notebook_dir, self._private_view
 
         def preexec():
             join_group()
+            if private_view:
+                enter_private_namespace(**private_view)
             become_owner()
             os.chdir(home)  # the workspace's own home, not the account's
 
         return preexec
+
+    def _private_view_for(self, spec):
+        """What the server's mount namespace hides and keeps (see spawner/isolation.py)."""
+        python_environment = os.path.dirname(os.path.dirname(spec.environment["python"])) if spec.environment.get("python") else ""
+        hidden = [*self.hidden_paths, self.state_dir, self.home_root]
+        return {"hidden": [path for path in hidden if path], "keep": [self.notebook_dir, python_environment]}
+
+    def _server_log_path(self):
+        """The server's own output goes to a file of its own (root only), not the hub's: the server outlives
+        the hub, and its last lines say why it failed."""
+        directory = os.path.join(self.state_dir, "logs")
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        return os.path.join(directory, f"{self.name}.log")
 
     def user_env(self, env):
         """USER, HOME and SHELL of the account the server runs as (the base class would look the hub's
@@ -277,9 +372,11 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         state = super().get_state()
         if self.resource_key:
             state["resources"] = {"key": self.resource_key, "mechanism": self.limiter_mechanism,
-                                  "gpus": list(self.gpu_indices)}
+                                  "gpus": list(self.gpu_indices), "oom_kills_reported": self.oom_kills_reported}
             if self.container_launch:
                 state["resources"]["container"] = True
+        if self.process_identity:
+            state["process_identity"] = self.process_identity
         return state
 
     def load_state(self, state):
@@ -290,6 +387,14 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             self.limiter_mechanism = resources["mechanism"]
             self.gpu_indices = resources["gpus"]
             self.container_launch = resources.get("container", False)
+            self.oom_kills_reported = resources.get("oom_kills_reported", 0)
+        self.process_identity = state.get("process_identity", "")
+        if self.report_outbox and os.path.isdir(self.report_outbox) and os.listdir(self.report_outbox):
+            ReportOutbox.for_spawner(self)  # reports a hub that stopped could not deliver go out now
+
+    def clear_state(self):
+        super().clear_state()
+        self.process_identity = ""
 
     async def _allocate(self, spec, gpus, limiter):
         try:

@@ -1,12 +1,16 @@
 """What every back end's spawner shares: asking the portal for the launch spec, and telling it
 what only the spawner sees. A mixin, so each spawner keeps its own JupyterHub base class."""
 
+import asyncio
 import json
 import os
+import time
+import uuid
 from urllib.parse import urlencode
 
 from jupyterhub.spawner import SpawnException
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.ioloop import PeriodicCallback
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -31,6 +35,11 @@ class PortalSpecMixin(LoggingConfigurable):
     portal_url = Unicode(help="The portal's internal base URL, e.g. http://127.0.0.1:8003.").tag(config=True)
     portal_token = Unicode(
         help="Shared secret sent to the portal as a Bearer token. Default: $PLATFORM_HUB_API_TOKEN.",
+    ).tag(config=True)
+
+    report_outbox = Unicode(
+        "", help="""A folder (the hub's own) for reports the portal must not miss, such as when a server died:
+        each is kept there until the portal has it. Empty: such reports are sent once, best effort.""",
     ).tag(config=True)
 
     @default("portal_token")
@@ -79,16 +88,98 @@ class PortalSpecMixin(LoggingConfigurable):
             self.log.warning("Keeping the home of %s: the portal did not say to delete it (%s)", self._log_name, exc)
             return False
 
-    async def _report_to_portal(self, event, **details):
-        """Tell the portal what only the spawner sees (it records it on the workspace). Best effort."""
+    async def _report_to_portal(self, event, *, durable=False, **details):
+        """Tell the portal what only the spawner sees (it records it on the workspace).
+
+        Best effort, unless `durable` and `report_outbox` is set: then the report is written to the
+        outbox first and sent until the portal has it, even across a portal outage or a hub restart."""
         if not self.portal_url:
             self.log.warning("Not reporting %s of %s: no portal_url configured", event, self._log_name)
             return
-        body = json.dumps({"user": self.user.name, "server": self.name, "event": event, **details})
-        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/server-event/", method="POST", body=body,
-                              headers={"Authorization": f"Bearer {self.portal_token}", "Content-Type": "application/json"},
-                              request_timeout=10)
+        report = {"user": self.user.name, "server": self.name, "event": event, **details}
+        if durable and self.report_outbox:
+            outbox = ReportOutbox.for_spawner(self)
+            path = await asyncio.to_thread(outbox.put, report)
+            if await self._send_report(report):
+                await asyncio.to_thread(outbox.done, path)
+            return
+        await self._send_report(report)
+
+    async def _send_report(self, report):
+        """POST one report; True when the portal has it (or refused it for good), False to try again later."""
+        request = HTTPRequest(f"{self.portal_url.rstrip('/')}/api/internal/server-event/", method="POST",
+                              body=json.dumps(report), request_timeout=10,
+                              headers={"Authorization": f"Bearer {self.portal_token}", "Content-Type": "application/json"})
         try:
             await AsyncHTTPClient().fetch(request)
-        except (HTTPClientError, OSError) as exc:
-            self.log.warning("Could not report %s of %s to the portal: %s", event, self._log_name, exc)
+            return True
+        except HTTPClientError as exc:
+            if exc.code in (400, 404):  # a report the portal will never take (the workspace is gone)
+                self.log.warning("The portal refused the %s report of %s/%s: %s", report["event"], report["user"],
+                                 report["server"], exc)
+                return True
+            self.log.warning("Could not report %s of %s/%s to the portal: %s", report["event"], report["user"],
+                             report["server"], exc)
+            return False
+        except OSError as exc:
+            self.log.warning("Could not report %s of %s/%s to the portal: %s", report["event"], report["user"],
+                             report["server"], exc)
+            return False
+
+
+class ReportOutbox:
+    """Reports the portal must not miss, one JSON file each, sent again every `interval` seconds until
+    it has them. One per hub process (started by the first spawner that needs it)."""
+
+    _instance = None
+
+    def __init__(self, directory, send, log, interval=2.0):
+        self.directory = directory
+        self.send = send
+        self.log = log
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        self._flushing = False
+        self._timer = PeriodicCallback(self.flush, interval * 1000)
+        self._timer.start()
+
+    @classmethod
+    def for_spawner(cls, spawner):
+        if cls._instance is None or cls._instance.directory != spawner.report_outbox:
+            cls._instance = cls(spawner.report_outbox, spawner._send_report, spawner.log)
+        return cls._instance
+
+    def put(self, report):
+        path = os.path.join(self.directory, f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json")
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(report, handle)
+        os.replace(path + ".tmp", path)  # whole or not at all
+        return path
+
+    def done(self, path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+    def pending(self):
+        return sorted(os.path.join(self.directory, name) for name in os.listdir(self.directory) if name.endswith(".json"))
+
+    async def flush(self):
+        """Send what is waiting, oldest first; stop at the first the portal cannot take yet."""
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            for path in await asyncio.to_thread(self.pending):
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        report = json.load(handle)
+                except (OSError, ValueError) as exc:
+                    self.log.warning("Dropping an unreadable report %s: %s", path, exc)
+                    self.done(path)
+                    continue
+                if not await self.send(report):
+                    return
+                self.done(path)
+        finally:
+            self._flushing = False

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from spawner.accounts import untraversable
+from spawner.accounts import make_passage, untraversable
 
 LOOP = "loop-mounted ext4"
 FOLDER = "folder"
@@ -53,7 +53,7 @@ class WorkspaceStorage:
         """Idempotent: the workspace's home, created on first use and mounted if it is an image.
 
         `uid`/`gid` own the home (per-user mode); None keeps the current account."""
-        self.root.mkdir(mode=0o711, parents=True, exist_ok=True)
+        make_passage(self.root)
         if uid is not None and uid != os.geteuid() and untraversable(self.root):
             raise StorageError(f"{untraversable(self.root)}: workspace homes need a root every account can traverse")
         home, image = self.home(server_name), self.image(server_name)

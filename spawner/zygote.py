@@ -10,7 +10,8 @@ Run by PortalLocalSpawner as `python -m spawner.zygote SOCKET` (as root, SOCKET 
 only root can enter). One JSON request per connection, one JSON answer:
 
     {"op": "spawn", "argv": [...], "env": {...}, "cwd": "/home/...", "user": "dsw-alice" | null,
-     "join": ["/sys/fs/cgroup/.../cgroup.procs", ...], "rlimit_as": bytes | null}  -> {"pid": N}
+     "join": ["/sys/fs/cgroup/.../cgroup.procs", ...], "rlimit_as": bytes | null,
+     "private_view": {"hidden": [...], "keep": [...]} | null, "log": "/path/server.log" | null}  -> {"pid": N}
     {"op": "status", "pid": N}  -> {"status": null while it runs, else its exit code}
 
 It exits when the hub that started it goes away; servers it forked keep running.
@@ -28,7 +29,7 @@ import time
 import traceback
 
 PRELOAD = ["jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyter_server.serverapp",
-           "jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook_shim", "ipykernel"]
+           "jupyterlab", "jupyter_lsp", "jupyter_server_terminals", "notebook_shim", "ipykernel", "spawner.isolation"]
 
 _exits = {}  # pid -> exit code, for children that ended
 
@@ -51,11 +52,20 @@ def _run_server(request, listener):
         listener.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
+        if request.get("log"):  # the server's own log (opened as root: it lies where the server cannot look)
+            log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.close(log)
         for procs_file in request["join"]:  # the limit group, while still root
             with open(procs_file, "w") as procs:
                 procs.write(str(os.getpid()))
         if request.get("rlimit_as"):
             resource.setrlimit(resource.RLIMIT_AS, (request["rlimit_as"], request["rlimit_as"]))
+        if request.get("private_view"):
+            from spawner.isolation import enter_private_namespace
+
+            enter_private_namespace(**request["private_view"])
         if request.get("user"):
             from jupyterhub.spawner import set_user_setuid
 
@@ -151,7 +161,10 @@ class Zygote:
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        # Only what a server's environment could hold anyway: a forked server inherits the zygote's memory,
+        # and the hub's own environment holds the platform's secrets.
+        env = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "TZ") if name in os.environ}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen([python, "-m", "spawner.zygote", self.socket_path], env=env,
                                         stdout=subprocess.PIPE, start_new_session=True)
         if self.process.stdout.readline().strip() != b"ready":

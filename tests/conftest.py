@@ -174,19 +174,20 @@ def hub(live_server):
     from tests.hub import start_hub, stop_hub
 
     public_port, hub_port, proxy_api_port = free_ports(3)
-    saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL
+    saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL, settings.PLATFORM_SPAWNER_POLL_INTERVAL
     settings.PLATFORM_PUBLIC_URL = f"http://127.0.0.1:{public_port}"
     settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{hub_port}/hub/api"
-    # Workspace homes live under the hub's data directory: every OS account must traverse it
-    # (pytest's own tmp tree is private to root).
+    settings.PLATFORM_SPAWNER_POLL_INTERVAL = 2  # the hub looks at its servers often, so tests see deaths soon
+    # Workspace homes live under the hub's data directory: every OS account must pass through it
+    # (pytest's own tmp tree is private to root), without reading what else is there.
     data_dir = Path(tempfile.mkdtemp(prefix="dsw-hub-"))
-    data_dir.chmod(0o755)
+    data_dir.chmod(0o711)
     running = start_hub(data_dir=data_dir, portal_url=live_server.url,
                         public_port=public_port, hub_port=hub_port, proxy_api_port=proxy_api_port)
     try:
         yield running
     finally:
         stop_hub(running)
-        settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL = saved
+        settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL, settings.PLATFORM_SPAWNER_POLL_INTERVAL = saved
         shutil.copy(running.log_path, Path(tempfile.gettempdir()) / f"dsw-last-hub-{os.getpid()}.log")  # for post-mortems
         remove_tree_and_mounts(data_dir)

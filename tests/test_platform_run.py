@@ -53,7 +53,7 @@ def _wait_for(url, timeout=60, status=None):
             answer = requests.get(url, timeout=2)
             if status is None or answer.status_code == status:
                 return answer
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy starting
             pass
         time.sleep(0.3)
     raise AssertionError(f"{url} never answered{f' with {status}' if status else ''} (last: {answer})")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, PermissionDenied
@@ -225,8 +226,9 @@ class StorageApi(_HubServerApi):
 
 @extend_schema(exclude=True)
 class ServerEventApi(APIView):
-    """The spawner reports what only it can see: ``{"user", "server", "event": "out_of_memory", "server_exited"}``
-    , ``{"user", "server", "event": "spawn_failed", "message"}`` or ``{"user", "server", "event": "home_deleted"}``."""
+    """The spawner reports what only it can see: ``{"user", "server", "event": "out_of_memory", "server_exited"}``,
+    ``{"user", "server", "event": "server_exited", "last_seen_alive", "exit_status", "out_of_memory", "log_tail"}``,
+    ``{"user", "server", "event": "spawn_failed", "message"}`` or ``{"user", "server", "event": "home_deleted"}``."""
 
     authentication_classes = []
     permission_classes = [IsHubService]
@@ -243,6 +245,22 @@ class ServerEventApi(APIView):
             services.workspace_report_spawn_failure(workspace=workspace, message=str(request.data.get("message", ""))[:500])
         elif event == "home_deleted":
             services.workspace_report_home_deleted(workspace=workspace)
+        elif event == "server_exited":
+            exit_status = request.data.get("exit_status")
+            services.workspace_report_server_exit(
+                workspace=workspace, last_seen_alive=_instant(request.data.get("last_seen_alive"), "last_seen_alive"),
+                exit_status=exit_status if isinstance(exit_status, int) and not isinstance(exit_status, bool) else None,
+                out_of_memory=request.data.get("out_of_memory") is True, log_tail=str(request.data.get("log_tail") or ""))
         else:
-            raise ValidationError({"event": "Use 'out_of_memory', 'spawn_failed' or 'home_deleted'."})
+            raise ValidationError({"event": "Use 'out_of_memory', 'server_exited', 'spawn_failed' or 'home_deleted'."})
         return Response(status=204)
+
+
+def _instant(value, field):
+    """An ISO 8601 instant with a time zone, or None."""
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationError({field: "Give an ISO 8601 time with a time zone."})
+    return parsed

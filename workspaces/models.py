@@ -102,6 +102,11 @@ class Workspace(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     stopped = models.DateTimeField(null=True, blank=True)
     observed_at = models.DateTimeField(null=True, blank=True)
+    # Billing follows what really ran (docs/operations/restarts.md): when a server ends by itself, its run
+    # ends at the last moment it was seen alive, by the spawner (its report) or else by the janitor.
+    last_seen_alive = models.DateTimeField(null=True, blank=True, help_text="The janitor last saw the hub list it running.")
+    server_ended_at = models.DateTimeField(null=True, blank=True, help_text="The spawner last saw it alive before it ended.")
+    vanished_at = models.DateTimeField(null=True, blank=True, help_text="When the portal found it gone with no word why.")
     # Why the last stop was asked for (e.g. "idle for 30 min"); shown once the workspace has stopped.
     stop_reason = models.CharField(max_length=200, blank=True)
     # Idle culling (workspaces/culling_services.py), for the run of generation `cull_generation` only:

@@ -102,6 +102,7 @@ def workspace_request_start(*, workspace, actor):
         workspace.status_message = "Waiting to start…"
         workspace.generation = F("generation") + 1
         workspace.start_requested = timezone.now()
+        workspace.server_ended_at = workspace.vanished_at = None
         workspace.save()
         _event(workspace, "start_requested", actor=actor)
         _queue_reconcile(workspace)
@@ -146,6 +147,7 @@ def workspace_request_restart(*, workspace, actor):
         workspace.failure_reason = Failure.NONE
         workspace.generation = F("generation") + 1
         workspace.start_requested = timezone.now()
+        workspace.server_ended_at = workspace.vanished_at = None
         workspace.status_message = "Restarting…"
         if workspace.observed_state in (Observed.FAILED, Observed.NONE):
             workspace.observed_state = Observed.STOPPED
@@ -179,9 +181,12 @@ def workspace_request_delete(*, workspace, actor, delete_home=False):
 
 # --- Reconciliation -----------------------------------------------------------
 
-def _observe(workspace, observed, *, kind=None, message=None, progress=None, failure=None, **fields):
+def _observe(workspace, observed, *, kind=None, message=None, progress=None, failure=None, ended_at=None, **fields):
     """Record what the hub showed, with an event when the observed state changes. Compare-and-set on
-    (observed state, generation) so a slower, stale reconciler cannot overwrite a newer observation."""
+    (observed state, generation) so a slower, stale reconciler cannot overwrite a newer observation.
+
+    `ended_at`: when a server that ended by itself was last seen alive; the event carries it, and
+    metering ends the run's bill there rather than at the moment the portal noticed."""
     now = timezone.now()
     changes = {"observed_state": observed, "observed_at": now, **fields}
     if message is not None:
@@ -199,7 +204,8 @@ def _observe(workspace, observed, *, kind=None, message=None, progress=None, fai
                                            generation=workspace.generation).update(**changes)
         if updated and (kind or observed != workspace.observed_state):
             _event(workspace, kind or observed, message=changes.get("status_message", ""),
-                   **({"reason": failure} if failure else {}))
+                   **({"reason": failure} if failure else {}),
+                   **({"ended_at": min(ended_at, now).isoformat()} if ended_at else {}))
     return bool(updated)
 
 
@@ -252,7 +258,8 @@ def _reconcile_running(workspace, hub, user, server, state):
         _observe(workspace, Observed.STOPPING, message="Restarting: stopping the old server…")
         return 1
     if state.exists and state.ready:
-        return _observe_settled(workspace, Observed.RUNNING, progress=100, message="", failure=Failure.NONE)
+        return _observe_settled(workspace, Observed.RUNNING, progress=100, message="", failure=Failure.NONE,
+                                last_seen_alive=timezone.now())
     if state.exists and state.pending:
         if _spawn_timed_out(workspace):
             hub.stop_server(user, server)
@@ -269,15 +276,7 @@ def _reconcile_running(workspace, hub, user, server, state):
         return _starting_poll_delay(workspace)
     # No server at the hub.
     if workspace.observed_state in (Observed.STARTING, Observed.RUNNING) and workspace.served_generation == workspace.generation:
-        # It was starting or running and vanished: the spawn failed or the server died.
-        reason = _exit_reason(workspace)
-        if reason == Failure.OUT_OF_MEMORY:
-            message = "The server ran out of memory and was stopped."
-        elif workspace.observed_state == Observed.RUNNING:
-            message = "The server stopped unexpectedly."
-        else:  # the spawner's own report (refreshed by _exit_reason) says why, when it could
-            message = workspace.status_message if workspace.failure_reason else "The server failed to start; see the hub log."
-        return _observe_settled(workspace, Observed.FAILED, failure=reason, message=message)
+        return _reconcile_gone(workspace, hub, user, server)
     if _spawn_timed_out(workspace):
         return _observe_settled(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
                                 message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
@@ -310,13 +309,42 @@ def _failure_from(message):
     return Failure.OUT_OF_MEMORY if "out of memory" in (message or "").lower() else Failure.SPAWN_ERROR
 
 
-def _exit_reason(workspace):
-    """Why a server vanished. The spawner reports an out-of-memory kill through the internal API
-    (see workspace_report_out_of_memory); otherwise it simply died."""
-    workspace.refresh_from_db(fields=["failure_reason", "status_message"])
-    if workspace.failure_reason:
-        return workspace.failure_reason
-    return Failure.SERVER_DIED if workspace.observed_state == Observed.RUNNING else Failure.SPAWN_ERROR
+# How long the portal waits for the spawner's word on a running server that is gone (it reports before
+# the hub forgets a server; a portal outage delays the report, which the hub keeps until delivered).
+EXIT_REPORT_WAIT = timedelta(seconds=30)
+SPAWN_RETRIES = 2
+
+
+def _reconcile_gone(workspace, hub, user, server):
+    """This generation's server is gone from the hub. With the spawner's word (why, and until when it
+    ran), fail with that at once. A spawn the hub lost without a word (it restarted mid-spawn) is asked
+    for again; a running server that vanished without one fails after EXIT_REPORT_WAIT, its bill
+    ending where the janitor last saw it."""
+    workspace.refresh_from_db(fields=["failure_reason", "status_message", "server_ended_at", "vanished_at"])
+    if workspace.failure_reason:  # the spawner said why: refused, out of memory, exited
+        return _observe_settled(workspace, Observed.FAILED, failure=workspace.failure_reason,
+                                message=workspace.status_message, ended_at=workspace.server_ended_at)
+    if workspace.observed_state == Observed.STARTING:
+        retries = workspace.events.filter(kind="spawn_retried", created__gte=workspace.start_requested or workspace.created).count()
+        if retries < SPAWN_RETRIES and not _spawn_timed_out(workspace):
+            hub.ensure_user(user)
+            hub.start_server(user, server)
+            _observe(workspace, Observed.STARTING, kind="spawn_retried", progress=5,
+                     message="The hub lost the start (it restarted?); asking it again…")
+            return 1
+        return _observe_settled(workspace, Observed.FAILED, failure=Failure.SPAWN_ERROR,
+                                message="The server did not start, and the hub did not say why (it restarted during "
+                                        "the start). Try again.")
+    now = timezone.now()
+    if workspace.vanished_at is None:
+        Workspace.objects.filter(pk=workspace.pk, vanished_at__isnull=True).update(
+            vanished_at=now, status_message="The server has stopped; finding out why…")
+        return 5
+    if now - workspace.vanished_at < EXIT_REPORT_WAIT:
+        return 5
+    return _observe_settled(workspace, Observed.FAILED, failure=Failure.SERVER_DIED,
+                            message="The server stopped unexpectedly, and the hub did not say why.",
+                            ended_at=workspace.last_seen_alive or workspace.vanished_at)
 
 
 def workspace_reconcile_all():
@@ -335,7 +363,9 @@ def workspace_reconcile_all():
             logger.warning("Janitor could not list hub servers: %s", exc)
             servers = None
         if servers is not None:
-            unsettled += [w.pk for w in running if (w.owner.get_username(), w.server_name) not in servers]
+            listed = {w.pk for w in running if (w.owner.get_username(), w.server_name) in servers}
+            Workspace.objects.filter(pk__in=listed).update(last_seen_alive=timezone.now())
+            unsettled += [w.pk for w in running if w.pk not in listed]
     for pk in unsettled:
         workspace_reconcile_task.delay(pk)
     return len(unsettled)
@@ -365,6 +395,34 @@ def workspace_report_out_of_memory(*, workspace, server_exited):
                        "(out of memory); the server is still running. Restart the kernel, or choose a bigger size.")
         _event(workspace, "out_of_memory", message=message, server_exited=server_exited)
     if server_exited:
+        _queue_reconcile(workspace)
+
+
+def workspace_report_server_exit(*, workspace, last_seen_alive, exit_status=None, out_of_memory=False, log_tail=""):
+    """The spawner saw this workspace's server end without being asked to: record why and the last
+    moment it was seen alive (where the run's bill ends). A late report about an earlier run only adds
+    to the history. Idempotent enough: a repeated report adds a repeated event."""
+    now = timezone.now()
+    run_began = workspace.start_requested or workspace.created
+    ended = min(max(last_seen_alive or now, run_began), now)
+    last_line = next((line.strip() for line in reversed((log_tail or "").splitlines()) if line.strip()), "")
+    if out_of_memory:
+        failure = Failure.OUT_OF_MEMORY
+        message = (f"The server used more than its {format_size(workspace.profile.memory_bytes)} memory limit and was "
+                   "stopped (out of memory).")
+    else:
+        failure = Failure.SERVER_DIED
+        status = f"exit status {exit_status}" if isinstance(exit_status, int) and exit_status >= 0 else (
+            f"killed by signal {-exit_status}" if isinstance(exit_status, int) else "no exit status")
+        message = f"The server stopped by itself ({status})" + (f": {last_line}" if last_line else ".")
+    current = last_seen_alive is None or last_seen_alive >= run_began
+    with transaction.atomic():
+        if current:
+            Workspace.objects.filter(pk=workspace.pk).update(failure_reason=failure, status_message=message[:500],
+                                                             server_ended_at=ended)
+        _event(workspace, "server_exited", message=message, ended_at=ended.isoformat(), exit_status=exit_status,
+               out_of_memory=bool(out_of_memory), log_tail=(log_tail or "")[-1000:], current_run=current)
+    if current:
         _queue_reconcile(workspace)
 
 

@@ -11,7 +11,9 @@ Two modes:
 that way against a real PostgreSQL and Redis).
 """
 
+import hashlib
 import os
+import re
 import secrets
 import shutil
 import time
@@ -24,6 +26,11 @@ from django.core.exceptions import ImproperlyConfigured
 from portal import env
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+
+# Everything the platform writes (databases, secrets, mail, queue files, the hub's state) is private to
+# its account: on one machine, workspaces run other people's code as other accounts. Set here so that
+# every process of the platform (portal, worker, beat, management commands) inherits it.
+os.umask(0o077)
 
 PLATFORM_MODE = env.choice("PLATFORM_MODE", ["embedded", "production"], "embedded")
 PRODUCTION = PLATFORM_MODE == "production"
@@ -64,6 +71,7 @@ CSRF_TRUSTED_ORIGINS = env.string_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "portal.web",  # first: its registration/ templates replace the admin's
+    "portal.processes",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -229,6 +237,9 @@ if not PLATFORM_HUB_API_TOKEN:
         raise ImproperlyConfigured("PLATFORM_HUB_API_TOKEN is required in production mode (shared with the hub).")
     PLATFORM_HUB_API_TOKEN = _embedded_secret(PLATFORM_DATA_DIR / "hub" / "api_token", 32)
 PLATFORM_SPAWN_TIMEOUT = env.integer("PLATFORM_SPAWN_TIMEOUT", 300, minimum=10)
+# How often the hub checks each server (the hub reads the same variable): the longest it may take to
+# notice a server that died, which metering allows for (costs/metering.py).
+PLATFORM_SPAWNER_POLL_INTERVAL = env.integer("PLATFORM_SPAWNER_POLL_INTERVAL", 30, minimum=1)
 # Idle culling (docs/admin-guide.md#idle-culling). A profile's own values win; 0 means never.
 PLATFORM_CULL_IDLE_MINUTES = env.integer("PLATFORM_CULL_IDLE_MINUTES", 60, minimum=0)
 PLATFORM_CULL_MAX_AGE_HOURS = env.integer("PLATFORM_CULL_MAX_AGE_HOURS", 0, minimum=0)
@@ -244,6 +255,13 @@ PLATFORM_SERVERS_URL = env.string("PLATFORM_SERVERS_URL", "").rstrip("/")
 PLATFORM_HOMES_DIR = Path(env.string("PLATFORM_HOMES_DIR", str(PLATFORM_DATA_DIR / "homes"))).resolve()
 # Each workspace's persistent home (a loop-mounted disk image of the profile's size when run as root).
 PLATFORM_WORKSPACES_DIR = Path(env.string("PLATFORM_WORKSPACES_DIR", str(PLATFORM_DATA_DIR / "workspaces"))).resolve()
+# Per-user OS accounts are machine-wide: each instance names its own "<prefix><user>", by default with a
+# prefix derived from its data directory, so two platforms (or the tests and a `make run`) never share one.
+PLATFORM_ACCOUNT_PREFIX = env.string(
+    "PLATFORM_ACCOUNT_PREFIX", "dsw" + hashlib.sha256(str(PLATFORM_DATA_DIR).encode()).hexdigest()[:5] + "-")
+if not re.fullmatch(r"[a-z][a-z0-9]{0,11}-", PLATFORM_ACCOUNT_PREFIX):
+    raise ImproperlyConfigured("PLATFORM_ACCOUNT_PREFIX must be a lowercase letter, up to 11 letters or digits and "
+                               f"a '-' (e.g. 'dsw-'), not {PLATFORM_ACCOUNT_PREFIX!r}.")
 # The hub signs users in through the portal (OAuth2); these name its client registration.
 PLATFORM_HUB_OAUTH_CLIENT_ID = env.string("PLATFORM_HUB_OAUTH_CLIENT_ID", "jupyterhub")
 PLATFORM_HUB_OAUTH_CLIENT_SECRET = env.string("PLATFORM_HUB_OAUTH_CLIENT_SECRET", "")

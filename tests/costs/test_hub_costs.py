@@ -13,21 +13,26 @@ from costs.models import MeterRun, UsageRecord
 from tests.conftest import api_as
 from tests.costs.conftest import spend
 from tests.workspaces.test_hub_lifecycle import wait_for_status
+from workspaces.services import workspace_reconcile_all
 
 pytestmark = pytest.mark.hub
 
 
-def test_costs_accrue_live_and_the_budget_stops_the_workspace(hub, celery_worker, admin, alice, team, small, prices):
+def test_costs_accrue_live_and_the_budget_stops_the_workspace(hub, celery_worker, admin, alice, team, small, prices,
+                                                                   settings):
     assert api_as(admin).put(f"/api/v1/teams/{team.id}/budget/", {"amount": 1000, "action": "stop_workspaces",
                                                                     "grace_minutes": 0}, format="json").status_code == 200
     client = api_as(alice)
     workspace_id = client.post("/api/v1/workspaces/", {"name": "metered", "profile": "Small"}, format="json").json()["id"]
     wait_for_status(client, workspace_id, "running")
-    time.sleep(1)
+    # A run is billed up to where it was last seen alive (by the janitor, allowing for the hub's poll).
+    time.sleep(settings.PLATFORM_SPAWNER_POLL_INTERVAL + 1)
+    workspace_reconcile_all()
     metering_run()
     first = UsageRecord.objects.filter(workspace_id=workspace_id, kind="compute").count()
     assert first >= 1
     time.sleep(1)
+    workspace_reconcile_all()
     metering_run()
     compute = UsageRecord.objects.filter(workspace_id=workspace_id, kind="compute")
     assert compute.count() > first and sum(compute.values_list("cost_micros", flat=True)) > 0  # current while it runs

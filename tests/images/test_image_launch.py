@@ -140,7 +140,7 @@ def test_a_catalog_image_runs_in_a_container_and_keeps_its_home(hub, celery_work
         assert saved.status_code in (200, 201), saved.text
         home = hub.log_path.parent / "workspaces" / f"ws-{workspace_id}"
         assert (home / "notes.txt").read_text() == "kept"  # written through the mount...
-        assert (home / "notes.txt").stat().st_uid == pwd.getpwnam("dsw-alice").pw_uid  # ...as the owner's account
+        assert (home / "notes.txt").stat().st_uid == pwd.getpwnam(hub.account("alice")).pw_uid  # ...as the owner's account
 
         client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
         wait_for_status(client, workspace_id, "stopped")
@@ -239,7 +239,7 @@ def test_a_container_killed_for_memory_ends_with_out_of_memory_and_is_removed(lo
                                           capture_output=True, text=True, check=True).stdout)
         assert asyncio.run(spawner.poll()) == 137  # SIGKILL, by the OOM killer
         # Whether podman noticed the OOM kill depends on the host (conmon watching the memory cgroup).
-        assert spawner.exit_reason == ("out of memory" if state["OOMKilled"] else "")
+        assert spawner.exit_reason == ("out of memory" if state["OOMKilled"] else "exit status 137")
         assert not _exists(f"dsw-{key}") and spawner.resource_key == ""  # released by the poll
     finally:
         subprocess.run(["podman", "rm", "--force", "--ignore", f"dsw-{key}"], capture_output=True)

@@ -36,7 +36,7 @@ def unique():
 @pytest.fixture
 def portal_users(root, unique):
     """Portal usernames whose OS accounts are removed (with their homes) after the test."""
-    from spawner.accounts import ACCOUNT_PREFIX, system_name
+    from spawner.accounts import account_name
 
     names = []
 
@@ -46,7 +46,7 @@ def portal_users(root, unique):
 
     yield make
     for name in names:
-        subprocess.run(["userdel", "--remove", ACCOUNT_PREFIX + system_name(name)], capture_output=True)
+        subprocess.run(["userdel", "--remove", account_name(name)], capture_output=True)
 
 
 @pytest.fixture

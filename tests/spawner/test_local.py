@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from spawner.accounts import account_name
 from spawner.gpus import GpuInventory
 from spawner.local import OUT_OF_MEMORY, LaunchError, PortalLocalSpawner
 from spawner.resources import detect_limiter
@@ -70,7 +71,12 @@ def make_spawner(portal_url, state_dir, *, user="alice", server="ws-7", **config
 
 
 def stand_in_server(directory, script):
-    path = directory / "python"
+    """The script as `<directory>/env/bin/python`: like a real environment, its folder is what the
+    server's private mount namespace keeps visible."""
+    path = directory / "env" / "bin" / "python"
+    path.parent.mkdir(parents=True)
+    for folder in (directory / "env", path.parent):
+        folder.chmod(0o755)
     path.write_text(script)
     path.chmod(0o755)
     return str(path)
@@ -249,7 +255,8 @@ def test_per_user_mode_runs_as_the_owners_account_inside_its_group(portal, porta
     owner = portal_users("alice")
     script = stand_in_server(shared_dir, RECORDING_SERVER)
     portal.serve(launch_spec(python=script, owner=owner, disk_bytes=64 * 2**20))
-    spawner = make_spawner(portal.url, shared_dir / "state", home_root=str(shared_dir / "homes"))
+    spawner = make_spawner(portal.url, shared_dir / "state", home_root=str(shared_dir / "homes"),
+                           workspace_root=str(shared_dir / "workspaces"))  # the state folder itself is private
 
     async def scenario():
         await spawner.start()
@@ -262,10 +269,10 @@ def test_per_user_mode_runs_as_the_owners_account_inside_its_group(portal, porta
     record, key, mounted, home = asyncio.run(scenario())
     assert mounted == can_loop_mount()  # as root with loop devices, the 64 MiB disk is its own file system
     assert not is_mount_point(spawner.notebook_dir)  # released at stop
-    account = pwd.getpwnam(f"dsw-{owner}")
+    account = pwd.getpwnam(account_name(owner))
     uid, cwd, home_env, user, cuda, _, _, args, *cgroups = record.splitlines()
     assert int(uid) == account.pw_uid
-    assert cwd == home_env == spawner.notebook_dir == str(shared_dir / "state" / "workspaces" / "ws-7")
+    assert cwd == home_env == spawner.notebook_dir == str(shared_dir / "workspaces" / "ws-7")
     assert home.st_uid == account.pw_uid and home.st_mode & 0o777 == 0o700
     assert user == account.pw_name
     assert cuda == "CUDA="  # no GPU visible at all
@@ -281,7 +288,7 @@ def test_out_of_memory_is_reported_and_a_restarted_hub_releases_everything(porta
     spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=devices)
     asyncio.run(spawner.start())
     key, state = spawner.resource_key, spawner.get_state()
-    assert state["resources"] == {"key": key, "mechanism": cgroup_limiter.mechanism, "gpus": ["0"]}
+    assert state["resources"] == {"key": key, "mechanism": cgroup_limiter.mechanism, "gpus": ["0"], "oom_kills_reported": 0}
     spawner.proc.wait(timeout=60)  # the kernel kills it; nobody reaps it but us
 
     # A restarted hub knows only the saved state (the pid is gone, so poll reports it stopped).
@@ -308,7 +315,7 @@ def test_a_hub_without_path_still_gives_the_server_one(portal, tmp_path, monkeyp
         finally:
             await spawner.stop(now=True)
 
-    assert f"PATH={tmp_path}:/usr/local/bin:/usr/bin:/bin" in asyncio.run(scenario()).splitlines()
+    assert f"PATH={tmp_path}/env/bin:/usr/local/bin:/usr/bin:/bin" in asyncio.run(scenario()).splitlines()
 
 
 def test_delete_forever_removes_the_home_only_when_the_portal_says_so(portal, tmp_path):

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.hub, pytest.mark.browser]
 
 @pytest.fixture
 def hub_sso(hub, transactional_db):
-    from workspaces.hub import hub_oauth_client_ensure
+    from portal.processes.children import hub_oauth_client_ensure
 
     hub_oauth_client_ensure()
     return hub
