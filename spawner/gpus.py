@@ -77,6 +77,11 @@ class GpuInventory:
         with self._allocations() as allocations:
             allocations.pop(key, None)
 
+    def holders(self, prefix=""):
+        """Keys that hold devices, those starting with `prefix`."""
+        with self._allocations() as allocations:
+            return sorted(key for key in allocations if key.startswith(prefix))
+
     def _matching(self, gpu_type):
         return [device["index"] for device in self.devices if not gpu_type or device["type"] == gpu_type.lower()]
 

@@ -141,6 +141,7 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             self.log.warning("Limits for %s: %s", self._log_name, limiter.notes)
         self._report(30, f"Allocating resources ({_resources_message(spec, limiter.mechanism)})")
         self._spec, self._limiter = spec, limiter
+        await asyncio.to_thread(self._release_leftovers, spec, limiter, gpus)
         self.resource_key, self.limiter_mechanism = self._key_for(spec), limiter.mechanism
         try:
             await self._allocate(spec, gpus, limiter)
@@ -229,7 +230,9 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         key = self.resource_key
         status = await (self._poll_container_server() if self.container_launch else self._poll_process())
         if status is None and key and key == self.resource_key and not self._start_pending and not self._spawn_pending:
-            await asyncio.to_thread(self._liveness().seen, key)
+            # Only what /proc shows running is a sighting (a killed server is a zombie until its parent reaps it).
+            if self.container_launch or same_process(self.pid, self.process_identity):
+                await asyncio.to_thread(self._liveness().seen, key)
         return status
 
     async def _poll_process(self):
@@ -440,8 +443,20 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         # Unique per hub (by its state_dir), so two hubs on one host never share, or kill, each other's
         # groups; and unique per launch, so a late clean-up of the previous server (a restart) can never
         # reach the new one. The key is kept in the hub's state, so a restarted hub still releases it.
+        return f"{self._keys_of(spec)}{secrets.token_hex(3)}"
+
+    def _keys_of(self, spec):
         hub_id = hashlib.sha256(os.path.abspath(self.state_dir).encode()).hexdigest()[:6]
-        return f"ws-{spec.workspace_id}-{hub_id}-{secrets.token_hex(3)}"
+        return f"ws-{spec.workspace_id}-{hub_id}-"
+
+    def _release_leftovers(self, spec, limiter, gpus):
+        """A hub that died in the middle of a start never saved that server's key: its limit group (with
+        the half-started server in it) and its GPUs are freed when the workspace starts again."""
+        prefix = self._keys_of(spec)
+        for key in sorted(set(limiter.keys(prefix)) | set(gpus.holders(prefix))):
+            self.log.warning("%s: releasing %s, left by a start that was interrupted", self._log_name, key)
+            gpus.release(key)
+            limiter.cleanup(key)
 
     def _current_limiter(self):
         if self._limiter is None or self._limiter.mechanism != self.limiter_mechanism:

@@ -13,6 +13,7 @@ Limiter API (all three mechanisms):
   oom_kills(key) -> int               how often the kernel's OOM killer struck inside the group
   oom_killed(key) -> bool             whether it struck at all
   cleanup(key)                        idempotent; kills what still runs there, removes the group
+  keys(prefix) -> [key]               the groups that exist for keys starting with `prefix`
 """
 
 import errno
@@ -68,6 +69,10 @@ class _CgroupLimiter:
         """The group's directory in each hierarchy it spans."""
         raise NotImplementedError
 
+    def group_parent(self):
+        """Where the groups are made (in the first hierarchy)."""
+        raise NotImplementedError
+
     def preexec(self, key):
         """A `preexec_fn` that moves the new process into the group; call it before dropping root."""
         procs_files = [str(directory / "cgroup.procs") for directory in self.group_dirs(key)]
@@ -99,6 +104,15 @@ class _CgroupLimiter:
     def _group_name(self, key):
         return f"{self.name_prefix}-{check_key(key)}"
 
+    def keys(self, prefix):
+        """Keys starting with `prefix` whose group exists (e.g. left by a hub that died mid-start)."""
+        start = f"{self.name_prefix}-{prefix}"
+        try:
+            return sorted(entry.name[len(self.name_prefix) + 1:] for entry in self.group_parent().iterdir()
+                          if entry.is_dir() and entry.name.startswith(start))
+        except FileNotFoundError:
+            return []
+
 
 class CgroupV1Limiter(_CgroupLimiter):
     mechanism = "cgroup-v1"
@@ -111,6 +125,9 @@ class CgroupV1Limiter(_CgroupLimiter):
     def group_dirs(self, key):
         name = self._group_name(key)
         return [self.memory_parent / name, self.cpu_parent / name]
+
+    def group_parent(self):
+        return self.memory_parent
 
     def prepare(self, key, *, memory_bytes, cpu):
         """Idempotent: create the group (memory and cpu hierarchies) and set its limits."""
@@ -143,6 +160,9 @@ class CgroupV2Limiter(_CgroupLimiter):
 
     def group_dirs(self, key):
         return [self.parent / self._group_name(key)]
+
+    def group_parent(self):
+        return self.parent
 
     def prepare(self, key, *, memory_bytes, cpu):
         """Idempotent: create the group and set its limits.
@@ -204,6 +224,9 @@ class RlimitLimiter:
     def cleanup(self, key):
         """Idempotent: forget the key."""
         self._memory_limits.pop(key, None)
+
+    def keys(self, prefix):
+        return []  # nothing outlives the process that set the limits
 
 
 def check_key(key):

@@ -253,6 +253,10 @@ def workspace_reconcile(*, workspace_id):
 
 
 def _reconcile_running(workspace, hub, user, server, state):
+    if (workspace.server_ended_at and workspace.served_generation == workspace.generation
+            and workspace.observed_state in (Observed.STARTING, Observed.RUNNING)):
+        # The spawner said this run's server ended; the hub may list it for a moment longer.
+        return _reconcile_gone(workspace, hub, user, server)
     if state.exists and not state.pending and workspace.served_generation < workspace.generation:
         hub.stop_server(user, server)  # a restart: stop this one, start the new generation next time
         _observe(workspace, Observed.STOPPING, message="Restarting: stopping the old server…")
@@ -412,9 +416,11 @@ def workspace_report_server_exit(*, workspace, last_seen_alive, exit_status=None
                    "stopped (out of memory).")
     else:
         failure = Failure.SERVER_DIED
-        status = f"exit status {exit_status}" if isinstance(exit_status, int) and exit_status >= 0 else (
-            f"killed by signal {-exit_status}" if isinstance(exit_status, int) else "no exit status")
-        message = f"The server stopped by itself ({status})" + (f": {last_line}" if last_line else ".")
+        if isinstance(exit_status, int) and exit_status < 0:  # a signal: its own last words say nothing of it
+            message = f"The server stopped by itself (killed by signal {-exit_status})."
+        else:
+            status = f"exit status {exit_status}" if isinstance(exit_status, int) else "no exit status"
+            message = f"The server stopped by itself ({status})" + (f": {last_line}" if last_line else ".")
     current = last_seen_alive is None or last_seen_alive >= run_began
     with transaction.atomic():
         if current:

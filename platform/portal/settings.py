@@ -151,6 +151,8 @@ if not CELERY_BROKER_URL:
     # A broker that needs no server: messages are files under the data directory.
     _broker_dir = PLATFORM_DATA_DIR / "celery" / "broker"
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's file transport, with a reader that never dies of a half-written file (portal/broker.py).
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import pwd
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -369,3 +370,25 @@ def test_a_restarted_hub_releases_a_container_server_that_is_gone(portal, tmp_pa
     assert asyncio.run(spawner.poll()) == 0  # no container dsw-<key> exists any more
     assert spawner.resource_key == "" and not spawner.container_launch
     assert spawner._gpu_inventory().allocate("ws-8-abcdef-000000", 1, "h100") == ["0"]  # its GPU is free again
+
+
+def test_a_start_frees_what_an_interrupted_start_of_the_same_workspace_left(portal, cgroup_limiter, tmp_path):
+    script = stand_in_server(tmp_path, RECORDING_SERVER)
+    portal.serve(launch_spec(python=script, gpus=1))
+    devices = [{"index": "0", "type": "h100"}]
+    spawner = make_spawner(portal.url, tmp_path, isolation="single-user", gpu_devices=devices)
+    # A hub that died in the middle of a start: its group holds a half-started server, its GPU is taken,
+    # and no state was saved that names them.
+    left_key = f"{spawner._keys_of(SimpleNamespace(workspace_id=7))}dead00"
+    cgroup_limiter.prepare(left_key, memory_bytes=64 * 2**20, cpu=0.5)
+    orphan = subprocess.Popen(["sleep", "600"], preexec_fn=cgroup_limiter.preexec(left_key))
+    GpuInventory(tmp_path / "gpus.json", devices).allocate(left_key, 1)
+
+    async def scenario():
+        await spawner.start()
+        await spawner.stop(now=True)
+
+    asyncio.run(scenario())  # the GPU was free again, so it started
+    assert orphan.wait(timeout=10) == -9
+    assert not any(directory.exists() for directory in cgroup_limiter.group_dirs(left_key))
+    assert GpuInventory(tmp_path / "gpus.json", devices).holders() == []

@@ -127,3 +127,16 @@ def test_keys_outside_our_own_id_format_are_refused(key):
 
 def test_keys_in_our_id_format_are_kept_as_they_are():
     assert check_key("ws-12-a1b2c3") == "ws-12-a1b2c3"
+
+
+def test_keys_lists_the_groups_that_exist_for_a_prefix(cgroup_limiter, unique):
+    keys = [f"{unique}-a-1", f"{unique}-a-2", f"{unique}-b-1"]
+    for key in keys:
+        cgroup_limiter.prepare(key, memory_bytes=64 * 2**20, cpu=0.5)
+    try:
+        assert cgroup_limiter.keys(f"{unique}-a-") == keys[:2]
+        assert cgroup_limiter.keys(f"{unique}-c-") == []
+    finally:
+        for key in keys:
+            cgroup_limiter.cleanup(key)
+    assert cgroup_limiter.keys(f"{unique}-") == []
