@@ -1,5 +1,6 @@
 """Free loopback ports for tests and benchmarks (no Django here: benchmarks import it too)."""
 
+import random
 import socket
 
 
@@ -15,12 +16,22 @@ def free_ports(count):
             sock.close()
 
 
+def _ephemeral_range():
+    try:
+        low, high = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port_block(size):
-    """A base port whose next ``size`` ports are free (`platform_run` uses PORT … PORT+3)."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
+    """A base port whose next ``size`` ports are free (`platform_run` uses PORT … PORT+5).
+
+    Chosen below the kernel's ephemeral range: a platform that restarts leaves its ports free for a
+    moment, and an ephemeral port (any outgoing connection on this machine) must never take one."""
+    low, _ = _ephemeral_range()
+    for _ in range(200):
+        base = random.randrange(10000, max(10001, low - size))
         if base + size > 65535:
             continue
         try:

@@ -313,6 +313,15 @@ def _failure_from(message):
     return Failure.OUT_OF_MEMORY if "out of memory" in (message or "").lower() else Failure.SPAWN_ERROR
 
 
+def _reported_reason(workspace):
+    """What the spawner said about this run's end (its report is an event; the status message may have been
+    overwritten since by a progress message that was already on its way)."""
+    said = (workspace.events.filter(kind__in=["spawn_refused", "server_exited", "out_of_memory"],
+                                    created__gte=workspace.start_requested or workspace.created)
+            .exclude(kind="out_of_memory", data__server_exited=False).order_by("-created", "-id").first())
+    return said.message if said else workspace.status_message
+
+
 # How long the portal waits for the spawner's word on a running server that is gone (it reports before
 # the hub forgets a server; a portal outage delays the report, which the hub keeps until delivered).
 EXIT_REPORT_WAIT = timedelta(seconds=30)
@@ -327,7 +336,7 @@ def _reconcile_gone(workspace, hub, user, server):
     workspace.refresh_from_db(fields=["failure_reason", "status_message", "server_ended_at", "vanished_at"])
     if workspace.failure_reason:  # the spawner said why: refused, out of memory, exited
         return _observe_settled(workspace, Observed.FAILED, failure=workspace.failure_reason,
-                                message=workspace.status_message, ended_at=workspace.server_ended_at)
+                                message=_reported_reason(workspace), ended_at=workspace.server_ended_at)
     if workspace.observed_state == Observed.STARTING:
         retries = workspace.events.filter(kind="spawn_retried", created__gte=workspace.start_requested or workspace.created).count()
         if retries < SPAWN_RETRIES and not _spawn_timed_out(workspace):
