@@ -151,6 +151,7 @@ def budget_set(*, team, actor, amount, currency=None, thresholds=None, action=Bu
             team.save(update_fields=["time_zone"])
         audit_record(action="budget.set", actor=actor, request=request, target=team,
                      data={"before": None if created else before, "after": values | {"time_zone": time_zone}})
+        _queue_enforce(team)
     return budget
 
 
@@ -177,7 +178,16 @@ def budget_grant_create(*, team, actor, amount, starts=None, ends, reason, reque
         audit_record(action="budget.grant_created", actor=actor, request=request, target=team,
                      data={"grant": grant.pk, "amount": amount, "starts": starts.isoformat(), "ends": ends.isoformat(),
                            "reason": grant.reason})
+        _queue_enforce(team)
     return grant
+
+
+def _queue_enforce(team):
+    # A new action, amount or grant may start, cancel or carry out a budget stop: apply it now rather
+    # than at the next metering pass (which would, too).
+    from costs.tasks import costs_budget_enforce_task
+
+    costs_budget_enforce_task.delay_on_commit(team.pk)
 
 
 def budget_period(budget, at=None):
