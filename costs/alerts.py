@@ -148,6 +148,11 @@ def budget_stop_for(*, team_id):
     return BudgetStop.objects.filter(team_id=team_id).first()
 
 
+def budget_stops_by_team():
+    """Every team's budget stop, by team id, in one query (few teams are over budget at a time)."""
+    return {stop.team_id: stop for stop in BudgetStop.objects.all()}
+
+
 def budget_stop_mail(*, team_id, warned_at):
     """E-mail each owner of a running workspace of the team about the announced stop, once per
     announcement: the mark is set before sending and taken back if sending fails (so a retry sends

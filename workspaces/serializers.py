@@ -116,6 +116,10 @@ class CullWarningOutput(serializers.Serializer):
     can_keep_running = serializers.BooleanField(help_text="False once this run used its one 'keep running'.")
 
 
+class BudgetStopOutput(serializers.Serializer):
+    deadline = serializers.DateTimeField(help_text="When the team's running workspaces stop unless the budget is raised.")
+
+
 class WorkspaceOutput(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
     team = serializers.CharField(source="team.slug")
@@ -124,11 +128,23 @@ class WorkspaceOutput(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     cull_warning = CullWarningOutput(read_only=True, allow_null=True,
                                      help_text="Set while an automatic stop (idle or maximum age) is pending.")
+    budget_stop = serializers.SerializerMethodField(
+        help_text="Set while the team's budget is used up and its workspaces stop at `deadline` (stop_workspaces).")
 
     class Meta:
         model = Workspace
         fields = ["id", "name", "owner", "team", "profile", "image", "status", "status_message", "failure_reason",
-                  "progress", "url", "created", "started", "stopped", "cull_warning"]
+                  "progress", "url", "created", "started", "stopped", "cull_warning", "budget_stop"]
+
+    @extend_schema_field(BudgetStopOutput(allow_null=True))
+    def get_budget_stop(self, workspace):
+        from costs.alerts import budget_stops_by_team
+        from workspaces.selectors import workspace_budget_stop
+
+        if "budget_stops" not in self.context:  # one query per response, not per workspace
+            self.context["budget_stops"] = budget_stops_by_team()
+        stop = workspace_budget_stop(workspace=workspace, stops=self.context["budget_stops"])
+        return BudgetStopOutput(stop).data if stop else None
 
     def get_url(self, workspace) -> str | None:
         """Where JupyterLab answers once the workspace runs (through the platform's one origin)."""

@@ -37,7 +37,8 @@ def _own(request, pk):
 def workspace_detail(request, pk):
     workspace = _own(request, pk)
     return render(request, "workspaces/workspace_detail.html",
-                  {"workspace": workspace, "events": workspace.events.all()[:200], "section": "workspaces"})
+                  {"workspace": workspace, "events": workspace.events.all()[:200], "section": "workspaces",
+                   "budget_stop": selectors.workspace_budget_stop(workspace=workspace)})
 
 
 @login_required
