@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from costs.alerts import budget_check, budget_stop_for
 from costs.services import budget_set
-from tests.conftest import api_as, free_port
+from tests.conftest import api_as, docs_screenshot, free_port
 from tests.costs.conftest import spend
 from tests.workspaces.test_browser_launch import sign_in
 from tests.workspaces.test_hub_lifecycle import wait_for_status
@@ -155,8 +155,6 @@ def test_jupyterlab_is_quiet_branded_and_warns_inside(browser, hub_sso, celery_w
     page.wait_for_timeout(3000)  # the news prompt, when enabled, comes once the lab is restored
     assert page.get_by_text(NEWS_PROMPT).count() == 0
     assert not page.locator("#dsw-stop-warning").is_visible()
-    os.makedirs(os.environ.get("LAB_SCREENSHOTS", "/tmp"), exist_ok=True)
-    page.screenshot(path=os.path.join(os.environ.get("LAB_SCREENSHOTS", "/tmp"), "lab.png"))
 
     # Idle for (nearly) 30 minutes, as far as the sweep can tell: the warning appears inside the lab.
     result = workspace_cull_sweep(now=timezone.now() + timedelta(minutes=25))
@@ -166,7 +164,7 @@ def test_jupyterlab_is_quiet_branded_and_warns_inside(browser, hub_sso, celery_w
     warning.wait_for(state="visible", timeout=60_000)
     page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=60_000)
     assert "churn-model stops at" in warning.inner_text() and "idle for 30 min" in warning.inner_text()
-    page.screenshot(path=os.path.join(os.environ.get("LAB_SCREENSHOTS", "/tmp"), "lab-warning.png"))
+    docs_screenshot(page, "jupyterlab-idle-warning")
     warning.get_by_role("button", name="Keep running").click()
     warning.wait_for(state="hidden", timeout=30_000)
     workspace = Workspace.objects.get(pk=workspace_id)
