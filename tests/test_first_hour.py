@@ -15,17 +15,10 @@ from costs.models import Budget, PriceSheet
 from portal.accounts.models import Team
 from tests.conftest import PASSWORD, docs_screenshot
 from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
+from tests.workspaces.test_browser_launch import hub_sso  # noqa: F401  (a fixture)
 from workspaces.models import Profile, Workspace
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser]
-
-
-@pytest.fixture
-def hub_sso(hub, transactional_db):
-    from workspaces.hub import hub_oauth_client_ensure
-
-    hub_oauth_client_ensure()
-    return hub
 
 
 def test_a_fresh_platform_launches_without_an_admin_step(browser, hub_sso, celery_worker, monkeypatch):  # noqa: F811

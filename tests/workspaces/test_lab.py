@@ -21,7 +21,7 @@ from costs.alerts import budget_check, budget_stop_for
 from costs.services import budget_set
 from tests.conftest import api_as, docs_screenshot, free_port
 from tests.costs.conftest import spend
-from tests.workspaces.test_browser_launch import sign_in
+from tests.workspaces.test_browser_launch import hub_sso, sign_in  # noqa: F401  (hub_sso: a fixture)
 from tests.workspaces.test_hub_lifecycle import wait_for_status
 from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 from workspaces.culling_services import workspace_cull_sweep
@@ -120,14 +120,6 @@ def test_no_news_prompt_where_a_plain_jupyterlab_asks(browser, tmp_path, platfor
 
 
 # --- End to end: Chromium, the real hub, a real server --------------------------------------------
-
-@pytest.fixture
-def hub_sso(hub, transactional_db):
-    from workspaces.hub import hub_oauth_client_ensure
-
-    hub_oauth_client_ensure()
-    return hub
-
 
 @pytest.mark.hub
 @pytest.mark.browser

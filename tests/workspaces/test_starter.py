@@ -45,7 +45,7 @@ def test_first_start_makes_a_team_and_sizes_for_the_admin(db, monkeypatch):
     sizes = list(Profile.objects.order_by("cpu", "memory_bytes"))
     assert 1 <= len(sizes) <= 3 and all(size.starter and size.enabled and size.all_teams for size in sizes)
     assert sizes[0].name == "Small" and sizes[0].cpu == 1
-    assert f"Ready to launch: team 'My team' with sizes Small (1 CPU · " in output
+    assert "Ready to launch: team 'My team' with sizes Small (1 CPU · " in output
     assert AuditEvent.objects.filter(action="profile.created", actor_username="admin").count() == len(sizes)
 
     # No admin step: the admin launches at once, from the API as from the form.
