@@ -5,28 +5,43 @@ SHELL := /bin/bash
 PYTHON ?= $(shell if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
-
-.PHONY: run test install services services-stop lint-imports schema clean-data
+HASH := $(shell cat pyproject.toml | md5sum | cut -c1-12)
+# What `make run` needs (the platform at run time) and what `make test` needs on top (the test
+# tools: pytest, Playwright, etcd, syft, …): two stamps, so a person who only runs the platform
+# never downloads the test tools.
+RUN_STAMP := $(VENV)/.installed-run-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { echo "Creating the venv failed: install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
 	@# rfc3987-syntax adds ~2.8 s to every Jupyter server start (jupyter_server#1559); nothing needs it.
 	$(PY) -m pip uninstall --quiet -y rfc3987-syntax
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.installed-run-* && touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip uninstall --quiet -y rfc3987-syntax
+	@# The test install holds everything the run install does.
+	rm -f $(VENV)/.installed-* && touch $@ $(RUN_STAMP)
 
-run: install
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
+
+# As root: apt-get the image registry and container tools when missing; otherwise one line on what is missing.
+runtime-deps:
+	@bash scripts/runtime-deps.sh
+
+run: install runtime-deps
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py platform_run
 
-test: install
+test: install-test
 	@# helm, kwok, kube-apiserver, kube-scheduler and kube-controller-manager for tests/kube: built once (minutes), then cached.
 	bash scripts/kube-tools.sh >/dev/null
 	bash scripts/test.sh $(ARGS)
@@ -37,7 +52,7 @@ services: install
 services-stop:
 	bash scripts/services.sh stop
 
-lint-imports: install
+lint-imports: install-test
 	$(VENV)/bin/lint-imports
 
 schema: install

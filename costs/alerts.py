@@ -1,6 +1,9 @@
 """Budget alerts and the actions at 100 %: thresholds fire once per period (a unique row), mail and
-webhooks go out after commit from Celery tasks, and ``stop_workspaces`` stops the team's workspaces
-once the grace period after the warning has passed (homes are kept)."""
+webhooks go out after commit from Celery tasks, and ``stop_workspaces`` warns the owners of the
+team's running workspaces and stops them once the grace period has passed (homes are kept).
+
+The stop follows the budget's current state (costs/enforcement.py and the ``BudgetStop`` row), not
+the alerts: alerts say what happened once per period, the state says what is due now."""
 
 import hashlib
 import hmac
@@ -11,13 +14,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail, send_mass_mail
+from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from costs import enforcement
 from costs.currencies import format_money
-from costs.models import Budget, BudgetAlert
+from costs.models import Budget, BudgetAlert, BudgetStop
 from costs.services import ACTIVE, budget_status
 from portal.accounts.models import Membership
 
@@ -33,10 +37,9 @@ def budgets_check(*, now=None):
     return fired
 
 
-def _fire(budget, status, *, kind, threshold, now):
-    stop_after = None
-    if kind == BudgetAlert.Kind.ACTUAL and threshold == 100 and budget.action == Budget.Action.STOP_WORKSPACES:
-        stop_after = now + timedelta(minutes=budget.grace_minutes)
+def _fire(budget, status, *, kind, threshold, now, stop_after=None):
+    if not (kind == BudgetAlert.Kind.ACTUAL and threshold == 100):
+        stop_after = None  # only the 100 % alert announces the stop
     try:
         with transaction.atomic():
             alert = BudgetAlert.objects.create(
@@ -55,7 +58,10 @@ def _reached(amount, limit, threshold):
 
 
 def budget_check(*, budget, now=None):
+    """Enforce the action at 100 % (``budget_enforce``), then fire the alerts that are due. Idempotent.
+    Returns how many alerts fired."""
     now = now or timezone.now()
+    stop = budget_enforce(budget=budget, now=now)
     status = budget_status(budget, now)
     done = set(BudgetAlert.objects.filter(team=budget.team, period_start=status["period_start"]).values_list("kind", "threshold"))
     thresholds = set(budget.thresholds)
@@ -64,25 +70,108 @@ def budget_check(*, budget, now=None):
     fired = 0
     for threshold in sorted(thresholds):
         if (BudgetAlert.Kind.ACTUAL, threshold) not in done and _reached(status["spent"], status["limit"], threshold):
-            fired += _fire(budget, status, kind=BudgetAlert.Kind.ACTUAL, threshold=threshold, now=now)
+            fired += _fire(budget, status, kind=BudgetAlert.Kind.ACTUAL, threshold=threshold, now=now,
+                           stop_after=stop.stop_after if stop else None)
     if (BudgetAlert.Kind.FORECAST, 100) not in done and _reached(status["forecast"], status["limit"], 100):
         fired += _fire(budget, status, kind=BudgetAlert.Kind.FORECAST, threshold=100, now=now)
-    if budget.action == Budget.Action.STOP_WORKSPACES and _reached(status["spent"], status["limit"], 100):
-        _stop_when_due(budget, status, now)
     return fired
 
 
-def _stop_when_due(budget, status, now):
-    from workspaces.models import Workspace
-    from workspaces.services import workspace_request_stop
+# --- The stop_workspaces action -------------------------------------------------
 
-    alert = BudgetAlert.objects.filter(team=budget.team, period_start=status["period_start"], kind=BudgetAlert.Kind.ACTUAL,
-                                       threshold=100).first()
-    if alert is None or alert.stop_after is None or now < alert.stop_after:
-        return
-    for workspace in Workspace.objects.filter(ACTIVE, team=budget.team):
-        workspace_request_stop(workspace=workspace, actor=None,
-                               reason="The team's budget is used up; stopped after the grace period. Files in your home are kept.")
+STOP_REASON = "The team's budget is used up; stopped after the grace period. Files in your home are kept."
+
+
+def budget_enforce(*, budget, now=None):
+    """Bring the team's pending stop in line with its budget's state now: announce it (owners warned,
+    the grace starts), carry it out once the grace is over, or cancel it. Idempotent; returns the
+    pending ``BudgetStop`` or None.
+
+    The decision is taken under the budget row's lock (the one launches take), so it sees the action
+    and grants as committed. Workspace events and stops come after that commit: a start holds its
+    workspace's row and then waits for the budget row, so touching workspaces under the budget lock
+    could deadlock with it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        budget = Budget.objects.select_for_update().select_related("team").filter(pk=budget.pk).first()
+        if budget is None:
+            return None
+        status = budget_status(budget, now)
+        stop = BudgetStop.objects.filter(team_id=budget.team_id).first()
+        decision = enforcement.decide(
+            stops_workspaces=budget.action == Budget.Action.STOP_WORKSPACES,
+            over=_reached(status["spent"], status["limit"], 100), stop_after=stop.stop_after if stop else None,
+            grace=timedelta(minutes=budget.grace_minutes), now=now)
+        # With no grace (0 minutes) the warning and the stop come in the same pass.
+        carry_out = decision.action == enforcement.STOP or (
+            decision.action == enforcement.WARN and decision.stop_after <= now)
+        if decision.action == enforcement.WARN:
+            stop = BudgetStop.objects.create(team=budget.team, warned_at=now, stop_after=decision.stop_after)
+            from costs.tasks import costs_budget_stop_mail_task
+
+            costs_budget_stop_mail_task.delay_on_commit(budget.team_id, now.isoformat())
+        elif decision.action == enforcement.CANCEL:
+            stop.delete()
+            stop = None
+        if carry_out and stop.stopped_at is None:
+            BudgetStop.objects.filter(pk=stop.pk).update(stopped_at=now)
+    if decision.action == enforcement.WARN:
+        _record_on_workspaces(budget.team, "budget_warning", _warning_text(stop), stop_after=stop.stop_after.isoformat())
+    elif decision.action == enforcement.CANCEL:
+        _record_on_workspaces(budget.team, "budget_warning_cleared",
+                              "The budget stop is cancelled: the team is within its budget or no longer stops workspaces.")
+    if carry_out:
+        from workspaces.models import Workspace
+        from workspaces.services import workspace_request_stop
+
+        # Every pass stops what runs while the team stays over: a workspace started meanwhile (by a
+        # platform admin, or before the action changed) is not left running.
+        for workspace in Workspace.objects.filter(ACTIVE, team=budget.team):
+            workspace_request_stop(workspace=workspace, actor=None, reason=STOP_REASON)
+    return stop
+
+
+def _warning_text(stop):
+    return (f"The team's budget is used up: this workspace stops at {stop.stop_after:%Y-%m-%d %H:%M} UTC "
+            "unless the budget is raised. Files in your home are kept.")
+
+
+def _record_on_workspaces(team, kind, message, **data):
+    from workspaces.models import Workspace, WorkspaceEvent
+
+    WorkspaceEvent.objects.bulk_create([WorkspaceEvent(workspace=workspace, kind=kind, message=message, data=data)
+                                        for workspace in Workspace.objects.filter(ACTIVE, team=team)])
+
+
+def budget_stop_for(*, team_id):
+    """The pending (or carried out) budget stop of a team, or None: what banners show."""
+    return BudgetStop.objects.filter(team_id=team_id).first()
+
+
+def budget_stops_by_team():
+    """Every team's budget stop, by team id, in one query (few teams are over budget at a time)."""
+    return {stop.team_id: stop for stop in BudgetStop.objects.all()}
+
+
+def budget_stop_mail(*, team_id, warned_at):
+    """E-mail each owner of a running workspace of the team about the announced stop, once per
+    announcement: the mark is set before sending and taken back if sending fails (so a retry sends
+    it, a repeat does not). Nothing goes out once the stop was cancelled."""
+    marked = BudgetStop.objects.filter(team_id=team_id, warned_at=warned_at, mailed_at__isnull=True).update(
+        mailed_at=timezone.now())
+    if not marked:
+        return 0
+    from workspaces.models import Workspace
+
+    stop = BudgetStop.objects.get(team_id=team_id)
+    workspaces = Workspace.objects.filter(ACTIVE, team_id=team_id).select_related("owner")
+    messages = [(f"[{settings.PLATFORM_SITE_NAME}] Workspace {workspace.name} will be stopped", f"{_warning_text(stop)}\n",
+                 None, [workspace.owner.email]) for workspace in workspaces if workspace.owner.email]
+    try:
+        return send_mass_mail(messages)
+    except OSError:
+        BudgetStop.objects.filter(team_id=team_id, warned_at=warned_at).update(mailed_at=None)
+        raise
 
 
 # --- Delivery (called from tasks) ---------------------------------------------
@@ -113,8 +202,8 @@ def alert_recipients(team):
 
 
 def alert_deliver(*, alert_id):
-    """Mail the alert (once) and queue one webhook delivery per configured URL; owners of running
-    workspaces get their warning when the alert announces a stop."""
+    """Mail the alert (once) and queue one webhook delivery per configured URL. (Owners of running
+    workspaces hear of a budget stop from ``budget_stop_mail``, whatever alerts fired.)"""
     alert = BudgetAlert.objects.select_related("team").filter(pk=alert_id).first()
     if alert is None:
         return
@@ -122,27 +211,11 @@ def alert_deliver(*, alert_id):
         subject, body = _alert_text(alert)
         # One message per person: team admins need not learn every platform admin's address.
         send_mass_mail([(subject, body, None, [recipient]) for recipient in alert_recipients(alert.team)])
-        if alert.stop_after is not None:
-            _warn_owners(alert)
         BudgetAlert.objects.filter(pk=alert.pk, mailed_at__isnull=True).update(mailed_at=timezone.now())
         from costs.tasks import costs_webhook_task
 
         for url in settings.PLATFORM_COSTS_WEBHOOK_URLS:
             costs_webhook_task.delay(alert.pk, url)
-
-
-def _warn_owners(alert):
-    from workspaces.models import Workspace, WorkspaceEvent
-
-    workspaces = list(Workspace.objects.filter(ACTIVE, team=alert.team).select_related("owner"))
-    message = (f"The team's budget is used up: this workspace stops at {alert.stop_after:%Y-%m-%d %H:%M} UTC "
-               "unless the budget is raised. Files in your home are kept.")
-    for workspace in workspaces:
-        WorkspaceEvent.objects.create(workspace=workspace, kind="budget_warning", message=message,
-                                      data={"stop_after": alert.stop_after.isoformat()})
-        if workspace.owner.email:
-            send_mail(f"[{settings.PLATFORM_SITE_NAME}] Workspace {workspace.name} will be stopped", f"{message}\n",
-                      None, [workspace.owner.email])
 
 
 def webhook_payload(alert):

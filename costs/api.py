@@ -71,7 +71,9 @@ class PriceSheetCurrentApi(APIView):
 def _budget_response(budget):
     now = timezone.now()
     grants = BudgetGrant.objects.filter(team_id=budget.team_id, ends__gt=now).select_related("created_by")
-    context = {"status": services.budget_status(budget, now), "grants": grants}
+    from costs.alerts import budget_stop_for
+
+    context = {"status": services.budget_status(budget, now), "grants": grants, "stop": budget_stop_for(team_id=budget.team_id)}
     return Response(BudgetOutput(budget, context=context).data)
 
 

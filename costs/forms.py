@@ -1,33 +1,71 @@
 from django import forms
+from django.conf import settings
 
+from costs.currencies import format_amount, parse_money
 from costs.models import Budget
 
 
+class MoneyField(forms.CharField):
+    """An amount people type and read in the platform's currency ("1,250.50"); cleaned to minor units.
+    The label says the currency, so nobody has to guess whether it wants cents."""
+
+    def __init__(self, *args, label=None, **kwargs):
+        super().__init__(*args, label=label, **kwargs)
+        self.base_label = label
+        self._set_currency()
+
+    def __deepcopy__(self, memo):
+        # Fields are built once, at import; each form gets a copy, which is when the currency setting is read.
+        copied = super().__deepcopy__(memo)
+        copied._set_currency()
+        return copied
+
+    def _set_currency(self):
+        self.currency = settings.PLATFORM_CURRENCY
+        self.label = f"{self.base_label} ({self.currency})" if self.base_label else None
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_money(value, self.currency)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def prepare_value(self, value):
+        return format_amount(value, self.currency) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class PriceSheetForm(forms.Form):
-    cpu_core_hour = forms.IntegerField(min_value=0, label="CPU core-hour", help_text="Minor units (e.g. cents).")
-    memory_gib_hour = forms.IntegerField(min_value=0, label="GiB of memory per hour")
-    gpu_hour_default = forms.IntegerField(min_value=0, initial=0, label="GPU-hour (any type)")
+    cpu_core_hour = MoneyField(label="CPU core-hour", help_text="e.g. 0.10")
+    memory_gib_hour = MoneyField(label="GiB of memory per hour", help_text="e.g. 0.05")
+    gpu_hour_default = MoneyField(initial=0, required=False, label="GPU-hour (any type)")
     gpu_hour_by_type = forms.CharField(required=False, label="GPU-hour by type",
-                                       help_text="One per line: type=price, e.g. h100=350.",
+                                       help_text="One per line: type=price, e.g. h100=3.50.",
                                        widget=forms.Textarea(attrs={"rows": 3}))
-    storage_gib_month = forms.IntegerField(min_value=0, label="GiB of disk per month")
+    storage_gib_month = MoneyField(label="GiB of disk per month", help_text="e.g. 0.73")
     effective_from = forms.DateTimeField(required=False, help_text="UTC, e.g. 2026-12-01 00:00; empty means now.")
     note = forms.CharField(required=False, max_length=200)
 
     def clean_gpu_hour_by_type(self):
         prices = {}
+        currency = settings.PLATFORM_CURRENCY
         for line in self.cleaned_data["gpu_hour_by_type"].splitlines():
             if not line.strip():
                 continue
             name, sep, value = line.partition("=")
-            if not sep or not name.strip() or not value.strip().isdigit():
-                raise forms.ValidationError(f"Write each line as type=price (whole minor units): {line.strip()!r}.")
-            prices[name.strip()] = int(value)
+            if not sep or not name.strip():
+                raise forms.ValidationError(f"Write each line as type=price in {currency}: {line.strip()!r}.")
+            try:
+                prices[name.strip()] = parse_money(value, currency)
+            except ValueError as exc:
+                raise forms.ValidationError(f"{name.strip()}: {exc}") from None
         return prices
 
 
 class BudgetForm(forms.Form):
-    amount = forms.IntegerField(help_text="Minor units per period (e.g. cents).")
+    amount = MoneyField(label="Amount", help_text="Per period, e.g. 1,250.00.")
     thresholds = forms.CharField(initial="50, 80, 100", help_text="Alert at these percentages.")
     action = forms.ChoiceField(choices=Budget.Action.choices, help_text="What happens at 100 %.")
     grace_minutes = forms.IntegerField(initial=60, help_text="stop_workspaces: minutes between the warning and the stop.")
@@ -42,6 +80,6 @@ class BudgetForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    amount = forms.IntegerField(help_text="Minor units added to the limit.")
+    amount = MoneyField(label="Amount", help_text="Added to the limit until the grant ends, e.g. 100.00.")
     ends = forms.DateTimeField(help_text="UTC, e.g. 2026-12-01 00:00.")
     reason = forms.CharField(max_length=500)

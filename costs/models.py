@@ -170,3 +170,22 @@ class BudgetAlert(models.Model):
         ordering = ["-fired_at"]
         constraints = [models.UniqueConstraint(fields=["team", "period_start", "kind", "threshold"],
                                                name="budget_alert_once_per_period")]
+
+
+class BudgetStop(models.Model):
+    """The stop that the ``stop_workspaces`` action has announced for a team: it exists while the team
+    is over its limit under that action (costs/enforcement.py), and is deleted the moment either
+    stops being true (a grant, a new period, another action), which cancels the stop.
+
+    This, not the 100 % alert, carries the deadline: alerts record what was announced once per
+    period, this records what is due now.
+    """
+
+    team = models.OneToOneField("accounts.Team", on_delete=models.CASCADE, related_name="budget_stop")
+    warned_at = models.DateTimeField()
+    stop_after = models.DateTimeField(help_text="When the team's running workspaces stop.")
+    mailed_at = models.DateTimeField(null=True, blank=True, help_text="When the owners were e-mailed about it.")
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="When the stop was first carried out.")
+
+    def __str__(self):
+        return f"Budget stop of {self.team} after {self.stop_after:%Y-%m-%d %H:%M} UTC"

@@ -55,3 +55,13 @@ def cost_micros(rate_micros_per_hour, duration_us):
 def micros_to_minor(micros):
     """Round half up to the minor unit (cents)."""
     return (int(micros) + MICROS // 2) // MICROS
+
+
+def hours_affordable(remaining_minor, rate_micros_per_hour):
+    """How many hours ``remaining_minor`` pays for at a rate, rounded down to a tenth (never promise
+    more than there is); None when the rate is zero (nothing to run out of)."""
+    if rate_micros_per_hour <= 0:
+        return None
+    if remaining_minor <= 0:
+        return 0.0
+    return (remaining_minor * MICROS * 10 // rate_micros_per_hour) / 10

@@ -14,7 +14,7 @@ from django.utils import timezone
 from costs.currencies import format_money, validate_currency
 from costs.models import Budget, BudgetGrant, PriceSheet, UsageRecord
 from costs.periods import period_bounds, validate_time_zone
-from costs.pricing import Resources, compute_rate_micros, micros_to_minor, storage_rate_micros
+from costs.pricing import Resources, compute_rate_micros, hours_affordable, micros_to_minor, storage_rate_micros
 from portal.audit.services import audit_record
 
 MAX_MONEY = 10**15  # minor units; far above any budget, far below the 64-bit limit of the micro-unit ledger
@@ -151,6 +151,7 @@ def budget_set(*, team, actor, amount, currency=None, thresholds=None, action=Bu
             team.save(update_fields=["time_zone"])
         audit_record(action="budget.set", actor=actor, request=request, target=team,
                      data={"before": None if created else before, "after": values | {"time_zone": time_zone}})
+        _queue_enforce(team)
     return budget
 
 
@@ -177,7 +178,16 @@ def budget_grant_create(*, team, actor, amount, starts=None, ends, reason, reque
         audit_record(action="budget.grant_created", actor=actor, request=request, target=team,
                      data={"grant": grant.pk, "amount": amount, "starts": starts.isoformat(), "ends": ends.isoformat(),
                            "reason": grant.reason})
+        _queue_enforce(team)
     return grant
+
+
+def _queue_enforce(team):
+    # A new action, amount or grant may start, cancel or carry out a budget stop: apply it now rather
+    # than at the next metering pass (which would, too).
+    from costs.tasks import costs_budget_enforce_task
+
+    costs_budget_enforce_task.delay_on_commit(team.pk)
 
 
 def budget_period(budget, at=None):
@@ -248,9 +258,31 @@ def budget_check_launch(*, team, profile, workspace=None):
             "Stop a workspace, choose a smaller size, or ask an admin for more budget.")})
 
 
-def profile_price_label(profile, sheet):
-    """" · 0.42 EUR/h" for the launch form; empty before any prices are set."""
+def profile_price_label(profile, sheet, budget=None):
+    """" · 0.42 EUR/h · 118.5 h left in Data Science's budget" for the launch form; ``budget`` is a
+    ``team_budget_left`` item or None. Empty before any prices are set."""
     if sheet is None:
         return ""
     price, currency = profile_hourly_price(profile, sheet)
-    return f" · {format_money(price, currency)}/h"
+    label = f" · {format_money(price, currency)}/h"
+    if budget is not None:
+        hours = hours_affordable(budget["remaining"], profile_hourly_micros(profile, sheet))
+        if hours is not None:
+            label += f" · {hours:g} h left in {budget['team'].name}'s budget"
+    return label
+
+
+def team_budget_left(*, team, at=None):
+    """{"team", "remaining" (minor units), "currency"} for a team with a budget, else None."""
+    budget = Budget.objects.select_related("team").filter(team=team).first()
+    if budget is None:
+        return None
+    return {"team": budget.team, "remaining": budget_status(budget, at)["remaining"], "currency": budget.currency}
+
+
+def profile_budget_hours(*, profile, sheet, budgets):
+    """For each ``team_budget_left`` item: how many hours of this size its remaining budget pays for
+    if nothing else ran (None: the size costs nothing at the prices in force)."""
+    rate = profile_hourly_micros(profile, sheet)
+    return [{"team": item["team"], "remaining": item["remaining"], "hours": hours_affordable(item["remaining"], rate)}
+            for item in budgets]

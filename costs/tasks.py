@@ -3,7 +3,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from costs.alerts import WebhookFailed, alert_deliver, budgets_check, webhook_send
+from costs.alerts import WebhookFailed, alert_deliver, budget_enforce, budget_stop_mail, budgets_check, webhook_send
+from costs.models import Budget
 from costs.metering import metering_run
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,26 @@ def costs_meter_task():
 def costs_alert_deliver_task(alert_id):
     """Mail an alert once and queue its webhooks. Safe to run twice."""
     alert_deliver(alert_id=alert_id)
+
+
+@shared_task(ignore_result=True)
+def costs_budget_enforce_task(team_id):
+    """Apply a budget or grant change to the team's pending stop at once (the beat pass would, a minute
+    later). Idempotent."""
+    budget = Budget.objects.filter(team_id=team_id).first()
+    if budget is not None:
+        budget_enforce(budget=budget)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=5)
+def costs_budget_stop_mail_task(self, team_id, warned_at):
+    """E-mail owners about an announced budget stop, once; retried if the mail server is away."""
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        budget_stop_mail(team_id=team_id, warned_at=parse_datetime(warned_at))
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=60) from None
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=8)

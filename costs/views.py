@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from costs import charts, selectors, services
+from costs.alerts import budget_stop_for
 from costs.currencies import format_money
 from costs.forms import BudgetForm, GrantForm, PriceSheetForm
 from costs.metering import cost_so_far_micros
@@ -70,7 +71,7 @@ def team_costs(request, team_id):
         "period_start": start, "period_end": end, "spend": spend,
         "by_user": charts.bar_chart(by_user), "by_profile": charts.bar_chart(by_profile), "by_workspace": by_workspace,
         "grants": BudgetGrant.objects.filter(team=team, ends__gt=now).select_related("created_by"),
-        "section": "costs",
+        "budget_stop": budget_stop_for(team_id=team.pk), "section": "costs",
     }
     if request.user.is_platform_admin:
         initial = {"time_zone": team.time_zone}
@@ -121,9 +122,9 @@ def price_list(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         gpu_hour = data.pop("gpu_hour_by_type")
-        if data.get("gpu_hour_default") or not gpu_hour:
-            gpu_hour[""] = data["gpu_hour_default"]
-        data.pop("gpu_hour_default")
+        default = data.pop("gpu_hour_default") or 0
+        if default or not gpu_hour:
+            gpu_hour[""] = default
         if data.get("effective_from") and timezone.is_naive(data["effective_from"]):
             data["effective_from"] = timezone.make_aware(data["effective_from"], dt_timezone.utc)
         try:

@@ -339,7 +339,9 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         """What the server's mount namespace hides and keeps (see spawner/isolation.py)."""
         python_environment = os.path.dirname(os.path.dirname(spec.environment["python"])) if spec.environment.get("python") else ""
         hidden = [*self.hidden_paths, self.state_dir, self.home_root]
-        return {"hidden": [path for path in hidden if path], "keep": [self.notebook_dir, python_environment]}
+        # Configuration the portal points the server at (the lab's branding) must stay visible too.
+        config = [path for path in spec.env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if path]
+        return {"hidden": [path for path in hidden if path], "keep": [self.notebook_dir, python_environment, *config]}
 
     def _server_log_path(self):
         """The server's own output goes to a file of its own (root only), not the hub's: the server outlives

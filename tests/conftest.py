@@ -113,6 +113,16 @@ def free_port():
     return free_ports(1)[0]
 
 
+def docs_screenshot(target, name):
+    """With DOCS_SCREENSHOTS=docs/images, browser tests write the docs' screenshots as they go:
+    ``target`` is a page (the whole page) or a locator (that element)."""
+    folder = os.environ.get("DOCS_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"{name}.png")
+        target.screenshot(path=path, full_page=True) if hasattr(target, "goto") else target.screenshot(path=path)
+
+
 class SmtpSink:
     """A real SMTP server (aiosmtpd) that keeps what it receives."""
 

@@ -89,7 +89,7 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
         session.get(f"{base}/accounts/login/")
         login = session.post(f"{base}/accounts/login/", data={
             "username": "admin", "password": "first admin passphrase", "csrfmiddlewaretoken": session.cookies["csrftoken"]})
-        assert login.url == f"{base}/workspaces/"
+        assert login.url == f"{base}/welcome/"  # a platform admin's first sign-in: what to do next (issue 15)
         token = requests.post(f"{base}/api/v1/auth/token/", json={"username": "admin", "password": "first admin passphrase"}, timeout=10).json()["token"]
         assert requests.get(f"{base}/api/v1/users/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["is_platform_admin"]
 

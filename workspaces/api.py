@@ -59,7 +59,7 @@ class ProfileDetailApi(APIView):
 
     @extend_schema(responses=ProfileOutput)
     def get(self, request, pk):
-        return Response(ProfileOutput(self._profile(request, pk)).data)
+        return Response(ProfileOutput(self._profile(request, pk), context={"request": request}).data)
 
     @extend_schema(request=ProfileInput, responses=ProfileOutput)
     def put(self, request, pk):

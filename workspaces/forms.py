@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
+from costs.forms import MoneyField
 from images.forms import launch_choice_label
 from images.selectors import default_choice, launch_choices
 from portal.accounts.models import Team
@@ -17,20 +18,24 @@ class WorkspaceCreateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["profile"].queryset = profile_list_for(user=user)
-        from costs.services import price_sheet_at, profile_price_label
+        from costs.services import price_sheet_at, profile_price_label, team_budget_left
 
-        sheet = price_sheet_at()
-        self.fields["profile"].label_from_instance = lambda profile: f"{profile.name} — {profile.summary}{profile_price_label(profile, sheet)}"
         teams = Team.objects.filter(memberships__user=user).order_by("name")
         self.fields["team"].queryset = teams
         if teams.count() <= 1:
             self.fields["team"].widget = forms.HiddenInput()
-        self._add_image_field(user, teams)
+        team = self._chosen_team(teams)
+        sheet, budget = price_sheet_at(), team_budget_left(team=team) if team else None
+        self.fields["profile"].label_from_instance = (
+            lambda profile: f"{profile.name} — {profile.summary}{profile_price_label(profile, sheet, budget)}")
+        self._add_image_field(user, team)
 
-    def _add_image_field(self, user, teams):
-        """The catalog's choices for the chosen (or only) team, with their badges in the labels."""
+    def _chosen_team(self, teams):
         chosen = str(self.data.get("team", "")) if self.is_bound else ""
-        team = next((t for t in teams if str(t.pk) == chosen), None) or teams.first()
+        return next((t for t in teams if str(t.pk) == chosen), None) or teams.first()
+
+    def _add_image_field(self, user, team):
+        """The catalog's choices for the chosen (or only) team, with their badges in the labels."""
         choices = launch_choices(user=user, team=team)
         default = default_choice(choices)
         self.fields["image"] = forms.ChoiceField(
@@ -60,7 +65,8 @@ class ProfileForm(forms.Form):
                                               help_text="Stop workspaces idle this long; 0: never; empty: the platform default.")
     max_age_hours = forms.IntegerField(min_value=0, max_value=24 * 365, required=False, label="Maximum age (hours)",
                                        help_text="Stop workspaces running this long; 0: never; empty: the platform default.")
-    hourly_price_hint = forms.IntegerField(min_value=0, initial=0, help_text="Cents per hour, shown in the launch form.")
+    hourly_price_hint = MoneyField(label="Hourly price hint", initial=0, required=False,
+                                   help_text="For your own notes; the launch form shows the price from Admin → Prices.")
     enabled = forms.BooleanField(required=False, initial=True)
     all_teams = forms.BooleanField(required=False, initial=True, label="Open to all teams")
     teams = forms.ModelMultipleChoiceField(queryset=Team.objects.all(), required=False)

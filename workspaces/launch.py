@@ -4,10 +4,15 @@ from datetime import timedelta
 
 from workspaces.culling_services import profile_limits
 from workspaces.environments import launch_environment
+from workspaces.lab import lab_env
 
 
 def launch_spec_for(workspace):
     profile = workspace.profile
+    environment = launch_environment(workspace.image)
+    env = {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name}
+    if environment["kind"] == "local":
+        env |= lab_env(size=profile.name)
     return {
         "workspace_id": workspace.pk,
         "owner": workspace.owner.get_username(),
@@ -19,7 +24,7 @@ def launch_spec_for(workspace):
         "gpus": profile.gpus,
         "gpu_type": profile.gpu_type,
         "disk_bytes": profile.disk_bytes,
-        "environment": launch_environment(workspace.image),
-        "env": {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name},
+        "environment": environment,
+        "env": env,
         "idle_timeout_seconds": int((profile_limits(profile).idle_timeout or timedelta(0)).total_seconds()),
     }

@@ -31,6 +31,8 @@ class Profile(models.Model):
     enabled = models.BooleanField(default=True)
     all_teams = models.BooleanField(default=True, help_text="Every team may use it; otherwise only the teams listed.")
     teams = models.ManyToManyField("accounts.Team", blank=True, related_name="profiles")
+    starter = models.BooleanField(default=False, help_text="Made at the platform's first start from the machine's size "
+                                                           "(workspaces/starter.py); edit or remove it like any other.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -45,3 +45,31 @@ def profile_save(*, actor, profile=None, request=None, **fields):
         profile.teams.set(teams)
         audit_record(action=action, actor=actor, request=request, target=profile, data={"summary": profile.summary})
     return profile
+
+
+def profile_form_initial(profile):
+    """The profile as the admin form shows it (sizes as people write them)."""
+    return {"name": profile.name, "description": profile.description, "cpu": profile.cpu.normalize(),
+            "memory": _exact_size(profile.memory_bytes), "gpus": profile.gpus, "gpu_type": profile.gpu_type,
+            "disk": _exact_size(profile.disk_bytes), "idle_timeout_minutes": profile.idle_timeout_minutes,
+            "max_age_hours": profile.max_age_hours, "hourly_price_hint": profile.hourly_price_hint,
+            "enabled": profile.enabled, "all_teams": profile.all_teams, "teams": list(profile.teams.all())}
+
+
+def profile_delete(*, actor, profile, request=None):
+    """Delete a profile no workspace uses (a starter size nobody launched, say); one that has been used
+    stays in the history of its workspaces and costs, so it can only be disabled."""
+    if profile.workspaces.exists():
+        raise ValidationError({"profile": f"{profile.name} has workspaces (running or in their history): "
+                                          "disable it instead, so nobody launches it any more."})
+    with transaction.atomic():
+        audit_record(action="profile.deleted", actor=actor, request=request, target=profile, data={"summary": profile.summary})
+        profile.delete()
+
+
+def _exact_size(size):
+    # Not format_size: "11.8 GiB" would save back as a different size.
+    for unit, factor in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)

@@ -22,3 +22,14 @@ def workspace_for_hub_server(*, username, server_name):
         return None
     return (Workspace.objects.select_related("owner", "team", "profile")
             .filter(pk=int(server_name[3:]), owner__username=username).first())
+
+
+def workspace_budget_stop(*, workspace, stops=None):
+    """{"deadline"} while the team's budget stop (costs app, stop_workspaces) is announced and this
+    workspace still runs; None otherwise. ``stops``: costs.alerts.budget_stops_by_team(), for lists."""
+    if workspace.desired_state != Workspace.Desired.RUNNING:
+        return None
+    from costs.alerts import budget_stop_for
+
+    stop = stops.get(workspace.team_id) if stops is not None else budget_stop_for(team_id=workspace.team_id)
+    return {"deadline": stop.stop_after} if stop is not None else None

@@ -22,31 +22,66 @@ class SizeField(serializers.Field):
         return value
 
 
+class BudgetHoursOutput(serializers.Serializer):
+    team = serializers.CharField(source="team.slug")
+    remaining = serializers.IntegerField(help_text="Minor units left this period.")
+    hours = serializers.FloatField(allow_null=True, help_text="Hours of this size the rest pays for, rounded down to a tenth.")
+
+
 class ProfileOutput(serializers.ModelSerializer):
     memory = serializers.SerializerMethodField()
     disk = serializers.SerializerMethodField()
     teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
     summary = serializers.CharField(read_only=True)
     hourly_price = serializers.SerializerMethodField(help_text="Minor units per hour at the prices in force (costs app).")
+    hourly_price_decimal = serializers.SerializerMethodField(help_text='The hourly price in currency units, e.g. "0.21".')
     currency = serializers.SerializerMethodField()
+    budget_hours = serializers.SerializerMethodField(
+        help_text="For each of your teams with a budget: what remains this period and how many hours of this size it "
+                  "pays for if nothing else ran (null: the size costs nothing at the prices in force).")
 
     class Meta:
         model = Profile
         fields = ["id", "name", "description", "cpu", "memory_bytes", "memory", "gpus", "gpu_type", "disk_bytes", "disk",
-                  "idle_timeout_minutes", "max_age_hours", "hourly_price_hint", "hourly_price", "currency", "enabled", "all_teams", "teams", "summary"]
+                  "idle_timeout_minutes", "max_age_hours", "hourly_price_hint", "hourly_price", "hourly_price_decimal",
+                  "currency", "budget_hours", "enabled", "all_teams", "teams", "summary", "starter"]
 
-    def _price(self, profile):
-        from costs.services import price_sheet_at, profile_hourly_price
+    def _sheet(self):
+        from costs.services import price_sheet_at
 
         if "price_sheet" not in self.context:  # one look-up per response, not per profile
             self.context["price_sheet"] = price_sheet_at()
-        return profile_hourly_price(profile, self.context["price_sheet"])
+        return self.context["price_sheet"]
+
+    def _price(self, profile):
+        from costs.services import profile_hourly_price
+
+        return profile_hourly_price(profile, self._sheet())
 
     def get_hourly_price(self, profile) -> int:
         return self._price(profile)[0]
 
+    def get_hourly_price_decimal(self, profile) -> str:
+        from costs.currencies import minor_to_major
+
+        return str(minor_to_major(*self._price(profile)))
+
     def get_currency(self, profile) -> str:
         return self._price(profile)[1]
+
+    @extend_schema_field(BudgetHoursOutput(many=True))
+    def get_budget_hours(self, profile):
+        from costs.services import profile_budget_hours, team_budget_left
+        from portal.accounts.models import Team
+
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:
+            return []
+        if "budgets" not in self.context:  # the caller's teams' budgets, once per response
+            teams = Team.objects.filter(memberships__user=request.user).order_by("name")
+            self.context["budgets"] = [left for left in (team_budget_left(team=team) for team in teams) if left]
+        return [BudgetHoursOutput(item).data for item in
+                profile_budget_hours(profile=profile, sheet=self._sheet(), budgets=self.context["budgets"])]
 
     def get_memory(self, profile) -> str:
         return format_size(profile.memory_bytes)
@@ -81,6 +116,10 @@ class CullWarningOutput(serializers.Serializer):
     can_keep_running = serializers.BooleanField(help_text="False once this run used its one 'keep running'.")
 
 
+class BudgetStopOutput(serializers.Serializer):
+    deadline = serializers.DateTimeField(help_text="When the team's running workspaces stop unless the budget is raised.")
+
+
 class WorkspaceOutput(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
     team = serializers.CharField(source="team.slug")
@@ -89,11 +128,23 @@ class WorkspaceOutput(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     cull_warning = CullWarningOutput(read_only=True, allow_null=True,
                                      help_text="Set while an automatic stop (idle or maximum age) is pending.")
+    budget_stop = serializers.SerializerMethodField(
+        help_text="Set while the team's budget is used up and its workspaces stop at `deadline` (stop_workspaces).")
 
     class Meta:
         model = Workspace
         fields = ["id", "name", "owner", "team", "profile", "image", "status", "status_message", "failure_reason",
-                  "progress", "url", "created", "started", "stopped", "cull_warning"]
+                  "progress", "url", "created", "started", "stopped", "cull_warning", "budget_stop"]
+
+    @extend_schema_field(BudgetStopOutput(allow_null=True))
+    def get_budget_stop(self, workspace):
+        from costs.alerts import budget_stops_by_team
+        from workspaces.selectors import workspace_budget_stop
+
+        if "budget_stops" not in self.context:  # one query per response, not per workspace
+            self.context["budget_stops"] = budget_stops_by_team()
+        stop = workspace_budget_stop(workspace=workspace, stops=self.context["budget_stops"])
+        return BudgetStopOutput(stop).data if stop else None
 
     def get_url(self, workspace) -> str | None:
         """Where JupyterLab answers once the workspace runs (through the platform's one origin)."""

@@ -8,7 +8,10 @@ urlpatterns = [
     path("<int:pk>/<str:action>/", views.workspace_action, name="workspace_action"),
 ]
 
-profile_urlpatterns = [path("manage/profiles/", views.profile_list, name="profile_list")]
+profile_urlpatterns = [
+    path("manage/profiles/", views.profile_list, name="profile_list"),
+    path("manage/profiles/<int:pk>/", views.profile_edit, name="profile_edit"),
+]
 
 server_fallback_urlpatterns = [
     path("user/<str:username>/<str:server_name>/", views.stopped_server),

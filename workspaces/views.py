@@ -37,7 +37,8 @@ def _own(request, pk):
 def workspace_detail(request, pk):
     workspace = _own(request, pk)
     return render(request, "workspaces/workspace_detail.html",
-                  {"workspace": workspace, "events": workspace.events.all()[:200], "section": "workspaces"})
+                  {"workspace": workspace, "events": workspace.events.all()[:200], "section": "workspaces",
+                   "budget_stop": selectors.workspace_budget_stop(workspace=workspace)})
 
 
 @login_required
@@ -81,14 +82,19 @@ def stopped_server(request, username, server_name, rest=""):
     return redirect("workspace_detail", pk=workspace.pk)
 
 
+def _profile_fields(form):
+    data = dict(form.cleaned_data)
+    data["memory_bytes"], data["disk_bytes"] = data.pop("memory"), data.pop("disk")
+    data["hourly_price_hint"] = data["hourly_price_hint"] or 0
+    return data
+
+
 @platform_admin_required
 def profile_list(request):
     form = ProfileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        data["memory_bytes"], data["disk_bytes"] = data.pop("memory"), data.pop("disk")
         try:
-            profile = profiles.profile_save(actor=request.user, request=request, **data)
+            profile = profiles.profile_save(actor=request.user, request=request, **_profile_fields(form))
         except ValidationError as exc:
             form_add_errors(form, exc)
         else:
@@ -96,3 +102,26 @@ def profile_list(request):
             return redirect("profile_list")
     return render(request, "workspaces/profile_list.html",
                   {"form": form, "profiles": Profile.objects.prefetch_related("teams"), "section": "manage"})
+
+
+@platform_admin_required
+def profile_edit(request, pk):
+    profile = get_object_or_404(Profile, pk=pk)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        try:
+            profiles.profile_delete(actor=request.user, profile=profile, request=request)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("profile_edit", pk=profile.pk)
+        messages.success(request, f"Profile {profile.name} was deleted.")
+        return redirect("profile_list")
+    form = ProfileForm(request.POST or None, initial=profiles.profile_form_initial(profile))
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = profiles.profile_save(actor=request.user, profile=profile, request=request, **_profile_fields(form))
+        except ValidationError as exc:
+            form_add_errors(form, exc)
+        else:
+            messages.success(request, f"Profile {profile.name} was saved.")
+            return redirect("profile_list")
+    return render(request, "workspaces/profile_edit.html", {"form": form, "profile": profile, "section": "manage"})

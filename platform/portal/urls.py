@@ -11,6 +11,7 @@ admin.site.site_header = "Workspaces platform: Django admin"
 
 urlpatterns = [
     path("", web_views.home, name="home"),
+    path("welcome/", web_views.welcome, name="welcome"),
     path("healthz", web_views.healthz, name="healthz"),
     path("accounts/", include(auth_patterns)),
     path("", include(web_patterns)),

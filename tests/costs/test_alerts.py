@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 
-from costs.alerts import alert_deliver, budget_check, budgets_check
+from costs.alerts import alert_deliver, budget_check, budget_stop_mail, budgets_check
 from costs.models import BudgetAlert
 from costs.services import budget_grant_create, budget_set
 from tests.conftest import free_port
@@ -139,10 +139,12 @@ def test_stop_workspaces_after_the_grace_period_with_a_warning(admin, alice, bob
     alert = BudgetAlert.objects.get(kind="actual", threshold=100)
     assert alert.stop_after == NOW + timedelta(minutes=30)
     alert_deliver(alert_id=alert.pk)
+    assert budget_stop_mail(team_id=team.pk, warned_at=NOW) == 1
     warning = [m for m in mail.outbox if m.to == ["alice@example.org"] and "will be stopped" in m.subject]
     assert len(warning) == 1 and "home are kept" in warning[0].body
     assert WorkspaceEvent.objects.filter(workspace=running, kind="budget_warning").count() == 1
     alert_deliver(alert_id=alert.pk)  # a retried delivery sends nothing twice
+    assert budget_stop_mail(team_id=team.pk, warned_at=NOW) == 0
     assert len([m for m in mail.outbox if m.to == ["alice@example.org"] and "will be stopped" in m.subject]) == 1
     budget_check(budget=budget, now=NOW + timedelta(minutes=29))
     assert Workspace.objects.get(pk=running.pk).desired_state == "running"

@@ -29,13 +29,14 @@ def test_admin_sets_a_budget_and_the_team_admin_sees_spend(page, live_server, ad
     metering_run()
 
     sign_in(page, live_server, "admin", f"/costs/teams/{team.id}/")
-    page.get_by_label("Amount").first.fill("200")
+    page.get_by_label("Amount (EUR)").first.fill("1,250.50")
     page.get_by_label("Action").select_option("block_launches")
     page.get_by_label("Time zone").fill("Europe/Berlin")
     page.get_by_role("button", name="Save budget").click()
     page.get_by_text("was saved").wait_for()
-    assert Budget.objects.get(team=team).amount == 200
-    assert page.locator("#budget-status [data-field=limit]").inner_text() == "2.00 EUR"
+    assert Budget.objects.get(team=team).amount == 125050
+    assert page.locator("#budget-status [data-field=limit]").inner_text() == "1,250.50 EUR"
+    assert page.get_by_label("Amount (EUR)").first.input_value() == "1,250.50"  # read back as typed
     page.context.clear_cookies()
 
     sign_in(page, live_server, "alice", f"/costs/teams/{team.id}/")

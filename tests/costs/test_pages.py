@@ -30,28 +30,32 @@ def test_admin_sets_prices_in_the_ui(client, admin, alice):
     client.force_login(alice)
     assert client.get("/costs/prices/").status_code == 302
     client.force_login(admin)
-    response = client.post("/costs/prices/", {"cpu_core_hour": 12, "memory_gib_hour": 4, "gpu_hour_default": 90,
-                                              "gpu_hour_by_type": "h100=350\na100 = 250", "storage_gib_month": 10}, follow=True)
+    response = client.post("/costs/prices/", {"cpu_core_hour": "0.12", "memory_gib_hour": "0.04", "gpu_hour_default": "0.90",
+                                              "gpu_hour_by_type": "h100=3.50\na100 = 2.5", "storage_gib_month": "0.10"}, follow=True)
     assert response.status_code == 200 and b"new prices were saved" in response.content
     sheet = PriceSheet.objects.get()
     assert sheet.gpu_hour == {"h100": 350, "a100": 250, "": 90} and sheet.created_by == "admin"
-    response = client.post("/costs/prices/", {"cpu_core_hour": -1, "memory_gib_hour": 4, "gpu_hour_default": 0, "storage_gib_month": 1})
+    response = client.post("/costs/prices/", {"cpu_core_hour": "-1", "memory_gib_hour": "0.04", "gpu_hour_default": "0",
+                                              "storage_gib_month": "0.01"})
     assert response.status_code == 200 and PriceSheet.objects.count() == 1
 
 
 def test_admin_sets_a_budget_and_grants_in_the_ui(client, admin, team):
     client.force_login(admin)
     response = client.post(f"/costs/teams/{team.id}/budget/", {
-        "amount": 100000, "thresholds": "50, 90", "action": "stop_workspaces", "grace_minutes": 15, "period_start_day": 5,
+        "amount": "1,000.00", "thresholds": "50, 90", "action": "stop_workspaces", "grace_minutes": 15, "period_start_day": 5,
         "time_zone": "Europe/Berlin"}, follow=True)
     assert b"was saved" in response.content
     budget = Budget.objects.get(team=team)
     assert (budget.amount, budget.thresholds, budget.action, budget.period_start_day) == (100000, [50, 90], "stop_workspaces", 5)
     response = client.post(f"/costs/teams/{team.id}/budget/", {
-        "amount": -5, "thresholds": "50, 190", "action": "notify", "grace_minutes": 15, "period_start_day": 5, "time_zone": "UTC"})
+        "amount": "-5", "thresholds": "50, 90", "action": "notify", "grace_minutes": 15, "period_start_day": 5, "time_zone": "UTC"})
+    assert response.status_code == 200 and b"Give an amount in EUR" in response.content
+    response = client.post(f"/costs/teams/{team.id}/budget/", {
+        "amount": "5", "thresholds": "50, 190", "action": "notify", "grace_minutes": 15, "period_start_day": 5, "time_zone": "UTC"})
     assert response.status_code == 200 and b"between 1 and 100" in response.content
     ends = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
-    response = client.post(f"/costs/teams/{team.id}/grants/", {"amount": 5000, "ends": ends, "reason": "Demo day"}, follow=True)
+    response = client.post(f"/costs/teams/{team.id}/grants/", {"amount": "50", "ends": ends, "reason": "Demo day"}, follow=True)
     assert b"gets 50.00 EUR more" in response.content and b"Demo day" in response.content
     assert AuditEvent.objects.filter(action__startswith="budget.").count() == 2
 

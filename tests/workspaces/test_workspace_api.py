@@ -7,7 +7,7 @@ from tests.conftest import api_as, make_user
 from workspaces.models import Workspace
 
 FIELDS = {"id", "name", "owner", "team", "profile", "image", "status", "status_message", "failure_reason",
-          "progress", "url", "created", "started", "stopped", "cull_warning"}
+          "progress", "url", "created", "started", "stopped", "cull_warning", "budget_stop"}
 
 
 def test_create_answers_202_at_once_with_the_contract(alice, team, small):

@@ -20,6 +20,8 @@ class Team(models.Model):
     description = models.TextField(blank=True)
     # IANA name; budget periods start at midnight in this zone (costs app).
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Made at the platform's first start so the first admin can launch at once (workspaces/starter.py).
+    starter = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workspaces', '0005_merge_0002_workspace_delete_home_0004_culling_max_age'),
+        ('workspaces', '0006_profile_starter'),
     ]
 
     operations = [

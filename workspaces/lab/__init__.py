@@ -1,0 +1,23 @@
+"""A quiet, branded JupyterLab for local workspaces, delivered per server through the launch spec.
+
+`config/` goes on the server's JUPYTER_CONFIG_PATH: its `jupyter_server_config.py` names the lab
+after the workspace and its size (the browser tab's title) and adds `labextensions/`, a small
+prebuilt lab extension (plain JavaScript, no build step) with a way back to the portal and the
+portal's automatic-stop warnings inside the lab; `labconfig/page_config.json` turns off JupyterLab's
+news and update check (no "Would you like to get notified about official Jupyter news?").
+
+Jupyter servers load this folder, so nothing here imports Django or the portal (import contract
+in pyproject.toml).
+"""
+
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+LABEXTENSIONS_DIR = Path(__file__).resolve().parent / "labextensions"
+EXTENSION_NAME = "@datascience-workspaces/lab"
+
+
+def lab_env(*, size):
+    """Environment for a workspace server run from a Python on this machine (not a container: the
+    image has its own JupyterLab and cannot see these paths)."""
+    return {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR), "PLATFORM_WORKSPACE_SIZE": size}

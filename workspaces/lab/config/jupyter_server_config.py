@@ -1,0 +1,21 @@
+# Loaded by each local workspace's Jupyter server: the launch spec puts this folder on
+# JUPYTER_CONFIG_PATH (workspaces/lab/__init__.py). The person's own ~/.jupyter still wins.
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by the config loader)
+
+# The lab extension: a way back to the portal and the portal's warnings inside the lab.
+c.LabApp.extra_labextensions_path = [str(Path(__file__).resolve().parent.parent / "labextensions")]
+
+name, size = os.environ.get("PLATFORM_WORKSPACE_NAME"), os.environ.get("PLATFORM_WORKSPACE_SIZE")
+if name:
+    try:
+        from jupyterlab.labapp import LabApp
+    except ImportError:  # a server without JupyterLab: nothing to name
+        pass
+    else:
+        # JupyterLab titles the tab "<document> - <appName>" and takes appName from LabApp.app_name, a
+        # plain class attribute rather than a trait (so c.LabApp.app_name would be ignored). One
+        # server process serves one workspace, so setting it on the class names only this lab.
+        LabApp.app_name = f"{name} · {size}" if size else name
