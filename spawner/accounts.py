@@ -38,6 +38,12 @@ class SystemAccount:
     home: str
 
 
+def instance_prefix(data_dir):
+    """The default account prefix of the platform instance whose state is in `data_dir`: "dsw", five
+    characters derived from the folder, and "-" (e.g. "dsw3fa9c-")."""
+    return "dsw" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:5] + "-"
+
+
 def check_prefix(prefix):
     """Account prefixes are a lowercase letter, up to 11 more letters or digits, and a '-'."""
     if not isinstance(prefix, str) or not PREFIX.fullmatch(prefix):

@@ -322,17 +322,14 @@ def _reported_reason(workspace):
     return said.message if said else workspace.status_message
 
 
-# How long the portal waits for the spawner's word on a running server that is gone (it reports before
-# the hub forgets a server; a portal outage delays the report, which the hub keeps until delivered).
-EXIT_REPORT_WAIT = timedelta(seconds=30)
 SPAWN_RETRIES = 2
 
 
 def _reconcile_gone(workspace, hub, user, server):
     """This generation's server is gone from the hub. With the spawner's word (why, and until when it
     ran), fail with that at once. A spawn the hub lost without a word (it restarted mid-spawn) is asked
-    for again; a running server that vanished without one fails after EXIT_REPORT_WAIT, its bill
-    ending where the janitor last saw it."""
+    for again; a running server that vanished without one fails after PLATFORM_EXIT_REPORT_WAIT_SECONDS,
+    its bill ending where the janitor last saw it."""
     workspace.refresh_from_db(fields=["failure_reason", "status_message", "server_ended_at", "vanished_at"])
     if workspace.failure_reason:  # the spawner said why: refused, out of memory, exited
         return _observe_settled(workspace, Observed.FAILED, failure=workspace.failure_reason,
@@ -353,7 +350,7 @@ def _reconcile_gone(workspace, hub, user, server):
         Workspace.objects.filter(pk=workspace.pk, vanished_at__isnull=True).update(
             vanished_at=now, status_message="The server has stopped; finding out why…")
         return 5
-    if now - workspace.vanished_at < EXIT_REPORT_WAIT:
+    if now - workspace.vanished_at < timedelta(seconds=settings.PLATFORM_EXIT_REPORT_WAIT_SECONDS):
         return 5
     return _observe_settled(workspace, Observed.FAILED, failure=Failure.SERVER_DIED,
                             message="The server stopped unexpectedly, and the hub did not say why.",

@@ -11,9 +11,7 @@ Two modes:
 that way against a real PostgreSQL and Redis).
 """
 
-import hashlib
 import os
-import re
 import secrets
 import shutil
 import time
@@ -24,6 +22,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from portal import env
+from spawner.accounts import check_prefix, instance_prefix
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -242,6 +241,9 @@ PLATFORM_SPAWN_TIMEOUT = env.integer("PLATFORM_SPAWN_TIMEOUT", 300, minimum=10)
 # How often the hub checks each server (the hub reads the same variable): the longest it may take to
 # notice a server that died, which metering allows for (costs/metering.py).
 PLATFORM_SPAWNER_POLL_INTERVAL = env.integer("PLATFORM_SPAWNER_POLL_INTERVAL", 30, minimum=1)
+# How long the portal waits for the hub's word on a running server that vanished (the hub reports before it
+# forgets a server; during a portal outage the report waits in the hub's outbox) before failing it anyway.
+PLATFORM_EXIT_REPORT_WAIT_SECONDS = env.integer("PLATFORM_EXIT_REPORT_WAIT_SECONDS", 30, minimum=0)
 # Idle culling (docs/admin-guide.md#idle-culling). A profile's own values win; 0 means never.
 PLATFORM_CULL_IDLE_MINUTES = env.integer("PLATFORM_CULL_IDLE_MINUTES", 60, minimum=0)
 PLATFORM_CULL_MAX_AGE_HOURS = env.integer("PLATFORM_CULL_MAX_AGE_HOURS", 0, minimum=0)
@@ -259,11 +261,11 @@ PLATFORM_HOMES_DIR = Path(env.string("PLATFORM_HOMES_DIR", str(PLATFORM_DATA_DIR
 PLATFORM_WORKSPACES_DIR = Path(env.string("PLATFORM_WORKSPACES_DIR", str(PLATFORM_DATA_DIR / "workspaces"))).resolve()
 # Per-user OS accounts are machine-wide: each instance names its own "<prefix><user>", by default with a
 # prefix derived from its data directory, so two platforms (or the tests and a `make run`) never share one.
-PLATFORM_ACCOUNT_PREFIX = env.string(
-    "PLATFORM_ACCOUNT_PREFIX", "dsw" + hashlib.sha256(str(PLATFORM_DATA_DIR).encode()).hexdigest()[:5] + "-")
-if not re.fullmatch(r"[a-z][a-z0-9]{0,11}-", PLATFORM_ACCOUNT_PREFIX):
-    raise ImproperlyConfigured("PLATFORM_ACCOUNT_PREFIX must be a lowercase letter, up to 11 letters or digits and "
-                               f"a '-' (e.g. 'dsw-'), not {PLATFORM_ACCOUNT_PREFIX!r}.")
+PLATFORM_ACCOUNT_PREFIX = env.string("PLATFORM_ACCOUNT_PREFIX", instance_prefix(PLATFORM_DATA_DIR))
+try:
+    check_prefix(PLATFORM_ACCOUNT_PREFIX)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PLATFORM_ACCOUNT_PREFIX: {exc}") from None
 # The hub signs users in through the portal (OAuth2); these name its client registration.
 PLATFORM_HUB_OAUTH_CLIENT_ID = env.string("PLATFORM_HUB_OAUTH_CLIENT_ID", "jupyterhub")
 PLATFORM_HUB_OAUTH_CLIENT_SECRET = env.string("PLATFORM_HUB_OAUTH_CLIENT_SECRET", "")

@@ -1,5 +1,6 @@
 """Workspaces through a real JupyterHub, proxy and single-user servers: launch, stop, start, restart, delete."""
 
+import os
 import time
 
 import pytest
@@ -97,6 +98,7 @@ def test_hub_down_is_explained_and_recovers(hub, celery_worker, alice, team, sma
 def test_a_server_that_dies_is_noticed_by_the_janitor(hub, celery_worker, alice, team, small, settings):
     from workspaces.services import workspace_reconcile_all
 
+    settings.PLATFORM_EXIT_REPORT_WAIT_SECONDS = 2  # the hub was told to stop it, so no word will come
     client = api_as(alice)
     workspace_id = client.post("/api/v1/workspaces/", {"name": "fragile", "profile": "Small"}, format="json").json()["id"]
     wait_for_status(client, workspace_id, "running")
@@ -111,6 +113,42 @@ def test_a_server_that_dies_is_noticed_by_the_janitor(hub, celery_worker, alice,
             break
         time.sleep(1)
     assert body["status"] == "failed" and body["failure_reason"] == "server_died"
+    assert body["status_message"] == "The server stopped unexpectedly, and the hub did not say why."
+
+
+def test_accounts_of_an_earlier_make_run_with_the_same_names_are_left_alone(hub, celery_worker, alice, team, small):
+    """OS accounts are machine-wide and remember their home. A `make run` on this machine (the old naming
+    `dsw-alice`, or today's `dsw<hash of ./var>-alice`) must not stop the suite's alice, nor be touched."""
+    import pwd
+    import subprocess
+
+    from django.conf import settings as django_settings
+
+    from spawner.accounts import account_name, instance_prefix
+
+    if os.geteuid() != 0:
+        pytest.skip("OS accounts per person need root")
+    earlier = ["dsw-alice", account_name("alice", instance_prefix((django_settings.BASE_DIR / "var").resolve()))]
+    made = []
+    for name in earlier:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:  # this machine has no such account: make one, with its home somewhere else
+            subprocess.run(["useradd", "--comment", "portal user alice", "--home-dir", f"/nonexistent/{name}",
+                            "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name], check=True)
+            made.append(name)
+    try:
+        client = api_as(alice)
+        workspace_id = client.post("/api/v1/workspaces/", {"name": "same-name", "profile": "Small"}, format="json").json()["id"]
+        wait_for_status(client, workspace_id, "running")
+        assert hub.account("alice") not in earlier and pwd.getpwnam(hub.account("alice"))
+        client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
+        wait_for_status(client, workspace_id, "stopped")
+        for name in earlier:
+            assert pwd.getpwnam(name).pw_dir != pwd.getpwnam(hub.account("alice")).pw_dir
+    finally:
+        for name in made:
+            subprocess.run(["userdel", name], capture_output=True)
 
 
 def test_a_profile_the_host_cannot_satisfy_fails_with_the_reason(hub, celery_worker, alice, team):
