@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.accounts.models import Team
+from portal.accounts.serializers import VisibleTeamField
 from workspaces.models import Profile, Workspace, WorkspaceEvent
 from workspaces.units import format_size, parse_size
 
@@ -111,8 +112,7 @@ class WorkspaceCreateInput(serializers.Serializer):
                                   help_text="A catalog entry: platform/python:TAG, REPO@sha256:…, or local:NAME "
                                             "(GET /api/v1/images/choices/ lists yours). Default: the recommended one. "
                                             "Stored pinned by digest.")
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, default=None,
-                                        help_text="Team slug; needed only when you are in several teams.")
+    team = VisibleTeamField(required=False, default=None, help_text="Team slug; needed only when you are in several teams.")
 
 
 class WorkspaceEventOutput(serializers.ModelSerializer):
