@@ -1,8 +1,11 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordChangeForm
 
+from portal.accounts.backends import password_attempt_keys
 from portal.accounts.models import AccessToken, Membership
+from portal.ratelimit import limit_give_back, limits_take
 
 
 class TokenCreateForm(forms.Form):
@@ -54,3 +57,13 @@ class UserCreateForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
                                help_text="Optional. At least 10 characters, not a common password.")
     is_platform_admin = forms.BooleanField(required=False, label="Platform admin")
+
+
+class RateLimitedPasswordChangeForm(PasswordChangeForm):
+    """Django's form; checking the old password counts like any password attempt (PLATFORM_LOGIN_RATE)."""
+
+    def clean_old_password(self):
+        slots = limits_take(scope="password", keys=password_attempt_keys(None, self.user.get_username()))
+        old_password = super().clean_old_password()
+        limit_give_back(slots)
+        return old_password

@@ -39,8 +39,8 @@ class IsPlatformAdmin(TokenScopes):
     """A platform admin, through a session or a token whose scopes cover the request."""
 
     def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated and user.is_platform_admin):
-            self.message = "Only platform admins may do this."
+        if not super().has_permission(request, view):
             return False
-        return super().has_permission(request, view)
+        user = request.user
+        self.message = "Only platform admins may do this."
+        return bool(user and user.is_authenticated and user.is_platform_admin)

@@ -14,12 +14,13 @@ from django.views.decorators.http import require_POST
 
 from portal.accounts import selectors, services
 from portal.accounts.forms import (
-    MembershipAddForm, MembershipRoleForm, ProfileForm, TeamForm, TokenCreateForm, UserCreateForm,
+    MembershipAddForm, MembershipRoleForm, ProfileForm, RateLimitedPasswordChangeForm, TeamForm, TokenCreateForm,
+    UserCreateForm,
 )
 from portal.accounts.mail import QueuedPasswordResetForm
 from portal.audit.selectors import audit_event_list
 from portal.audit.services import audit_record
-from portal.ratelimit import RateLimited
+from portal.ratelimit import RateLimited, client_address, identity_key, limits_take
 from portal.web.helpers import form_add_errors, platform_admin_required
 
 # --- Settings: profile and tokens ---------------------------------------------
@@ -247,6 +248,8 @@ class PlatformLoginView(auth_views.LoginView):
 
 
 class AuditedPasswordChangeView(auth_views.PasswordChangeView):
+    form_class = RateLimitedPasswordChangeForm
+
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
@@ -273,6 +276,8 @@ class AuditedPasswordResetView(auth_views.PasswordResetView):
         return {"platform_name": settings.PLATFORM_SITE_NAME}
 
     def form_valid(self, form):
-        audit_record(action="auth.password_reset_requested", request=self.request,
-                     data={"email": form.cleaned_data["email"][:254]})
+        # Every request counts, per client and per address: each one mails someone.
+        email = form.cleaned_data["email"]
+        limits_take(scope="password-reset", keys=[f"address:{client_address(self.request)}", f"email:{identity_key(email)}"])
+        audit_record(action="auth.password_reset_requested", request=self.request, data={"email": email[:254]})
         return super().form_valid(form)
