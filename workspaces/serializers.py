@@ -70,7 +70,7 @@ class ProfileInput(serializers.Serializer):
     max_age_hours = serializers.IntegerField(
         min_value=0, max_value=24 * 365, allow_null=True, default=None,
         help_text="Stop a workspace running this long; 0: never; null: the platform default.")
-    hourly_price_hint = serializers.IntegerField(min_value=0, default=0)
+    hourly_price_hint = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
     enabled = serializers.BooleanField(default=True)
     all_teams = serializers.BooleanField(default=True)
     teams = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Team.objects.all(), required=False, default=list)

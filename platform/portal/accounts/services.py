@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -240,10 +241,15 @@ def team_update(*, team, actor, request=None, name=None, description=None):
 
 
 def team_delete(*, team, actor, request=None):
-    with transaction.atomic():
-        audit_record(action="team.deleted", actor=actor, request=request, target=team,
-                     data={"members": list(team.memberships.values_list("user__username", flat=True))})
-        team.delete()
+    """Delete a team. Refused while workspaces (live or deleted: their history and costs) belong to it."""
+    try:
+        with transaction.atomic():
+            audit_record(action="team.deleted", actor=actor, request=request, target=team,
+                         data={"members": list(team.memberships.values_list("user__username", flat=True))})
+            team.delete()
+    except ProtectedError:
+        raise ValidationError({"detail": f"{team.name} has workspaces (their history and costs are kept): "
+                                         "it cannot be deleted. Remove its members instead."}) from None
 
 
 def _check_role(role):

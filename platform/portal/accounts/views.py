@@ -216,7 +216,11 @@ def manage_team_delete(request, slug):
     if request.POST.get("confirm") != team.slug:
         messages.error(request, f"Type the team's slug “{team.slug}” to confirm deleting it.")
         return redirect("team_detail", slug=team.slug)
-    services.team_delete(team=team, actor=request.user, request=request)
+    try:
+        services.team_delete(team=team, actor=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("team_detail", slug=team.slug)
     messages.success(request, f"Team {team.name} was deleted.")
     return redirect("manage_teams")
 
