@@ -37,20 +37,20 @@ class PortalOAuth2Validator(OAuth2Validator):
         return valid and not _inactive(request.user)
 
 
-def _count_failures(view_class):
-    """The view, with failed client or token checks counted against PLATFORM_LOGIN_RATE per client
-    (past it the failing request is answered 429; a valid one never is)."""
+class _FailuresCounted:
+    """Failed client or token checks count against PLATFORM_LOGIN_RATE per client: past it the failing
+    request is answered 429 (a valid one never is)."""
 
-    class CountedView(view_class):
-        def post(self, request, *args, **kwargs):
-            response = super().post(request, *args, **kwargs)
-            if response.status_code in (400, 401):
-                secret_failure_record(request=request)
-            return response
-
-    CountedView.__name__ = CountedView.__qualname__ = view_class.__name__
-    return CountedView
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        if response.status_code in (400, 401):
+            secret_failure_record(request=request)
+        return response
 
 
-TokenView = _count_failures(oauth_views.TokenView)
-RevokeTokenView = _count_failures(oauth_views.RevokeTokenView)
+class TokenView(_FailuresCounted, oauth_views.TokenView):
+    pass
+
+
+class RevokeTokenView(_FailuresCounted, oauth_views.RevokeTokenView):
+    pass
