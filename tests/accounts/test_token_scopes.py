@@ -1,7 +1,6 @@
 """Personal access tokens carry a scope: `write` (the default) does what its owner may, `read` only reads.
 Chosen at creation in the API and the UI, shown in lists; every API view enforces it."""
 
-import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 

@@ -17,10 +17,10 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
+from portal.accounts.backends import password_attempt_keys
 from portal.accounts.models import AccessToken, Membership, Team, token_digest
 from portal.audit.services import audit_record
 from portal.names import name_clean
-from portal.accounts.backends import password_attempt_keys
 from portal.ratelimit import limit_give_back, limit_take, limits_take
 
 TOKEN_PREFIX = "dsw_"
@@ -219,8 +219,8 @@ def team_create(*, name, description="", slug=None, actor, request=None):
 
 def team_update(*, team, actor, request=None, name=None, description=None):
     changes = {}
-    if name is not None and name_clean(name, field="name", max_length=100) != team.name:
-        name = name_clean(name, field="name", max_length=100)
+    name = None if name is None else name_clean(name, field="name", max_length=100)
+    if name is not None and name != team.name:
         if not name:
             raise ValidationError({"name": "A team needs a name."})
         if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
