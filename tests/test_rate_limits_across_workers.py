@@ -48,16 +48,17 @@ def gunicorn(request, transactional_db, settings, tmp_path):
     log = tmp_path / "access.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s %(U)s"],
+         "--threads", "4", "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s %(U)s",
+         "--no-control-socket"],  # its default path is one per machine, shared with every other gunicorn
         cwd=ROOT, env=_environment(tmp_path, cache), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a worker still importing Django
                 pass
             assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
             time.sleep(0.2)
