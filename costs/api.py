@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -122,13 +123,24 @@ class BudgetGrantListApi(APIView):
 
 
 def _instant(value, field, zone):
-    parsed = parse_datetime(value)
-    if parsed is not None:
-        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=zone)
-    day = parse_date(value)
-    if day is not None:
-        return datetime(day.year, day.month, day.day, tzinfo=zone)
-    raise ValidationError({field: ["Give an ISO date (2026-11-01) or date-time (2026-11-01T00:00:00Z)."]})
+    """An aware datetime from an ISO date or date-time; 400 naming ``field`` for anything else,
+    including dates that do not exist (2026-02-30), offsets of a day or more and years at the edge
+    of the calendar (which cannot be moved to UTC)."""
+    message = "Give an ISO date (2026-11-01) or date-time (2026-11-01T00:00:00Z) between the years 1970 and 9998."
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            parsed = datetime(day.year, day.month, day.day) if day is not None else None
+        if parsed is None:
+            raise ValueError(value)
+        instant = parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=zone)
+        instant.astimezone(dt_timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValidationError({field: [message]}) from None
+    if not 1970 <= instant.year <= 9998:
+        raise ValidationError({field: [message]})
+    return instant
 
 
 def report_window(team, params):

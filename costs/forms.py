@@ -3,15 +3,17 @@ from django.conf import settings
 
 from costs.currencies import format_amount, parse_money
 from costs.models import Budget
+from costs.services import MAX_MONEY
 
 
 class MoneyField(forms.CharField):
     """An amount people type and read in the platform's currency ("1,250.50"); cleaned to minor units.
     The label says the currency, so nobody has to guess whether it wants cents."""
 
-    def __init__(self, *args, label=None, **kwargs):
+    def __init__(self, *args, label=None, max_amount=MAX_MONEY, **kwargs):
         super().__init__(*args, label=label, **kwargs)
         self.base_label = label
+        self.max_amount = max_amount
         self._set_currency()
 
     def __deepcopy__(self, memo):
@@ -29,9 +31,12 @@ class MoneyField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            return parse_money(value, self.currency)
+            amount = parse_money(value, self.currency)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
+        if amount > self.max_amount:
+            raise forms.ValidationError(f"That amount is too large: at most {format_amount(self.max_amount, self.currency)}.")
+        return amount
 
     def prepare_value(self, value):
         return format_amount(value, self.currency) if isinstance(value, int) and not isinstance(value, bool) else value

@@ -11,7 +11,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts.models import Membership, Team
+from portal.accounts.models import Membership
+from portal.accounts.selectors import team_can_manage, team_list_for
 
 from images import selectors, services, tasks
 from images.authentication import RobotBearerAuthentication
@@ -96,7 +97,7 @@ class ImageApproveApi(_LifecycleApi):
     def post(self, request, pk):
         """new or deprecated → approved, for all teams or the teams listed."""
         entry = self._curatable(request, pk)
-        serializer = ApproveInput(data=request.data)
+        serializer = ApproveInput(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         entry = services.image_approve(entry=entry, actor=request.user, request=request._request, **serializer.validated_data)
         return Response(ImageOutput(entry).data)
@@ -206,12 +207,15 @@ class SbomUploadApi(APIView):
                          "python_version": parsed.python_version}, status=status.HTTP_201_CREATED)
 
 
-def _policy_team(request, slug):
+def _policy_team(request, slug, *, change):
+    """The team of ``/policy/teams/<slug>/`` (None for the platform's). Teams the caller does not
+    belong to answer 404 like made-up slugs: their existence does not leak."""
     if slug is None:
-        _require_admin(request, "change the platform's scan policy")
+        if change:
+            _require_admin(request, "change the platform's scan policy")
         return None
-    team = get_object_or_404(Team, slug=slug)
-    if not (request.user.is_platform_admin or Membership.objects.filter(user=request.user, team=team, role=Membership.Role.ADMIN).exists()):
+    team = get_object_or_404(team_list_for(user=request.user), slug=slug)
+    if change and not team_can_manage(user=request.user, team=team):
         raise PermissionDenied("Only platform admins and this team's admins set its scan policy.")
     return team
 
@@ -222,13 +226,13 @@ class ScanPolicyApi(APIView):
 
     @extend_schema(responses=PolicySerializer)
     def get(self, request, slug=None):
-        team = get_object_or_404(Team, slug=slug) if slug else None
+        team = _policy_team(request, slug, change=False)
         policy = ScanPolicy.objects.filter(team=team).first() or ScanPolicy(team=team)
         return Response(PolicySerializer(policy).data)
 
     @extend_schema(request=PolicySerializer, responses=PolicySerializer)
     def put(self, request, slug=None):
-        team = _policy_team(request, slug)
+        team = _policy_team(request, slug, change=True)
         serializer = PolicySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         policy = services.scan_policy_save(team=team, actor=request.user, request=request._request,
@@ -239,12 +243,13 @@ class ScanPolicyApi(APIView):
 
 @extend_schema(tags=["images"])
 class ScanExceptionListApi(generics.ListAPIView):
-    """Time-boxed exceptions to the scan gate. POST creates one (platform admins)."""
+    """Time-boxed exceptions to the scan gate: platform admins see all; others the platform-wide ones and
+    their teams', on repositories they may see. POST creates one (platform admins)."""
 
     serializer_class = ExceptionSerializer
 
     def get_queryset(self):
-        return ScanException.objects.select_related("repository", "team", "created_by")
+        return selectors.scan_exceptions_for(self.request.user).select_related("repository", "team", "created_by")
 
     @extend_schema(request=ExceptionSerializer, responses={201: ExceptionSerializer})
     def post(self, request):

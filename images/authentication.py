@@ -1,6 +1,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from portal.ratelimit import secret_failure_record
+
 from images.services import robot_authenticate
 
 ROBOT_SECRET_PREFIX = "rbt_"
@@ -15,6 +17,7 @@ class RobotBearerAuthentication(authentication.BaseAuthentication):
             return None
         robot = robot_authenticate(header[1].decode(errors="replace"))
         if robot is None:
+            secret_failure_record(request=request)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked robot secret.")
         return robot, None
 

@@ -10,11 +10,12 @@ import json
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+
+from portal.ratelimit import RateLimited
 
 from images import services, tasks
 
@@ -41,32 +42,6 @@ def _basic_credentials(request):
     return username, password
 
 
-def _failures_key(request):
-    return f"registry-token-failures:{request.META.get('REMOTE_ADDR', '')}"
-
-
-def _login_rate():
-    """PLATFORM_LOGIN_RATE ("10/minute", DRF's notation) as (attempts, seconds)."""
-    count, _, period = settings.PLATFORM_LOGIN_RATE.partition("/")
-    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
-
-
-def _too_many_failures(request):
-    """Wrong passwords are limited per client address (PLATFORM_LOGIN_RATE); successful requests are not,
-    since clients ask for a token per repository and step."""
-    return (cache.get(_failures_key(request)) or 0) >= _login_rate()[0]
-
-
-def _count_failure(request):
-    period = _login_rate()[1]
-    key = _failures_key(request)
-    if not cache.add(key, 1, period):
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, period)
-
-
 @require_GET
 def registry_token(request):
     """Distribution token auth: ``GET ?service=…&scope=repository:name:pull,push`` with Basic credentials
@@ -78,17 +53,20 @@ def registry_token(request):
         credentials = _basic_credentials(request)
     except ValueError as exc:
         return _unauthorized(str(exc))
-    principal = None
+    principal, read_only = None, False
     if credentials is not None:
-        if _too_many_failures(request):
-            return JsonResponse({"errors": [{"code": "TOOMANYREQUESTS", "message": "too many failed attempts; wait a minute"}]},
-                                status=429)
-        principal = services.registry_principal(*credentials)
+        try:
+            principal, read_only = services.registry_principal(*credentials, request=request)
+        except RateLimited as exc:
+            response = JsonResponse({"errors": [{"code": "TOOMANYREQUESTS",
+                                                 "message": f"too many failed attempts; try again in {exc.retry_after} s"}]},
+                                    status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         if principal is None:
-            _count_failure(request)
             logger.info("registry token refused for %r", credentials[0])
             return _unauthorized("invalid username, token or secret")
-    return JsonResponse(services.registry_token_for(principal, request.GET.getlist("scope")))
+    return JsonResponse(services.registry_token_for(principal, request.GET.getlist("scope"), read_only=read_only))
 
 
 @csrf_exempt

@@ -68,6 +68,21 @@ def catalog_for(user):
     return entries.filter(shared | team | own).exclude(Q(status=Status.RETIRED) & ~own).distinct()
 
 
+def scan_exceptions_for(user):
+    """Scan exceptions `user` may see: all for platform admins; for others those that apply to every
+    team or to one of theirs, on every repository or one whose namespace they may see (so another
+    team's exceptions and repository names do not leak)."""
+    exceptions = ScanException.objects.all()
+    if user.is_platform_admin:
+        return exceptions
+    team_ids = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+    repository_seen = (Q(repository__isnull=True)
+                       | Q(repository__namespace__in=[Repository.Namespace.PLATFORM, Repository.Namespace.LOCAL])
+                       | Q(repository__namespace=Repository.Namespace.TEAM, repository__team_id__in=team_ids)
+                       | Q(repository__namespace=Repository.Namespace.USER, repository__owner=user))
+    return exceptions.filter(Q(team__isnull=True) | Q(team_id__in=team_ids)).filter(repository_seen)
+
+
 def local_python_problem(python):
     """Why `python` cannot serve as a local environment, or "" (empty means the platform's own Python)."""
     if not python:

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from portal.accounts.models import Team
+from portal.accounts.serializers import VisibleTeamField
 
 from images.models import SEVERITIES, Finding, ImageTag, Manifest, PackageRecord, RobotAccount, ScanException, ScanPolicy
 from images.selectors import key_packages, pinned_reference
@@ -105,7 +106,7 @@ class FindingOutput(serializers.ModelSerializer):
 
 class ApproveInput(serializers.Serializer):
     all_teams = serializers.BooleanField(default=True)
-    teams = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Team.objects.all(), required=False, default=list)
+    teams = VisibleTeamField(many=True, required=False, default=list)
     recommended = serializers.BooleanField(default=False)
 
     def validate(self, data):
@@ -155,13 +156,14 @@ class SbomOutput(serializers.Serializer):
 
 
 class PolicySerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                        help_text="null: the platform's policy.")
     block_threshold = serializers.ChoiceField(choices=[s for s in SEVERITIES if s != "UNKNOWN"] + [""])
+    updated = serializers.DateTimeField(read_only=True, allow_null=True, help_text="null: never set (the default applies).")
 
     class Meta:
         model = ScanPolicy
         fields = ["team", "block_threshold", "allow_unscanned", "updated"]
-        read_only_fields = ["updated"]
 
 
 class ExceptionSerializer(serializers.ModelSerializer):

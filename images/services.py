@@ -7,12 +7,13 @@ import re
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.accounts.services import TOKEN_PREFIX, token_authenticate
 from portal.audit.services import audit_record
+from portal.ratelimit import secret_failure_record
 
 from images.access import granted_access, repository_owner_fields
 from images.models import ImageTag, Manifest, Repository, RobotAccount, robot_secret_digest
@@ -46,23 +47,35 @@ def robot_authenticate(raw_secret, *, name=None):
     return robot
 
 
-def registry_principal(username, password):
-    """Who is asking for a registry token: a robot (``robot$name`` + secret) or a user with a
-    personal access token or their password. None if the credentials are wrong."""
+def registry_principal(username, password, *, request=None):
+    """Who is asking for a registry token: ``(principal, read_only)``, principal being a robot
+    (``robot$name`` + secret) or a user with a personal access token (``read_only`` when its scope is
+    read) or their password; ``(None, False)`` if the credentials are wrong.
+
+    Passwords count against PLATFORM_LOGIN_RATE in the authentication backend, wrong secrets here
+    (both raise ``RateLimited`` past it)."""
     if not username or not password:
-        return None
-    if username.startswith(ROBOT_PREFIX):
-        return robot_authenticate(password, name=username[len(ROBOT_PREFIX):])
-    if password.startswith(TOKEN_PREFIX):
-        token = token_authenticate(password)
-        return token.user if token is not None and token.user.username == username else None
-    user = authenticate(username=username, password=password)
-    return user if isinstance(user, User) and user.is_active else None
+        return None, False
+    if username.startswith(ROBOT_PREFIX) or password.startswith(TOKEN_PREFIX):
+        if username.startswith(ROBOT_PREFIX):
+            principal, read_only = robot_authenticate(password, name=username[len(ROBOT_PREFIX):]), False
+        else:
+            token = token_authenticate(password)
+            principal = token.user if token is not None and token.user.username == username else None
+            read_only = token is not None and not token.can_write
+        if principal is None and request is not None:
+            secret_failure_record(request=request)
+        return principal, read_only
+    user = authenticate(request, username=username, password=password)
+    return (user if isinstance(user, User) and user.is_active else None), False
 
 
-def registry_token_for(principal, scopes):
-    """The token response the registry's clients expect (distribution token auth)."""
+def registry_token_for(principal, scopes, *, read_only=False):
+    """The token response the registry's clients expect (distribution token auth). A read-only
+    personal token gets pulls only."""
     access = granted_access(principal, scopes) if principal is not None else []
+    if read_only:
+        access = [{**item, "actions": [action for action in item["actions"] if action == "pull"]} for item in access]
     subject = "" if principal is None else (principal.username if isinstance(principal, RobotAccount) else principal.get_username())
     token, lifetime = registry_token_issue(subject=subject, access=access)
     return {"token": token, "access_token": token, "expires_in": lifetime, "issued_at": timezone.now().isoformat()}
@@ -316,14 +329,17 @@ def robot_create(*, name, scopes, days, actor, description="", request=None):
         raise ValidationError({"days": f"Give a lifetime between 1 and {settings.PLATFORM_ROBOT_MAX_DAYS} days."})
     scopes = _validate_scopes(scopes)
     secret = "rbt_" + secrets.token_urlsafe(32)
-    with transaction.atomic():
-        if RobotAccount.objects.filter(name=name).exists():
-            raise ValidationError({"name": f"A robot named {name!r} already exists."})
-        robot = RobotAccount.objects.create(name=name, description=description[:200], scopes=scopes,
-                                            secret_digest=robot_secret_digest(secret),
-                                            expires=timezone.now() + timedelta(days=days), created_by=actor)
-        audit_record(action="robot.created", actor=actor, request=request, target=robot,
-                     data={"scopes": scopes, "days": days})
+    if RobotAccount.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A robot named {name!r} already exists."})
+    try:
+        with transaction.atomic():
+            robot = RobotAccount.objects.create(name=name, description=description[:200], scopes=scopes,
+                                                secret_digest=robot_secret_digest(secret),
+                                                expires=timezone.now() + timedelta(days=days), created_by=actor)
+            audit_record(action="robot.created", actor=actor, request=request, target=robot,
+                         data={"scopes": scopes, "days": days})
+    except IntegrityError:  # the same name created at the same moment, between the check above and here
+        raise ValidationError({"name": f"A robot named {name!r} already exists."}) from None
     return robot, secret
 
 

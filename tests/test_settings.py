@@ -109,3 +109,26 @@ def test_embedded_mode_needs_no_environment(tmp_path):
     assert "sqlite3 filesystem://" in result.stdout
     key_file = tmp_path / "secret_key"
     assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_embedded_mode_shares_its_cache_through_the_database_and_migrate_makes_the_table(tmp_path):
+    """Rate limits must be counted once for every process: never per-process memory."""
+    assert _manage(["migrate", "--no-input", "-v", "0"], {}, tmp_path).returncode == 0
+    script = ("from django.conf import settings as s; from django.core.cache import cache; "
+              "print(s.CACHES['default']['BACKEND']); print(cache.add('k', 1, 60), cache.add('k', 1, 60))")
+    result = _manage(["shell", "-v", "0", "-c", script], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.cache.backends.db.DatabaseCache", "True", "False"]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "platform.sqlite3") as database:
+        assert database.execute("SELECT count(*) FROM platform_cache").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("PLATFORM_LOGIN_RATE", "ten a minute", "is not a rate"),
+    ("PLATFORM_TRUSTED_PROXIES", "proxy.example.org", "is not an IP address or network"),
+])
+def test_security_settings_fail_loudly(tmp_path, name, value, message):
+    result = _manage(["check"], {name: value}, tmp_path)
+    assert result.returncode != 0 and name in result.stderr and message in result.stderr

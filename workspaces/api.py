@@ -74,10 +74,12 @@ class ProfileDetailApi(APIView):
 
 
 def _profile_from_reference(user, reference):
+    """Among the profiles `user` may launch: one that exists but is not theirs reads as missing."""
     if reference is None:
         return None
-    lookup = Q(name__iexact=reference) | (Q(pk=int(reference)) if str(reference).isdigit() else Q())
-    return Profile.objects.filter(lookup).first()
+    reference = str(reference).strip()
+    lookup = Q(name__iexact=reference) | (Q(pk=int(reference)) if reference.isdigit() and len(reference) < 19 else Q())
+    return selectors.profile_list_for(user=user).filter(lookup).first()
 
 
 @extend_schema(tags=["workspaces"])
@@ -91,7 +93,7 @@ class WorkspaceListApi(generics.ListAPIView):
 
     @extend_schema(request=WorkspaceCreateInput, responses={202: WorkspaceOutput})
     def post(self, request):
-        serializer = WorkspaceCreateInput(data=request.data)
+        serializer = WorkspaceCreateInput(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         profile = _profile_from_reference(request.user, data["profile"])

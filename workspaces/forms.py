@@ -61,11 +61,11 @@ class ProfileForm(forms.Form):
     gpus = forms.IntegerField(min_value=0, max_value=16, initial=0)
     gpu_type = forms.CharField(required=False, max_length=40)
     disk = SizeFormField(initial="10Gi")
-    idle_timeout_minutes = forms.IntegerField(min_value=0, required=False, label="Idle timeout (minutes)",
+    idle_timeout_minutes = forms.IntegerField(min_value=0, max_value=60 * 24 * 30, required=False, label="Idle timeout (minutes)",
                                               help_text="Stop workspaces idle this long; 0: never; empty: the platform default.")
     max_age_hours = forms.IntegerField(min_value=0, max_value=24 * 365, required=False, label="Maximum age (hours)",
                                        help_text="Stop workspaces running this long; 0: never; empty: the platform default.")
-    hourly_price_hint = MoneyField(label="Hourly price hint", initial=0, required=False,
+    hourly_price_hint = MoneyField(label="Hourly price hint", initial=0, required=False, max_amount=10**9,
                                    help_text="For your own notes; the launch form shows the price from Admin → Prices.")
     enabled = forms.BooleanField(required=False, initial=True)
     all_teams = forms.BooleanField(required=False, initial=True, label="Open to all teams")

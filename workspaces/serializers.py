@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.accounts.models import Team
+from portal.accounts.serializers import VisibleTeamField
 from workspaces.models import Profile, Workspace, WorkspaceEvent
 from workspaces.units import format_size, parse_size
 
@@ -104,7 +105,7 @@ class ProfileInput(serializers.Serializer):
     max_age_hours = serializers.IntegerField(
         min_value=0, max_value=24 * 365, allow_null=True, default=None,
         help_text="Stop a workspace running this long; 0: never; null: the platform default.")
-    hourly_price_hint = serializers.IntegerField(min_value=0, default=0)
+    hourly_price_hint = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
     enabled = serializers.BooleanField(default=True)
     all_teams = serializers.BooleanField(default=True)
     teams = serializers.SlugRelatedField(many=True, slug_field="slug", queryset=Team.objects.all(), required=False, default=list)
@@ -162,8 +163,7 @@ class WorkspaceCreateInput(serializers.Serializer):
                                   help_text="A catalog entry: platform/python:TAG, REPO@sha256:…, or local:NAME "
                                             "(GET /api/v1/images/choices/ lists yours). Default: the recommended one. "
                                             "Stored pinned by digest.")
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, default=None,
-                                        help_text="Team slug; needed only when you are in several teams.")
+    team = VisibleTeamField(required=False, default=None, help_text="Team slug; needed only when you are in several teams.")
 
 
 class WorkspaceEventOutput(serializers.ModelSerializer):

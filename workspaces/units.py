@@ -9,7 +9,9 @@ _UNITS = {
     "g": 10**9, "gb": 10**9, "gi": 2**30, "gib": 2**30,
     "t": 10**12, "tb": 10**12, "ti": 2**40, "tib": 2**40,
 }
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+_SIZE = re.compile(r"^\s*(\d{1,30}(?:\.\d{1,30})?)\s*([a-zA-Z]*)\s*$")
+# Above any real memory or disk, below what a 64-bit database column holds.
+MAX_SIZE = 2**60
 
 
 def parse_size(text):
@@ -18,9 +20,11 @@ def parse_size(text):
     Follows Kubernetes: ``G`` is 10^9, ``Gi`` is 2^30. Raises ValueError with a
     message a person can act on.
     """
-    if isinstance(text, int):
+    if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
             raise ValueError("A size cannot be negative.")
+        if text > MAX_SIZE:
+            raise ValueError("That size is too large.")
         return text
     match = _SIZE.match(str(text))
     if not match:
@@ -29,7 +33,10 @@ def parse_size(text):
     factor = _UNITS.get(unit.lower())
     if factor is None:
         raise ValueError(f"Unknown unit {unit!r} in {text!r}; use K, M, G, T or Ki, Mi, Gi, Ti.")
-    return int(float(number) * factor)
+    size = int(float(number) * factor)
+    if size > MAX_SIZE:
+        raise ValueError(f"{text!r} is too large.")
+    return size
 
 
 def format_size(size):

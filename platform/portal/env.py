@@ -6,6 +6,7 @@ raises ``ImproperlyConfigured`` naming the variable, so a typo stops start-up
 instead of silently falling back to a default.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -77,3 +78,26 @@ def choice(name, choices, default, *, environ=None):
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of: {', '.join(choices)}.")
     return value
+
+
+def rate(name, default, *, environ=None):
+    """A rate such as ``10/minute`` (see ``portal.ratelimit.rate_parse``), checked at start-up."""
+    from portal.ratelimit import rate_parse
+
+    value = string(name, default, environ=environ)
+    try:
+        rate_parse(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return value
+
+
+def network_list(name, default=(), *, environ=None):
+    """Comma-separated IP addresses or networks (``10.0.0.0/8``); fails on anything else."""
+    values = string_list(name, default, environ=environ)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network.") from None
+    return values

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (works air-gapped, fits the CSP)
     "oauth2_provider",
     "portal.audit",
     "portal.accounts",
@@ -88,7 +89,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over the limit is refused before anything reads it.
+    "portal.web.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.web.middleware.RateLimitedMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -190,12 +195,22 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# One cache for the whole platform: rate limits (portal/ratelimit.py) and locks must be shared by
+# every process, so never per-process memory. The database cache's table is created by `migrate`
+# (portal.web's post-migrate hook).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "platform_cache",
+        # Above this the database cache deletes a third of its rows, live rate-limit slots included.
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
+    }}
 
 # --- Auth ---------------------------------------------------------------------
+# Every password check counts against PLATFORM_LOGIN_RATE (per client address and per username).
+AUTHENTICATION_BACKENDS = ["portal.accounts.backends.RateLimitedModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -213,7 +228,12 @@ PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
 
 PLATFORM_TOKEN_DEFAULT_DAYS = env.integer("PLATFORM_TOKEN_DEFAULT_DAYS", 30, minimum=1)
 PLATFORM_TOKEN_MAX_DAYS = env.integer("PLATFORM_TOKEN_MAX_DAYS", 365, minimum=1)
-PLATFORM_LOGIN_RATE = env.string("PLATFORM_LOGIN_RATE", "10/minute")
+# Password attempts, password-reset requests, token creations and failed token checks, each per
+# client address (and per username or e-mail address where there is one); docs/admin-guide.md.
+PLATFORM_LOGIN_RATE = env.rate("PLATFORM_LOGIN_RATE", "10/minute")
+# Proxies whose X-Forwarded-For names the client (addresses or networks). The embedded mode's
+# proxy runs on loopback; in production list the proxy's addresses (docs/configuration.md).
+PLATFORM_TRUSTED_PROXIES = env.network_list("PLATFORM_TRUSTED_PROXIES", [] if PRODUCTION else ["127.0.0.1/32", "::1/128"])
 
 # Optional single sign-on against an external OpenID Connect provider.
 PLATFORM_OIDC_ISSUER = env.string("PLATFORM_OIDC_ISSUER", "").rstrip("/")
@@ -274,7 +294,12 @@ if not PLATFORM_HUB_OAUTH_CLIENT_SECRET:
         raise ImproperlyConfigured("PLATFORM_HUB_OAUTH_CLIENT_SECRET is required in production mode.")
     PLATFORM_HUB_OAUTH_CLIENT_SECRET = _embedded_secret(PLATFORM_DATA_DIR / "hub" / "oauth_client_secret", 32)
 OAUTH2_PROVIDER = {
+    # `read` lets a client read who the person is (GET /api/v1/users/me/) and nothing else.
     "SCOPES": {"read": "Read your account"},
+    # Only the authorization-code and refresh-token grants exist: a password or client-credentials
+    # grant is refused before any credential is looked at.
+    "OAUTH2_SERVER_CLASS": "oauthlib.oauth2.WebApplicationServer",
+    "OAUTH2_VALIDATOR_CLASS": "portal.accounts.oauth.PortalOAuth2Validator",
     "DEFAULT_SCOPES": ["read"],
     "PKCE_REQUIRED": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
@@ -368,6 +393,25 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# Request bodies above this answer 413 before anything reads them (SBOMs and scan reports are the
+# largest bodies the API takes).
+PLATFORM_MAX_REQUEST_BYTES = env.integer("PLATFORM_MAX_REQUEST_BYTES", 32 * 2**20, minimum=64 * 2**10)
+DATA_UPLOAD_MAX_MEMORY_SIZE = PLATFORM_MAX_REQUEST_BYTES
+# Scripts only from our own files: no inline script, nothing from other origins. Styles likewise
+# (the pages set no inline style); images may be data: URIs (Swagger UI's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -384,14 +428,15 @@ if PRODUCTION:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.accounts.authentication.BearerTokenAuthentication",
-        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+        "portal.accounts.authentication.OAuth2TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # TokenScopes: a token is accepted only where its scopes cover the request (docs/api.md).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "portal.accounts.permissions.TokenScopes"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -403,12 +448,23 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are public and read no credentials.
+    "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "APPEND_COMPONENTS": {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # The hub's sign-in (an OAuth `read` token may read /users/me/ and nothing else).
+    "OAUTH2_FLOWS": ["authorizationCode"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Nothing is fetched from elsewhere: no validator badge from swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Logging ------------------------------------------------------------------

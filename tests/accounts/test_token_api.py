@@ -19,7 +19,7 @@ def test_obtain_token_with_password_and_use_it(alice):
     response = obtain("alice", PASSWORD)
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "name", "token", "expires"}
+    assert set(body) == {"id", "name", "scope", "token", "expires"} and body["scope"] == "write"
     me = api_as(token=body["token"]).get("/api/v1/users/me/")
     assert me.status_code == 200
     assert me.json()["username"] == "alice"

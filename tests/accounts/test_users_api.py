@@ -2,7 +2,7 @@ import pytest
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
-from tests.conftest import api_as
+from tests.conftest import PASSWORD, api_as
 
 
 def test_me_shows_account_and_teams(alice, team):
@@ -13,10 +13,21 @@ def test_me_shows_account_and_teams(alice, team):
 
 
 def test_me_can_be_updated(bob):
-    response = api_as(bob).patch("/api/v1/users/me/", {"first_name": "Bob", "email": "bob@new.example.org"}, format="json")
+    response = api_as(bob).patch("/api/v1/users/me/", {"first_name": "Bob", "email": "bob@new.example.org",
+                                                       "current_password": PASSWORD}, format="json")
     assert response.status_code == 200
     assert response.json()["first_name"] == "Bob"
     assert response.json()["email"] == "bob@new.example.org"
+
+
+@pytest.mark.parametrize("password", [None, "", "wrong"])
+def test_changing_the_email_address_needs_the_current_password(bob, password):
+    payload = {"email": "mallory@evil.example"} | ({} if password is None else {"current_password": password})
+    response = api_as(bob).patch("/api/v1/users/me/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"current_password": ["This is not your current password."]}
+    bob.refresh_from_db()
+    assert bob.email == "bob@example.org"
 
 
 def test_me_rejects_a_bad_email(bob):

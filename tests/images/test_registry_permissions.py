@@ -7,6 +7,7 @@ import requests
 from django.utils import timezone
 
 from images import services
+from portal.accounts.services import token_create
 from images.models import RobotAccount
 from tests.conftest import PASSWORD, make_user, token_for
 from tests.images.oci import build_layout, push
@@ -51,6 +52,18 @@ def test_personal_access_token_works_and_wrong_password_is_refused(registry, lay
     assert push_as(registry, layout, "users/alice/tools", "alice", token_for(alice)).returncode == 0
     result = push_as(registry, layout, "users/alice/tools", "alice", "wrong password")
     assert result.returncode != 0
+
+
+def test_a_read_only_token_pulls_but_cannot_push(registry, layout, live_server, alice):
+    _, read_only = token_create(user=alice, name="ci pull", scope="read")
+    result = push_as(registry, layout, "users/alice/tools", "alice", read_only)
+    assert result.returncode != 0 and ("denied" in result.stderr.lower() or "unauthorized" in result.stderr.lower())
+    assert push_as(registry, layout, "users/alice/tools", "alice", token_for(alice)).returncode == 0
+    token = requests.get(f"{live_server.url}/api/v1/images/registry/token/",
+                         params={"service": "workspaces-registry", "scope": "repository:users/alice/tools:pull,push"},
+                         auth=("alice", read_only), timeout=10).json()["token"]
+    tags = requests.get(f"{registry.url}/v2/users/alice/tools/tags/list", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert tags.status_code == 200 and tags.json()["tags"] == ["2026.11.23-4f2a9c1"]
 
 
 def test_robot_pushes_within_its_scopes_until_revoked_or_expired(registry, layout, admin):

@@ -17,6 +17,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -28,6 +29,9 @@ import requests
 
 from tests.kube.cluster import kill_process_group
 from tests.kube.serviceproxy import ServiceProxy
+
+# "0.0.0.0" as a listen address, not inside a network such as 10.0.0.0/8.
+ANY_ADDRESS = re.compile(r"(?<![\d.])0\.0\.0\.0(?![\d./])")
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PATHS = {"/app": ROOT}
@@ -136,8 +140,8 @@ class ProcessKubelet:
             argv.append("--allow-root")  # the pod asks for uid 1000; here everything runs as the test's user
         if self.with_controller_manager:
             # Listen on the pod's own address (pods share the host's network here), find Services by name.
-            argv = [a.replace("0.0.0.0", address) for a in argv]
-            env = {k: v.replace("0.0.0.0", address) for k, v in env.items()}
+            argv = [ANY_ADDRESS.sub(address, a) for a in argv]
+            env = {k: ANY_ADDRESS.sub(address, v) for k, v in env.items()}
             env.update(self._service_account_env(pod))
             argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
                     'mount --bind "$0" /etc/hosts && exec "$@"', str(self.services.hosts_file), *argv]

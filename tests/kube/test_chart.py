@@ -73,6 +73,7 @@ def test_portal_and_hub_are_wired_together():
     assert portal["DATABASE_URL"] == {"secretKeyRef": {"name": "platform-database", "key": "url"}}
     assert portal["REDIS_URL"] == {"secretKeyRef": {"name": "platform-redis", "key": "url"}}
     assert portal["PLATFORM_HUB_API_URL"] == "http://dsw-hub:8081/hub/api"
+    assert portal["PLATFORM_TRUSTED_PROXIES"] == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"  # the proxy's pods
     assert hub["PLATFORM_SPAWNER"] == "kubernetes"
     assert hub["PLATFORM_PORTAL_INTERNAL_URL"] == "http://dsw-portal:8000"
     assert hub["PLATFORM_PROXY_API_URL"] == "http://dsw-proxy-api:8001"

@@ -153,7 +153,17 @@ def test_team_delete_needs_the_slug_typed(client, admin, team):
 def test_profile_update(client, bob):
     client.force_login(bob)
     response = client.post("/settings/", {"first_name": "Bob", "last_name": "B", "email": "bob@x.example"}, follow=True)
+    assert b"This is not your current password" in response.content  # the address is where reset links go
+    bob.refresh_from_db()
+    assert bob.email == "bob@example.org" and bob.first_name == ""
+    response = client.post("/settings/", {"first_name": "Bob", "last_name": "B", "email": "bob@x.example",
+                                          "current_password": PASSWORD}, follow=True)
     assert b"Your profile was saved" in response.content
+    bob.refresh_from_db()
+    assert (bob.email, bob.first_name) == ("bob@x.example", "Bob")
+    assert AuditEvent.objects.filter(action="user.email_changed", actor_username="bob").exists()
+    response = client.post("/settings/", {"first_name": "Robert", "last_name": "B", "email": "bob@x.example"}, follow=True)
+    assert b"Your profile was saved" in response.content  # names alone need no password
 
 
 def test_html_404_for_pages_and_json_for_api(client, bob):

@@ -65,6 +65,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   value: {{ include "dsw.publicUrl" . | quote }}
 - name: DJANGO_SECURE_SSL_REDIRECT
   value: "false"
+- name: PLATFORM_TRUSTED_PROXIES
+  value: {{ join "," .Values.portal.trustedProxies | quote }}
 {{ include "dsw.secretEnv" (dict "name" "DATABASE_URL" "secret" .Values.database.existingSecret "key" .Values.database.secretKey) }}
 {{ include "dsw.secretEnv" (dict "name" "REDIS_URL" "secret" .Values.redis.existingSecret "key" .Values.redis.secretKey) }}
 {{ include "dsw.secretEnv" (dict "name" "DJANGO_SECRET_KEY" "secret" (include "dsw.secretsName" .) "key" "django-secret-key") }}

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from portal.accounts import services
 from portal.accounts.models import AccessToken, ExternalIdentity, Membership, Team, User
 
 
@@ -12,7 +13,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(User)
 class PlatformUserAdmin(UserAdmin):
-    pass
+    def save_model(self, request, obj, form, change):
+        # Unticking "active" goes through the service, which also ends the person's tokens and sessions.
+        if change and "is_active" in form.changed_data:
+            wanted = obj.is_active
+            obj.is_active = not wanted
+            super().save_model(request, obj, form, change)
+            services.user_set_active(user=obj, active=wanted, actor=request.user, request=request)
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(Team)
@@ -25,9 +34,9 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(AccessToken)
 class AccessTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created", "expires", "last_used", "revoked"]
+    list_display = ["name", "user", "scope", "prefix", "created", "expires", "last_used", "revoked"]
     search_fields = ["name", "user__username", "prefix"]
-    readonly_fields = ["user", "prefix", "digest", "created", "last_used"]
+    readonly_fields = ["user", "scope", "prefix", "digest", "created", "last_used"]
 
     def has_add_permission(self, request):
         return False  # tokens are created by their owners, who see the secret once

@@ -1,6 +1,5 @@
 """REST endpoints for accounts, tokens, teams and memberships. Thin: the rules live in services."""
 
-from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -9,7 +8,6 @@ from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from portal.accounts import selectors, services
@@ -17,34 +15,25 @@ from portal.accounts.permissions import IsPlatformAdmin
 from portal.accounts.serializers import (
     MembershipCreateInput, MembershipOutput, MembershipUpdateInput, MeOutput, MeUpdateInput, TeamCreateInput,
     TeamOutput, TeamUpdateInput, TokenCreatedOutput, TokenCreateInput, TokenObtainInput, TokenOutput,
-    UserCreateInput, UserOutput,
+    UserCreateInput, UserOutput, UserUpdateInput,
 )
 
 
-class LoginRateThrottle(SimpleRateThrottle):
-    """Limits password attempts per client address (PLATFORM_LOGIN_RATE, e.g. ``10/minute``)."""
-
-    scope = "login"
-
-    def get_rate(self):
-        return settings.PLATFORM_LOGIN_RATE
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
 def _created_token(token, raw):
-    return TokenCreatedOutput({"id": token.id, "name": token.name, "token": raw, "expires": token.expires}).data
+    return TokenCreatedOutput({"id": token.id, "name": token.name, "scope": token.scope, "token": raw,
+                               "expires": token.expires}).data
 
 
 # --- Tokens -------------------------------------------------------------------
 
 class TokenObtainApi(APIView):
-    """Exchange a username and password for a personal access token (rate limited)."""
+    """Exchange a username and password for a personal access token.
+
+    Wrong passwords count against PLATFORM_LOGIN_RATE per client and per username; past it the
+    answer is 429, whatever the password (the rate-limited authentication backend)."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [LoginRateThrottle]
 
     @extend_schema(tags=["auth"], request=TokenObtainInput, responses={201: TokenCreatedOutput}, auth=[])
     def post(self, request):
@@ -54,7 +43,8 @@ class TokenObtainApi(APIView):
         user = authenticate(request._request, username=params["username"], password=params["password"])
         if user is None:
             raise AuthenticationFailed("Unable to log in with the provided username and password.")
-        token, raw = services.token_create(user=user, name=params["name"], days=params.get("expires_in_days"), request=request._request)
+        token, raw = services.token_create(user=user, name=params["name"], days=params.get("expires_in_days"),
+                                           scope=params["scope"], request=request._request)
         return Response(_created_token(token, raw), status=status.HTTP_201_CREATED)
 
     def get_authenticate_header(self, request):
@@ -75,8 +65,8 @@ class TokenListApi(generics.ListAPIView):
         serializer = TokenCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, raw = services.token_create(
-            user=request.user, name=serializer.validated_data["name"],
-            days=serializer.validated_data.get("expires_in_days"), request=request._request,
+            user=request.user, name=serializer.validated_data["name"], days=serializer.validated_data.get("expires_in_days"),
+            scope=serializer.validated_data["scope"], request=request._request,
         )
         return Response(_created_token(token, raw), status=status.HTTP_201_CREATED)
 
@@ -101,7 +91,9 @@ class TokenDetailApi(generics.RetrieveAPIView):
 
 @extend_schema(tags=["users"])
 class MeApi(APIView):
-    """The caller's account and team memberships."""
+    """The caller's account and team memberships (the hub's sign-in reads it with an OAuth `read` token)."""
+
+    oauth_scopes = {"GET": "read"}  # the one view an OAuth token of the platform's apps may use
 
     @extend_schema(responses=MeOutput)
     def get(self, request):
@@ -112,10 +104,16 @@ class MeApi(APIView):
     def patch(self, request):
         serializer = MeUpdateInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        current_password = changes.pop("current_password", "")
         user = request.user
-        for field, value in serializer.validated_data.items():
+        if "email" in changes:
+            services.user_email_change(user=user, email=changes.pop("email"), current_password=current_password,
+                                       request=request._request)
+        for field, value in changes.items():
             setattr(user, field, value)
-        user.save(update_fields=list(serializer.validated_data) or None)
+        if changes:
+            user.save(update_fields=list(changes))
         return self.get(request)
 
 
@@ -135,6 +133,30 @@ class UserListApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         user = services.user_create(**serializer.validated_data, actor=request.user, request=request._request)
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["users"])
+class UserDetailApi(APIView):
+    """One user (platform admins). PATCH ``{"is_active": false}`` deactivates the account at once: its
+    tokens are revoked and its sessions end."""
+
+    permission_classes = [IsPlatformAdmin]
+
+    def _user(self, user_id):
+        return get_object_or_404(selectors.user_list(), pk=user_id)
+
+    @extend_schema(responses=UserOutput)
+    def get(self, request, user_id):
+        return Response(UserOutput(self._user(user_id)).data)
+
+    @extend_schema(request=UserUpdateInput, responses=UserOutput)
+    def patch(self, request, user_id):
+        user = self._user(user_id)
+        serializer = UserUpdateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_set_active(user=user, active=serializer.validated_data["is_active"], actor=request.user,
+                                 request=request._request)
+        return Response(UserOutput(self._user(user_id)).data)
 
 
 # --- Teams --------------------------------------------------------------------

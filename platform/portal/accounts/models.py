@@ -63,8 +63,15 @@ class AccessTokenQuerySet(models.QuerySet):
 class AccessToken(models.Model):
     """A personal access token for the API. Only its digest is stored; the secret is shown once."""
 
+    class Scope(models.TextChoices):
+        # As JupyterHub's and GitHub's tokens: a token does at most what its owner may, and a
+        # read-only one only reads (GET, HEAD, OPTIONS; registry pulls).
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
     name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.WRITE)
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise a token in lists.")
     digest = models.CharField(max_length=64, unique=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -79,6 +86,10 @@ class AccessToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def can_write(self):
+        return self.scope == self.Scope.WRITE
 
     @property
     def is_usable(self):

@@ -1,7 +1,36 @@
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.accounts.models import AccessToken, Membership, Team, User
+from portal.accounts.selectors import team_list_for
+
+
+@extend_schema_field({"type": "string", "description": "A team's slug."})
+class VisibleTeamField(serializers.SlugRelatedField):
+    """A team slug the caller may see (their teams; platform admins: all). Needs the request in the
+    serializer's context. Other teams' slugs get the same answer as made-up ones: their existence
+    does not leak."""
+
+    default_error_messages = {"does_not_exist": "You are not a member of a team {value!r}."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", **kwargs)
+
+    def get_queryset(self):
+        return team_list_for(user=self.context["request"].user)
+
+    def to_internal_value(self, data):
+        try:
+            return self.get_queryset().get(slug=str(data))
+        except Team.DoesNotExist:
+            self.fail("does_not_exist", value=str(data))
+
+
+def _scope_field():
+    return serializers.ChoiceField(
+        choices=AccessToken.Scope.choices, required=False, default=AccessToken.Scope.WRITE,
+        help_text="read: GET requests and registry pulls only; write (default): everything you may do.")
 
 
 class TokenObtainInput(serializers.Serializer):
@@ -9,11 +38,13 @@ class TokenObtainInput(serializers.Serializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(max_length=100, required=False, default="API token")
     expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=settings.PLATFORM_TOKEN_MAX_DAYS)
+    scope = _scope_field()
 
 
 class TokenCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=settings.PLATFORM_TOKEN_MAX_DAYS)
+    scope = _scope_field()
 
 
 class TokenOutput(serializers.ModelSerializer):
@@ -21,12 +52,13 @@ class TokenOutput(serializers.ModelSerializer):
 
     class Meta:
         model = AccessToken
-        fields = ["id", "name", "prefix", "created", "expires", "last_used", "revoked", "state"]
+        fields = ["id", "name", "scope", "prefix", "created", "expires", "last_used", "revoked", "state"]
 
 
 class TokenCreatedOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    scope = serializers.ChoiceField(choices=AccessToken.Scope.choices)
     token = serializers.CharField(help_text="The secret. Shown only in this response: store it now.")
     expires = serializers.DateTimeField()
 
@@ -48,7 +80,9 @@ class MeOutput(serializers.ModelSerializer):
 
 
 class MeUpdateInput(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, help_text="Changing it needs current_password.")
+    current_password = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=False,
+                                             max_length=4096, style={"input_type": "password"})
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
 
@@ -68,6 +102,10 @@ class UserCreateInput(serializers.Serializer):
     password = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=False,
                                      help_text="Leave out to e-mail the user a link to choose one.")
     is_platform_admin = serializers.BooleanField(required=False, default=False)
+
+
+class UserUpdateInput(serializers.Serializer):
+    is_active = serializers.BooleanField(help_text="false deactivates the account: its tokens and sessions end at once.")
 
 
 class TeamOutput(serializers.ModelSerializer):

@@ -13,11 +13,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
+from portal.accounts.backends import password_attempt_keys
 from portal.accounts.models import AccessToken, Membership, Team, token_digest
 from portal.audit.services import audit_record
+from portal.names import name_clean
+from portal.ratelimit import limit_give_back, limit_take, limits_take
 
 TOKEN_PREFIX = "dsw_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -25,24 +29,32 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # --- Access tokens ------------------------------------------------------------
 
-def token_create(*, user, name, days=None, request=None):
-    """Create a token for ``user``; returns ``(token, raw_secret)``. The secret is never stored."""
+def token_create(*, user, name, days=None, scope=AccessToken.Scope.WRITE, request=None):
+    """Create a token for ``user``; returns ``(token, raw_secret)``. The secret is never stored.
+
+    At most PLATFORM_LOGIN_RATE creations per person (raises ``RateLimited`` past it): a stolen
+    session cannot mint tokens in bulk."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, e.g. the script or machine that uses it."})
     days = settings.PLATFORM_TOKEN_DEFAULT_DAYS if days is None else days
     if not 1 <= days <= settings.PLATFORM_TOKEN_MAX_DAYS:
         raise ValidationError({"expires_in_days": f"Choose between 1 and {settings.PLATFORM_TOKEN_MAX_DAYS} days."})
+    if scope not in AccessToken.Scope.values:
+        raise ValidationError({"scope": f"Choose one of: {', '.join(AccessToken.Scope.values)}."})
+    limit_take(scope="token-create", key=f"user:{user.pk}")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = AccessToken.objects.create(
             user=user,
             name=name[:100],
+            scope=scope,
             prefix=raw[: len(TOKEN_PREFIX) + 6],
             digest=token_digest(raw),
             expires=timezone.now() + timedelta(days=days),
         )
-        audit_record(action="token.created", actor=user, request=request, target=token, data={"expires": token.expires.isoformat()})
+        audit_record(action="token.created", actor=user, request=request, target=token,
+                     data={"expires": token.expires.isoformat(), "scope": scope})
     return token, raw
 
 
@@ -90,6 +102,7 @@ def user_create(*, username, email="", password=None, is_platform_admin=False, a
         user.full_clean(exclude=["password"], validate_unique=False)
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from None
+    username = user.username  # NFKC-normalised by full_clean: ａｌｉｃｅ is alice
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": f"The username {username!r} is taken."})
     if password:
@@ -99,13 +112,79 @@ def user_create(*, username, email="", password=None, is_platform_admin=False, a
         if not user.email:
             raise ValidationError({"email": "Give an e-mail address (to send the invitation) or a password."})
         user.set_unusable_password()
-    with transaction.atomic():
-        user.save()
-        audit_record(action="user.created", actor=actor, request=request, target=user, data={"platform_admin": is_platform_admin})
+    try:
+        with transaction.atomic():
+            user.save()
+            audit_record(action="user.created", actor=actor, request=request, target=user, data={"platform_admin": is_platform_admin})
+    except IntegrityError:  # created at the same moment, between the check above and here
+        raise ValidationError({"username": f"The username {username!r} is taken."}) from None
     if not password:
         from portal.accounts.mail import send_invitation
 
         send_invitation(user=user, request=request)
+    return user
+
+
+def user_set_active(*, user, active, actor, request=None):
+    """Activate or deactivate an account. Idempotent.
+
+    Deactivation takes effect at once: the person's personal tokens are revoked, the OAuth tokens,
+    refresh tokens and codes the portal issued for them (the hub's sign-in) deleted, and their
+    sessions ended. (Authentication also refuses inactive accounts, whatever deactivated them.)"""
+    if not active and actor is not None and actor.pk == user.pk:
+        raise ValidationError({"is_active": "You cannot deactivate your own account; ask another platform admin."})
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        changed = locked.is_active != active
+        if changed:
+            locked.is_active = active
+            locked.save(update_fields=["is_active"])
+        ended = {} if active else _user_credentials_end(locked)
+        if changed or any(ended.values()):
+            audit_record(action="user.activated" if active else "user.deactivated", actor=actor, request=request,
+                         target=locked, data=ended)
+    user.is_active = active
+    return user
+
+
+def _user_credentials_end(user):
+    from django.contrib.sessions.models import Session
+    from oauth2_provider.models import AccessToken as OAuthAccessToken
+    from oauth2_provider.models import Grant, RefreshToken
+
+    now = timezone.now()
+    ended = {"tokens": AccessToken.objects.filter(user=user, revoked__isnull=True).update(revoked=now)}
+    ended["oauth_tokens"] = OAuthAccessToken.objects.filter(user=user).delete()[0]
+    ended["oauth_tokens"] += RefreshToken.objects.filter(user=user).delete()[0]
+    ended["oauth_tokens"] += Grant.objects.filter(user=user).delete()[0]
+    # Sessions are stored encoded, so they are read to find the person's: a scan of the live ones,
+    # fine at the size of one organisation's platform and only on deactivation.
+    mine = [session.pk for session in Session.objects.filter(expire_date__gt=now).iterator()
+            if str(session.get_decoded().get("_auth_user_id")) == str(user.pk)]
+    ended["sessions"] = Session.objects.filter(pk__in=mine).delete()[0]
+    return ended
+
+
+def user_email_change(*, user, email, current_password, request=None):
+    """Change the caller's own e-mail address. Asks for the current password: the address is where
+    password-reset links go, so a stolen session must not be able to redirect them.
+
+    Password attempts count against PLATFORM_LOGIN_RATE (raises ``RateLimited``)."""
+    email = get_user_model().objects.normalize_email((email or "").strip())
+    if email == user.email:
+        return user
+    if not user.has_usable_password():
+        raise ValidationError({"email": "Your account has no password (single sign-on): ask a platform admin to change your address."})
+    slots = limits_take(scope="password", keys=password_attempt_keys(request, user.get_username()))
+    if not user.check_password(current_password or ""):
+        raise ValidationError({"current_password": "This is not your current password."})
+    limit_give_back(slots)
+    previous = user.email
+    with transaction.atomic():
+        user.email = email
+        user.save(update_fields=["email"])
+        audit_record(action="user.email_changed", actor=user, request=request, target=user,
+                     data={"from": previous, "to": email})
     return user
 
 
@@ -119,26 +198,29 @@ def validate_password_for(user, password, *, field):
 # --- Teams and memberships ----------------------------------------------------
 
 def team_create(*, name, description="", slug=None, actor, request=None):
-    name = (name or "").strip()
+    name = name_clean(name, field="name", max_length=100)
     if not name:
         raise ValidationError({"name": "A team needs a name."})
-    slug = slugify(slug or name)
+    slug = slugify(slug or name)[:100]
     if not slug:
         raise ValidationError({"slug": "Use letters or digits in the name or slug."})
     if Team.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": f"A team named {name!r} exists already."})
     if Team.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"The slug {slug!r} is taken."})
-    with transaction.atomic():
-        team = Team.objects.create(name=name, slug=slug, description=description or "")
-        audit_record(action="team.created", actor=actor, request=request, target=team)
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(name=name, slug=slug, description=description or "")
+            audit_record(action="team.created", actor=actor, request=request, target=team)
+    except IntegrityError:  # the same team created at the same moment, between the checks above and here
+        raise ValidationError({"name": f"A team named {name!r} exists already."}) from None
     return team
 
 
 def team_update(*, team, actor, request=None, name=None, description=None):
     changes = {}
-    if name is not None and name.strip() != team.name:
-        name = name.strip()
+    name = None if name is None else name_clean(name, field="name", max_length=100)
+    if name is not None and name != team.name:
         if not name:
             raise ValidationError({"name": "A team needs a name."})
         if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
@@ -149,17 +231,25 @@ def team_update(*, team, actor, request=None, name=None, description=None):
         changes["description"] = True
         team.description = description
     if changes:
-        with transaction.atomic():
-            team.save()
-            audit_record(action="team.updated", actor=actor, request=request, target=team, data=changes)
+        try:
+            with transaction.atomic():
+                team.save()
+                audit_record(action="team.updated", actor=actor, request=request, target=team, data=changes)
+        except IntegrityError:
+            raise ValidationError({"name": f"A team named {name!r} exists already."}) from None
     return team
 
 
 def team_delete(*, team, actor, request=None):
-    with transaction.atomic():
-        audit_record(action="team.deleted", actor=actor, request=request, target=team,
-                     data={"members": list(team.memberships.values_list("user__username", flat=True))})
-        team.delete()
+    """Delete a team. Refused while workspaces (live or deleted: their history and costs) belong to it."""
+    try:
+        with transaction.atomic():
+            audit_record(action="team.deleted", actor=actor, request=request, target=team,
+                         data={"members": list(team.memberships.values_list("user__username", flat=True))})
+            team.delete()
+    except ProtectedError:
+        raise ValidationError({"detail": f"{team.name} has workspaces (their history and costs are kept): "
+                                         "it cannot be deleted. Remove its members instead."}) from None
 
 
 def _check_role(role):

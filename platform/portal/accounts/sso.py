@@ -123,5 +123,5 @@ def sso_callback(request):
         messages.error(request, "Single sign-on failed. Try again; if it keeps failing, tell a platform admin.")
         return redirect("login")
     request.login_method = "sso"
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="portal.accounts.backends.RateLimitedModelBackend")
     return redirect(request.session.pop("sso_next", "") or settings.LOGIN_REDIRECT_URL)

@@ -4,7 +4,7 @@ from django.urls import path
 from portal.accounts import sso, views
 
 auth_patterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", views.PlatformLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", views.AuditedPasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -26,6 +26,7 @@ web_patterns = [
     path("teams/<slug:slug>/members/<str:username>/remove/", views.membership_remove, name="membership_remove"),
     path("manage/", views.manage_home, name="manage_home"),
     path("manage/users/", views.manage_users, name="manage_users"),
+    path("manage/users/<int:user_id>/active/", views.manage_user_active, name="manage_user_active"),
     path("manage/teams/", views.manage_teams, name="manage_teams"),
     path("manage/teams/<slug:slug>/delete/", views.manage_team_delete, name="manage_team_delete"),
     path("manage/audit/", views.manage_audit, name="manage_audit"),

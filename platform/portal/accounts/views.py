@@ -14,22 +14,33 @@ from django.views.decorators.http import require_POST
 
 from portal.accounts import selectors, services
 from portal.accounts.forms import (
-    MembershipAddForm, MembershipRoleForm, ProfileForm, TeamForm, TokenCreateForm, UserCreateForm,
+    MembershipAddForm, MembershipRoleForm, ProfileForm, RateLimitedPasswordChangeForm, TeamForm, TokenCreateForm,
+    UserCreateForm,
 )
 from portal.accounts.mail import QueuedPasswordResetForm
 from portal.audit.selectors import audit_event_list
 from portal.audit.services import audit_record
+from portal.ratelimit import RateLimited, client_address, identity_key, limits_take
 from portal.web.helpers import form_add_errors, platform_admin_required
 
 # --- Settings: profile and tokens ---------------------------------------------
 
 @login_required
 def settings_profile(request):
-    form = ProfileForm(request.POST or None, instance=request.user)
+    user = get_user_model().objects.get(pk=request.user.pk)  # the form changes its instance before we check
+    form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Your profile was saved.")
-        return redirect("settings_profile")
+        try:
+            services.user_email_change(user=request.user, email=form.cleaned_data["email"],
+                                       current_password=form.cleaned_data["current_password"], request=request)
+        except ValidationError as exc:
+            form_add_errors(form, exc)
+        else:
+            request.user.first_name = form.cleaned_data["first_name"]
+            request.user.last_name = form.cleaned_data["last_name"]
+            request.user.save(update_fields=["first_name", "last_name"])
+            messages.success(request, "Your profile was saved.")
+            return redirect("settings_profile")
     return render(request, "accounts/settings_profile.html", {"form": form, "section": "settings"})
 
 
@@ -39,7 +50,8 @@ def token_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             token, raw = services.token_create(user=request.user, name=form.cleaned_data["name"],
-                                               days=form.cleaned_data["expires_in_days"], request=request)
+                                               days=form.cleaned_data["expires_in_days"], scope=form.cleaned_data["scope"],
+                                               request=request)
         except ValidationError as exc:
             form_add_errors(form, exc)
         else:
@@ -169,6 +181,20 @@ def manage_users(request):
 
 
 @platform_admin_required
+@require_POST
+def manage_user_active(request, user_id):
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    active = request.POST.get("active") == "true"
+    try:
+        services.user_set_active(user=person, active=active, actor=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(sum(exc.message_dict.values(), [])))
+    else:
+        messages.success(request, f"{person.username} was {'reactivated' if active else 'deactivated: their tokens and sessions ended'}.")
+    return redirect("manage_users")
+
+
+@platform_admin_required
 def manage_teams(request):
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -190,7 +216,11 @@ def manage_team_delete(request, slug):
     if request.POST.get("confirm") != team.slug:
         messages.error(request, f"Type the team's slug “{team.slug}” to confirm deleting it.")
         return redirect("team_detail", slug=team.slug)
-    services.team_delete(team=team, actor=request.user, request=request)
+    try:
+        services.team_delete(team=team, actor=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("team_detail", slug=team.slug)
     messages.success(request, f"Team {team.name} was deleted.")
     return redirect("manage_teams")
 
@@ -204,9 +234,26 @@ def manage_audit(request):
     })
 
 
-# --- Password changes, audited ------------------------------------------------
+# --- Sign-in and passwords ----------------------------------------------------
+
+class PlatformLoginView(auth_views.LoginView):
+    """Django's login page; past PLATFORM_LOGIN_RATE it answers 429 and says when to try again."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except RateLimited as exc:
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+            response = self.render_to_response(self.get_context_data(form=form, retry_after=exc.retry_after), status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+
 
 class AuditedPasswordChangeView(auth_views.PasswordChangeView):
+    form_class = RateLimitedPasswordChangeForm
+
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
@@ -233,6 +280,8 @@ class AuditedPasswordResetView(auth_views.PasswordResetView):
         return {"platform_name": settings.PLATFORM_SITE_NAME}
 
     def form_valid(self, form):
-        audit_record(action="auth.password_reset_requested", request=self.request,
-                     data={"email": form.cleaned_data["email"][:254]})
+        # Every request counts, per client and per address: each one mails someone.
+        email = form.cleaned_data["email"]
+        limits_take(scope="password-reset", keys=[f"address:{client_address(self.request)}", f"email:{identity_key(email)}"])
+        audit_record(action="auth.password_reset_requested", request=self.request, data={"email": email[:254]})
         return super().form_valid(form)

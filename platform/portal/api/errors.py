@@ -5,10 +5,13 @@ import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.ratelimit import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +26,12 @@ def _flatten(value):
     return [str(value)]
 
 
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Someone made a conflicting change at the same moment; reload and try again."
+    default_code = "conflict"
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
@@ -30,6 +39,13 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RateLimited):
+        exc = exceptions.Throttled(wait=exc.retry_after, detail="Too many attempts.")
+    elif isinstance(exc, IntegrityError):
+        # Services check uniqueness and name the field; a concurrent request can still slip in
+        # between their check and the insert. The database's constraint then decides: a conflict.
+        logger.info("Concurrent write refused by a constraint: %s", exc)
+        exc = Conflict()
     response = drf_exception_handler(exc, context)
     if response is None:
         reference = uuid.uuid4().hex[:12]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tokens/<int:pk>/", accounts_api.TokenDetailApi.as_view(), name="api_token_detail"),
     path("users/", accounts_api.UserListApi.as_view(), name="api_user_list"),
     path("users/me/", accounts_api.MeApi.as_view(), name="api_me"),
+    path("users/<int:user_id>/", accounts_api.UserDetailApi.as_view(), name="api_user_detail"),
     path("teams/", accounts_api.TeamListApi.as_view(), name="api_team_list"),
     path("teams/<int:team_id>/", accounts_api.TeamDetailApi.as_view(), name="api_team_detail"),
     path("teams/<int:team_id>/members/", accounts_api.MembershipListApi.as_view(), name="api_membership_list"),

@@ -1,16 +1,13 @@
 from portal.audit.models import AuditEvent
+from portal.ratelimit import client_address
 
 
 def client_ip(request):
-    """The client's address as the web server saw it.
-
-    X-Forwarded-For is not trusted here: behind a proxy, configure the proxy to
-    set REMOTE_ADDR (gunicorn's --forwarded-allow-ips) rather than trusting a
-    header any client can send.
-    """
+    """The client's address (see ``portal.ratelimit.client_address``: X-Forwarded-For counts only
+    when a trusted proxy sent it), or None."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request) or None
 
 
 def audit_record(*, action, actor=None, request=None, target=None, data=None):

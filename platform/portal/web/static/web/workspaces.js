@@ -21,6 +21,10 @@
     if (MOVING.has(workspace.status)) setTimeout(() => refresh(element), 1000);
     else if (element.dataset.detail !== undefined && workspace.status === "failed") window.location.reload();
   }
+  // The bar's width comes from aria-valuenow: no inline style, which the pages' CSP forbids.
+  document.querySelectorAll('[data-field="progress"]').forEach((bar) => {
+    bar.querySelector(".bar").style.width = `${bar.getAttribute("aria-valuenow")}%`;
+  });
   rows.forEach((element) => {
     const status = element.querySelector('[data-field="status"]');
     if (status && MOVING.has(status.textContent.trim())) setTimeout(() => refresh(element), 500);
