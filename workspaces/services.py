@@ -358,8 +358,12 @@ def _reconcile_gone(workspace, hub, user, server):
 
 
 def workspace_reconcile_all():
-    """Janitor: queue a reconcile for every workspace that is not settled, and notice servers that died."""
+    """Janitor: queue a reconcile for every workspace that is not settled, notice servers that died, and
+    stop the workspaces of deactivated accounts."""
     from workspaces.tasks import workspace_reconcile_task
+
+    for workspace in Workspace.objects.filter(desired_state=Desired.RUNNING, owner__is_active=False):
+        workspace_request_stop(workspace=workspace, actor=None, reason="its owner's account was deactivated")
 
     unsettled = [pk for pk, desired, observed in Workspace.objects.values_list("pk", "desired_state", "observed_state")
                  .exclude(desired_state=Desired.DELETED, observed_state__in=[Observed.STOPPED, Observed.NONE, Observed.FAILED])

@@ -76,3 +76,22 @@ def test_an_account_deactivated_behind_our_back_is_refused_everywhere(bob, bob_s
     token = token_for(bob)
     get_user_model().objects.filter(pk=bob.pk).update(is_active=False)  # no service: nothing revoked
     _locked_out(bob, token, bob_signed_in)
+
+
+def test_a_deactivated_persons_workspaces_are_stopped_by_the_janitor(admin, bob, team, settings,
+                                                                     django_capture_on_commit_callbacks):
+    from portal.accounts.services import user_set_active
+    from workspaces.models import Profile, Workspace
+    from workspaces.services import workspace_reconcile_all
+
+    settings.PLATFORM_HUB_API_URL = "http://127.0.0.1:9/hub/api"  # no hub needed to decide to stop
+    profile = Profile.objects.create(name="Small", cpu="0.5", memory_bytes=2**30)
+    running = Workspace.objects.create(owner=bob, team=team, name="analysis", profile=profile, image="local:default",
+                                       desired_state="running", observed_state="running", generation=1)
+    with django_capture_on_commit_callbacks() as queued:
+        user_set_active(user=bob, active=False, actor=admin)
+    assert len(queued) == 1  # the janitor, named (workspaces build on accounts, not the reverse)
+    workspace_reconcile_all()
+    running.refresh_from_db()
+    assert running.desired_state == "stopped" and running.stop_reason == "its owner's account was deactivated"
+    assert running.events.get(kind="stop_requested").message == "its owner's account was deactivated"

@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -21,9 +22,21 @@ from tests.kernels import run_in_kernel
 pytestmark = pytest.mark.hub
 
 ATTACK = r"""
-import json, os
-targets, folders, secrets = json.loads(%r)
-found = {"read": {}, "listed": {}, "leaked": [], "processes": [], "tmp": [], "uid": os.getuid()}
+import json, os, socket
+targets, folders, secrets, services = json.loads(%r)
+found = {"read": {}, "listed": {}, "leaked": [], "processes": [], "tmp": [], "uid": os.getuid(), "services": {}}
+if "postgres" in services:
+    try:
+        import psycopg
+        host, port = services["postgres"]
+        psycopg.connect(host=host, port=port, user="postgres", dbname="postgres", connect_timeout=5).close()
+        found["services"]["postgres"] = "CONNECTED"
+    except Exception as exc:
+        found["services"]["postgres"] = str(exc)[-200:]
+if "redis" in services:
+    with socket.create_connection(tuple(services["redis"]), timeout=5) as connection:
+        connection.sendall(b"PING\r\n")
+        found["services"]["redis"] = connection.recv(200).decode(errors="replace")
 for path in targets:
     try:
         with open(path, "rb") as handle:
@@ -102,7 +115,11 @@ def test_a_workspace_user_reaches_nothing_of_the_platform(platform):
     folders = [data, data / "hub", data / "workspaces", data / "mail", alice_home]
     secrets = {"hub API token": hub_token, "Django secret key": (data / "secret_key").read_text().strip(),
                "OAuth client secret": (data / "hub" / "oauth_client_secret").read_text().strip()}
-    code = ATTACK % json.dumps([[str(t) for t in targets], [str(f) for f in folders], secrets])
+    # The test suite's own PostgreSQL and Redis listen on loopback too, where every account can connect.
+    services = {name: [url.hostname, url.port] for name, url in
+                (("postgres", urlsplit(os.environ.get("DATABASE_URL", ""))), ("redis", urlsplit(os.environ.get("REDIS_URL", ""))))
+                if url.hostname}
+    code = ATTACK % json.dumps([[str(t) for t in targets], [str(f) for f in folders], secrets, services])
     outcome, printed = run_in_kernel(f"{platform.url}/user/bob/ws-{bobs['id']}", hub_token, code, timeout=120)
     assert outcome == "ok", printed
     found = json.loads(printed.strip().splitlines()[-1])
@@ -117,6 +134,10 @@ def test_a_workspace_user_reaches_nothing_of_the_platform(platform):
     for folder in (data / "hub", data / "mail", alice_home):
         assert found["listed"][str(folder)] == "FileNotFoundError"
     assert found["leaked"] == []
+    if "postgres" in services:
+        assert "password" in found["services"]["postgres"], found["services"]  # no password: no way in
+    if "redis" in services:
+        assert found["services"]["redis"].startswith("-NOAUTH"), found["services"]
     assert {uid for _, uid in found["processes"]} == {bob_uid}  # the platform's processes are invisible
     # A /tmp of its own: nothing in it but, when the state directory lies under /tmp, the (empty) way to it.
     under_tmp = Path(os.path.realpath(data)).relative_to("/tmp").parts[:1] if str(os.path.realpath(data)).startswith("/tmp/") else ()

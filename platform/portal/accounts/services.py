@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from celery import current_app
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -129,8 +130,9 @@ def user_set_active(*, user, active, actor, request=None):
     """Activate or deactivate an account. Idempotent.
 
     Deactivation takes effect at once: the person's personal tokens are revoked, the OAuth tokens,
-    refresh tokens and codes the portal issued for them (the hub's sign-in) deleted, and their
-    sessions ended. (Authentication also refuses inactive accounts, whatever deactivated them.)"""
+    refresh tokens and codes the portal issued for them (the hub's sign-in) deleted, their sessions
+    ended, and their workspaces stopped (homes kept). (Authentication also refuses inactive accounts,
+    whatever deactivated them.)"""
     if not active and actor is not None and actor.pk == user.pk:
         raise ValidationError({"is_active": "You cannot deactivate your own account; ask another platform admin."})
     with transaction.atomic():
@@ -143,6 +145,10 @@ def user_set_active(*, user, active, actor, request=None):
         if changed or any(ended.values()):
             audit_record(action="user.activated" if active else "user.deactivated", actor=actor, request=request,
                          target=locked, data=ended)
+        if not active:
+            # Their workspaces stop too: the janitor stops every workspace whose owner is inactive (named,
+            # not imported: workspaces build on accounts, not the reverse).
+            transaction.on_commit(lambda: current_app.send_task("workspaces.tasks.workspace_reconcile_all_task"))
     user.is_active = active
     return user
 
