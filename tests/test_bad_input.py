@@ -145,7 +145,8 @@ def test_huge_ids_in_paths_are_404(setup):
 
 CREATES = [
     ("/api/v1/teams/", {"name": "Racers"},
-     "INSERT INTO accounts_team (name, slug, description, time_zone, created) VALUES ('Racers', 'racers', '', 'UTC', now())",
+     "INSERT INTO accounts_team (name, slug, description, time_zone, starter, created)"
+     " VALUES ('Racers', 'racers', '', 'UTC', false, now())",
      "name"),
     ("/api/v1/users/", {"username": "racer", "password": "a-long-enough-passphrase"},
      "INSERT INTO accounts_user (username, password, is_superuser, first_name, last_name, email, is_staff, is_active, date_joined)"
@@ -153,7 +154,7 @@ CREATES = [
      "username"),
     ("/api/v1/profiles/", {**PROFILE, "name": "racer"},
      "INSERT INTO workspaces_profile (name, description, cpu, memory_bytes, gpus, gpu_type, disk_bytes, hourly_price_hint,"
-     " enabled, all_teams, created) VALUES ('racer', '', 1, 1073741824, 0, '', 1073741824, 0, true, true, now())",
+     " enabled, all_teams, starter, created) VALUES ('racer', '', 1, 1073741824, 0, '', 1073741824, 0, true, true, false, now())",
      "name"),
 ]
 

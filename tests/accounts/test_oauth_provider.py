@@ -16,7 +16,7 @@ from oauth2_provider.models import RefreshToken
 from portal.accounts import services
 from portal.audit.models import AuditEvent
 from tests.conftest import PASSWORD, api_as
-from workspaces.hub import hub_oauth_client_ensure
+from portal.processes.children import hub_oauth_client_ensure
 
 
 @pytest.fixture

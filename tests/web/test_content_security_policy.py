@@ -46,7 +46,8 @@ def objects(team, admin, bob):
     exception = image_services.scan_exception_create(vulnerability_id="CVE-2026-0001", justification="accepted",
                                                      expires=timezone.now() + timedelta(days=7), actor=admin)
     token, _ = token_create(user=bob, name="laptop")
-    by_prefix = {"workspaces/": workspace.pk, "images/robots/": robot.pk, "images/policy/": exception.pk, "images/": image.pk}
+    by_prefix = {"workspaces/": workspace.pk, "images/robots/": robot.pk, "images/policy/": exception.pk, "images/": image.pk,
+                 "manage/profiles/": profile.pk}
     return {
         "slug": team.slug, "team_id": team.pk, "user_id": bob.pk, "token_id": token.pk, "username": "bob",
         "server_name": "ws", "rest": "lab", "action": "stop",
