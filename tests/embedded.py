@@ -49,7 +49,7 @@ class EmbeddedPlatform:
         self.data_dir = Path(tempfile.mkdtemp(prefix="dsw-embedded-"))
         self.data_dir.chmod(0o700)
         self.port = free_port_block(6)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://localhost:{self.port}"  # as `make run` prints it; workspaces answer on <name>.localhost
         self.account_prefix = f"e{secrets.token_hex(3)}-"
         self.env = embedded_env(self.data_dir, PLATFORM_PORT=str(self.port), PLATFORM_ACCOUNT_PREFIX=self.account_prefix,
                                 PLATFORM_SPAWNER_POLL_INTERVAL="2", **(extra_env or {}))
@@ -152,6 +152,12 @@ print(json.dumps(tokens))
         session.headers["Authorization"] = f"Bearer {token}"
         session.base = self.url
         return _BoundSession(session, self.url)
+
+    def server_url(self, username, server_name, path=""):
+        """Where a workspace's server answers (its owner's own host)."""
+        from portal.integrations.jupyterhub import server_public_url
+
+        return server_public_url(self.url, username, server_name, subdomains=True, path=path)
 
     def hub_token(self):
         return (self.data_dir / "hub" / "api_token").read_text().strip()

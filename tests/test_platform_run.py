@@ -77,7 +77,7 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
     proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run"],
                             cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://localhost:{port}"  # as platform_run prints it (the hub answers on that host)
         assert _wait_for(f"{base}/healthz").json() == {"status": "ok"}
         # The hub, behind the same origin (until the hub adds its route, the proxy sends /hub/ to the portal).
         assert _wait_for(f"{base}/hub/api/", status=200).json()["version"]
@@ -108,7 +108,7 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert re.search(rf"http://127\.0\.0\.1:{port}/", output)
+    assert re.search(rf"http://localhost:{port}/", output)
     time.sleep(0.5)
     assert _processes_mentioning(str(platform_dir)) == []
     assert ("Image registry: http://127.0.0.1" if shutil.which("docker-registry") else "local environments only") in output

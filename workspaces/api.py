@@ -15,8 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from workspaces import culling_services, profiles, selectors, services
+from workspaces.lab_access import LabGrantAuthentication, LabGrantForThisWorkspace, lab_origin
 from workspaces.launch import launch_spec_for
-from workspaces.models import Profile
+from workspaces.models import Profile, Workspace
 from workspaces.serializers import (
     ProfileInput, ProfileOutput, WorkspaceCreateInput, WorkspaceDeleteInput, WorkspaceEventOutput, WorkspaceOutput,
 )
@@ -168,6 +169,46 @@ class WorkspaceKeepRunningApi(APIView):
     def post(self, request, pk):
         try:
             workspace = culling_services.workspace_keep_running(workspace=_own_workspace(request, pk), actor=request.user)
+        except culling_services.KeepRunningRefused as exc:
+            raise Conflict(str(exc)) from None
+        return Response(WorkspaceOutput(workspace, context={"request": request}).data)
+
+
+class _LabApi(APIView):
+    """For the lab extension inside the workspace's JupyterLab, from the workspace's own origin, with the
+    run's lab grant (workspaces/lab_access.py); it answers that origin's cross-origin requests."""
+
+    authentication_classes = [LabGrantAuthentication]
+    permission_classes = [LabGrantForThisWorkspace]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        origin = request.headers.get("Origin")
+        workspace = Workspace.objects.select_related("owner").filter(pk=kwargs.get("pk")).first() if origin else None
+        if workspace is not None and origin == lab_origin(workspace):
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Headers"] = "Authorization"
+            response["Access-Control-Allow-Methods"] = "GET, POST"
+            response["Access-Control-Max-Age"] = "600"
+            response["Vary"] = "Origin"
+        return response
+
+
+@extend_schema(exclude=True)
+class WorkspaceLabApi(_LabApi):
+    """The workspace as its lab shows it (stop warnings)."""
+
+    def get(self, request, pk):
+        return Response(WorkspaceOutput(request.lab_workspace, context={"request": request}).data)
+
+
+@extend_schema(exclude=True)
+class WorkspaceLabKeepRunningApi(_LabApi):
+    """The lab's "keep running" (the same rule as the portal's)."""
+
+    def post(self, request, pk):
+        try:
+            workspace = culling_services.workspace_keep_running(workspace=request.lab_workspace, actor=request.user)
         except culling_services.KeepRunningRefused as exc:
             raise Conflict(str(exc)) from None
         return Response(WorkspaceOutput(workspace, context={"request": request}).data)

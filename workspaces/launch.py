@@ -2,9 +2,12 @@
 
 from datetime import timedelta
 
+from django.conf import settings
+
 from workspaces.culling_services import profile_limits
 from workspaces.environments import launch_environment
 from workspaces.lab import lab_env
+from workspaces.lab_access import lab_grant_for
 
 
 def launch_spec_for(workspace):
@@ -12,7 +15,7 @@ def launch_spec_for(workspace):
     environment = launch_environment(workspace.image)
     env = {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name}
     if environment["kind"] == "local":
-        env |= lab_env(size=profile.name)
+        env |= lab_env(size=profile.name, portal_url=settings.PLATFORM_PUBLIC_URL, grant=lab_grant_for(workspace))
     return {
         "workspace_id": workspace.pk,
         "owner": workspace.owner.get_username(),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from portal.integrations.jupyterhub import server_public_url
 from workspaces.states import workspace_status
 from workspaces.units import format_size
 
@@ -138,6 +139,12 @@ class Workspace(models.Model):
     @property
     def status(self):
         return workspace_status(self.desired_state, self.observed_state)
+
+    @property
+    def lab_url(self):
+        """Where people open JupyterLab: an absolute URL, on the owner's own host with per-user subdomains."""
+        return server_public_url(settings.PLATFORM_PUBLIC_URL, self.owner.get_username(), self.server_name,
+                                 subdomains=settings.PLATFORM_WORKSPACE_SUBDOMAINS, path="lab")
 
     @property
     def kept_running(self):

@@ -148,12 +148,10 @@ class WorkspaceOutput(serializers.ModelSerializer):
         return BudgetStopOutput(stop).data if stop else None
 
     def get_url(self, workspace) -> str | None:
-        """Where JupyterLab answers once the workspace runs (through the platform's one origin)."""
+        """Where JupyterLab answers once the workspace runs (on its owner's own host with per-user subdomains)."""
         if workspace.status != "running":
             return None
-        request = self.context.get("request")
-        path = f"/user/{workspace.owner.username}/{workspace.server_name}/lab"
-        return request.build_absolute_uri(path) if request is not None else path
+        return workspace.lab_url
 
 
 class WorkspaceCreateInput(serializers.Serializer):

@@ -17,6 +17,7 @@ import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -91,6 +92,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: a body over the limit is refused before anything reads it.
     "portal.web.middleware.RequestLimitsMiddleware",
+    # Portal pages are served on the portal's host only, never on a person's workspace host.
+    "portal.web.middleware.PortalHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -247,10 +250,24 @@ if PLATFORM_OIDC_ISSUER and not PLATFORM_OIDC_CLIENT_ID:
     raise ImproperlyConfigured("PLATFORM_OIDC_CLIENT_ID is required when PLATFORM_OIDC_ISSUER is set.")
 
 # --- JupyterHub -------------------------------------------------------------
-# One public origin: the proxy answers on PLATFORM_PORT and sends /hub/ to the hub,
-# /user/… to notebook servers and everything else to the portal.
+# One public address: the proxy answers on PLATFORM_PORT and sends /hub/ to the hub, /user/… to
+# notebook servers and everything else to the portal. With per-user subdomains (the embedded default)
+# each person's servers answer on a host of their own, <name>.<host> (alice.localhost): a workspace runs
+# its owner's code, and a page it serves must never share an origin with the portal or with another
+# person's workspace (it could act with their session). Needs wildcard DNS (and a wildcard certificate)
+# for the host in production; `*.localhost` always reaches this machine.
 PLATFORM_PORT = env.integer("PLATFORM_PORT", 8000, minimum=1, maximum=65535)
-PLATFORM_PUBLIC_URL = env.string("PLATFORM_PUBLIC_URL", f"http://127.0.0.1:{PLATFORM_PORT}").rstrip("/")
+PLATFORM_WORKSPACE_SUBDOMAINS = env.boolean("PLATFORM_WORKSPACE_SUBDOMAINS", not PRODUCTION)
+PLATFORM_PUBLIC_URL = env.string(
+    "PLATFORM_PUBLIC_URL",
+    f"http://{'localhost' if PLATFORM_WORKSPACE_SUBDOMAINS else '127.0.0.1'}:{PLATFORM_PORT}").rstrip("/")
+_public_host = urlsplit(PLATFORM_PUBLIC_URL).hostname or ""
+if PLATFORM_WORKSPACE_SUBDOMAINS:
+    if not _public_host or _public_host.replace(".", "").isdigit() or ":" in _public_host:
+        raise ImproperlyConfigured(f"PLATFORM_WORKSPACE_SUBDOMAINS needs a host name in PLATFORM_PUBLIC_URL (workspaces "
+                                   f"answer on <name>.<host>), not {PLATFORM_PUBLIC_URL!r}: use e.g. http://localhost:8000.")
+    # People's workspace hosts reach the portal only when no server answers there; it sends them home.
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, f".{_public_host}"]
 PLATFORM_HUB_API_URL = env.string("PLATFORM_HUB_API_URL", f"http://127.0.0.1:{PLATFORM_PORT + 2}/hub/api").rstrip("/")
 PLATFORM_HUB_API_TOKEN = env.string("PLATFORM_HUB_API_TOKEN", "")
 if not PLATFORM_HUB_API_TOKEN:

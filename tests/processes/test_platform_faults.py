@@ -42,7 +42,7 @@ def platforms():
 
 def _reachable(platform, workspace):
     try:
-        answer = requests.get(f"{platform.url}/user/{workspace['owner']}/ws-{workspace['id']}/api/status",
+        answer = requests.get(platform.server_url(workspace["owner"], f"ws-{workspace['id']}", "api/status"),
                               headers={"Authorization": f"token {platform.hub_token()}"}, timeout=5)
         return answer.status_code == 200
     except requests.RequestException:

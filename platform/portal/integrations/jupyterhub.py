@@ -7,9 +7,21 @@ does not answer is HubUnreachable.
 
 import json
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
+
+
+def server_public_url(public_url, username, server_name, *, subdomains, path=""):
+    """Where people reach a server, as the hub routes it: `<public_url>/user/<name>/<server>/<path>`, on the
+    person's own host `<name>.<host>` with per-user subdomains (the hub's own naming, so the two agree)."""
+    parts = urlsplit(public_url)
+    if subdomains:
+        from jupyterhub.utils import subdomain_hook_idna  # here: the module takes half a second to import
+
+        host = subdomain_hook_idna(username, parts.hostname, "user")
+        public_url = f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
+    return f"{public_url.rstrip('/')}/user/{quote(username, safe='')}/{quote(server_name, safe='')}/{path}"
 
 
 class HubError(Exception):
@@ -156,8 +168,12 @@ class HubClient:
         """The kernels of a running single-user server (its `/api/kernels`), reached through the proxy
         with this token (needs the `access:servers` scope). ``server_url`` is the hub's `url`, e.g.
         "/user/alice/ws-1/". `no_track_activity` keeps this look from counting as the owner's activity."""
+        # With per-user subdomains the hub's url is absolute (http://alice.localhost:8000/user/…): ask the proxy
+        # at servers_url for that host.
+        parts = urlsplit(server_url)
+        headers = {"Host": parts.netloc} if parts.netloc else {}
         try:
-            response = self.session.get(f"{self.servers_url}{server_url.rstrip('/')}/api/kernels",
+            response = self.session.get(f"{self.servers_url}{parts.path.rstrip('/')}/api/kernels", headers=headers,
                                         params={"no_track_activity": "1"}, timeout=timeout or self.timeout,
                                         allow_redirects=False)
         except requests.RequestException as exc:

@@ -72,6 +72,7 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port, proxy_toke
         "PLATFORM_SPAWN_TIMEOUT": str(settings.PLATFORM_SPAWN_TIMEOUT),
         "PLATFORM_SPAWNER_POLL_INTERVAL": str(settings.PLATFORM_SPAWNER_POLL_INTERVAL),
         "PLATFORM_SITE_NAME": settings.PLATFORM_SITE_NAME,
+        "PLATFORM_WORKSPACE_SUBDOMAINS": "true" if settings.PLATFORM_WORKSPACE_SUBDOMAINS else "false",
         # One proxy per platform: a fresh token at each start is enough (the hub and proxy get the same one).
         "CONFIGPROXY_AUTH_TOKEN": proxy_token or secrets.token_hex(32),
         **{name: os.environ[name] for name in ("PLATFORM_ISOLATION", "PLATFORM_GPU_DEVICES") if name in os.environ},
@@ -79,11 +80,12 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port, proxy_toke
 
 
 def proxy_command(*, public_port, api_port, portal_url, hub_url):
-    """configurable-http-proxy as JupyterHub itself would start it, on loopback."""
-    executable = os.path.join(os.path.dirname(sys.executable), "configurable-http-proxy")
-    return [executable if os.path.exists(executable) else "configurable-http-proxy",
-            "--ip", "127.0.0.1", "--port", str(public_port), "--api-ip", "127.0.0.1", "--api-port", str(api_port),
-            f"--default-target={portal_url}", f"--error-target={hub_url}/hub/error", "--log-level", "warning"]
+    """configurable-http-proxy as JupyterHub itself would start it, on loopback (its Python port, routing by
+    host for per-user subdomains: spawner/proxy_server.py)."""
+    command = [sys.executable, "-m", "spawner.proxy_server",
+               "--ip", "127.0.0.1", "--port", str(public_port), "--api-ip", "127.0.0.1", "--api-port", str(api_port),
+               f"--default-target={portal_url}", f"--error-target={hub_url}/hub/error", "--log-level", "warning"]
+    return [*command, "--host-routing", "true"] if settings.PLATFORM_WORKSPACE_SUBDOMAINS else command
 
 
 def platform_children(*, web_workers):

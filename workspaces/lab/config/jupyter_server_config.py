@@ -5,8 +5,12 @@ from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by the config loader)
 
-# The lab extension: a way back to the portal and the portal's warnings inside the lab.
+# The lab extension: a way back to the portal and the portal's warnings inside the lab. It reaches the
+# portal (another origin) with this run's lab grant, never with the person's portal session.
 c.LabApp.extra_labextensions_path = [str(Path(__file__).resolve().parent.parent / "labextensions")]
+if os.environ.get("PLATFORM_PORTAL_URL") and os.environ.get("PLATFORM_LAB_GRANT"):
+    c.ServerApp.tornado_settings = {"page_config_data": {"dswPortalUrl": os.environ["PLATFORM_PORTAL_URL"],
+                                                         "dswLabGrant": os.environ["PLATFORM_LAB_GRANT"]}}
 
 name, size = os.environ.get("PLATFORM_WORKSPACE_NAME"), os.environ.get("PLATFORM_WORKSPACE_SIZE")
 if name:
