@@ -65,7 +65,7 @@ class Platform:
         # single-user isolation: no OS account is created, and both sides run as the same account.
         self.env.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_PORT=str(self.port), PLATFORM_ISOLATION="single-user",
                         PLATFORM_ADMIN_PASSWORD="benchmark admin passphrase")
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://localhost:{self.port}"  # as `make run` prints it; workspaces on <name>.localhost
 
     def manage(self, *args):
         subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=self.env, cwd=ROOT, check=True,
@@ -95,9 +95,14 @@ class Platform:
         response.raise_for_status()
         workspace = response.json()
         self.wait_for_hub_ready(f"ws-{workspace['id']}")
-        ready = wait_ok(f"{self.base}/user/admin/ws-{workspace['id']}/api/status",
-                        headers={"Authorization": f"token {self.hub_token}"}, interval=0.02)
+        ready = wait_ok(*self.server_status(workspace["id"]), interval=0.02)
         return ready - started, workspace["id"]
+
+    def server_status(self, workspace_id):
+        """(url, headers) of a workspace's /api/status through the proxy, on the owner's own host
+        (admin.localhost: asked for by Host header, since this machine's resolver does not know it)."""
+        return (f"http://127.0.0.1:{self.port}/user/admin/ws-{workspace_id}/api/status",
+                {"Authorization": f"token {self.hub_token}", "Host": f"admin.localhost:{self.port}"})
 
     def wait_for_hub_ready(self, server, timeout=180):
         """Follow the hub's progress stream until it says the server is ready (routed by the proxy).

@@ -23,7 +23,7 @@ from tests.ports import free_port_block
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "first admin passphrase"
 # How each child of platform_run shows in its command line.
-CHILD_MARKERS = {"web": "gunicorn", "worker": " worker", "beat": " beat", "proxy": "configurable-http-proxy",
+CHILD_MARKERS = {"web": "gunicorn", "worker": " worker", "beat": " beat", "proxy": "spawner.proxy_server",
                  "hub": "jupyterhub", "registry": "docker-registry"}
 
 
