@@ -90,7 +90,7 @@ class Platform:
 
     def launch(self, name):
         started = time.monotonic()
-        response = requests.post(f"{self.base}/api/v1/workspaces/", json={"name": name, "profile": "Bench"},
+        response = requests.post(f"{self.base}/api/v1/workspaces/", json={"name": name, "profile": "Bench", "team": "bench"},
                                  headers=self.headers, timeout=30)
         response.raise_for_status()
         workspace = response.json()
