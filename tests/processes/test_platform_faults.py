@@ -163,8 +163,10 @@ def test_two_platforms_share_one_checkout_and_machine(platforms):
     second.start()
     first.wait_ready()
     assert first.account_prefix != second.account_prefix
-    assert first.stop() == 0
-    assert second.children().keys() >= {"web", "worker", "beat", "proxy", "hub"}  # the second never noticed
+    # Killed without a chance to clean up: its children go with it anyway (a parent-death signal)...
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    wait_until(lambda: first.processes_left() == [], timeout=30, what="every process of the first platform gone")
+    assert second.children().keys() >= {"web", "worker", "beat", "proxy", "hub"}  # ...and the second never noticed
     assert requests.get(f"{second.url}/hub/api/", timeout=5).status_code == 200
     assert not list(ROOT.glob("*.pid"))  # nothing of either in the checkout
     for platform in (first, second):
