@@ -22,11 +22,12 @@ from workspaces.models import Workspace, WorkspaceEvent
 logger = logging.getLogger(__name__)
 
 # Which lifecycle events open and close a span. A compute span ends whenever the server is known
-# not to run any more (stopped, failed) or a new one is being made (a restart's spawn, a resize).
-COMPUTE_OPEN = {"running", "resized"}
-COMPUTE_CLOSE = {"stopped", "failed", "spawn_requested", "starting", "running", "resized"}
-STORAGE_OPEN = {"created"}
-STORAGE_CLOSE = {"delete_requested"}
+# not to run any more (stopped, failed) or a new one is being made (a restart's spawn).
+Kind = WorkspaceEvent.Kind
+COMPUTE_OPEN = {Kind.RUNNING}
+COMPUTE_CLOSE = {Kind.STOPPED, Kind.FAILED, Kind.SPAWN_REQUESTED, Kind.STARTING, Kind.RUNNING}
+STORAGE_OPEN = {Kind.CREATED}
+STORAGE_CLOSE = {Kind.DELETE_REQUESTED}
 # Look back this far before the last pass for events not yet turned into spans (a commit can land
 # after a later event's id was read).
 LOOKBACK = timedelta(days=1)
@@ -54,8 +55,6 @@ def _open_spans(since, now):
     events = list(events.select_related("workspace__owner", "workspace__team", "workspace__profile").order_by("created", "id"))
     spans = []
     for event in events:
-        if event.kind == "resized" and not _was_running(event):
-            continue  # resizing a stopped workspace starts nothing
         workspace = event.workspace
         profile = workspace.profile
         spans.append(MeterRun(
@@ -68,14 +67,6 @@ def _open_spans(since, now):
             disk_bytes=profile.disk_bytes, start=event.created, metered_until=event.created))
     MeterRun.objects.bulk_create(spans)
     return len(spans)
-
-
-def _was_running(event):
-    """Whether the workspace's server ran just before ``event`` (its last compute event opened a span)."""
-    previous = (WorkspaceEvent.objects.filter(workspace_id=event.workspace_id, kind__in=COMPUTE_OPEN | COMPUTE_CLOSE,
-                                              created__lte=event.created).exclude(pk=event.pk)
-                .order_by("-created", "-id").values_list("kind", flat=True).first())
-    return previous in COMPUTE_OPEN
 
 
 def _close_spans(open_spans, now):

@@ -16,6 +16,7 @@ from traitlets import Bool, Dict, Integer, Unicode
 
 from spawner import kube_objects as objects
 from spawner.portal import LaunchError, PortalSpecMixin
+from spawner.spec import ServerEvent
 
 
 class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
@@ -126,7 +127,7 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
             return await super()._start()
         except LaunchError as exc:
             if exc.reason != "portal":  # the portal cannot be told what it cannot be reached for
-                await self._report_to_portal("spawn_failed", message=exc.jupyterhub_message)
+                await self._report_to_portal(ServerEvent.SPAWN_FAILED, message=exc.jupyterhub_message)
             raise
         except (TimeoutError, asyncio.CancelledError):
             # The hub gave up (start_timeout). If the pod was waiting for room, say so: "did not start
@@ -134,7 +135,7 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
             waiting = self.pending_message()
             if waiting:
                 await self._report_to_portal(
-                    "spawn_failed", message=f"The workspace could not start within {self.start_timeout} seconds. {waiting}.")
+                    ServerEvent.SPAWN_FAILED, message=f"The workspace could not start within {self.start_timeout} seconds. {waiting}.")
             raise
 
     def pending_message(self):
@@ -165,7 +166,7 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
             self.log.info("Keeping the home volume %s of %s", self.pvc_name, self._log_name)
             return
         await super().delete_forever()
-        await self._report_to_portal("home_deleted")
+        await self._report_to_portal(ServerEvent.HOME_DELETED)
 
     async def _should_delete_storage(self):
         """Whether the workspace's home must be deleted with it: the portal decides (see PortalSpecMixin)."""

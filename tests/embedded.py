@@ -155,7 +155,7 @@ print(json.dumps(tokens))
 
     def server_url(self, username, server_name, path=""):
         """Where a workspace's server answers (its owner's own host)."""
-        from portal.integrations.jupyterhub import server_public_url
+        from workspaces.hub import server_public_url
 
         return server_public_url(self.url, username, server_name, subdomains=True, path=path)
 

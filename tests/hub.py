@@ -27,7 +27,7 @@ class RunningHub:
         """Where a server answers through the proxy (on its owner's own host: per-user subdomains)."""
         from django.conf import settings
 
-        from portal.integrations.jupyterhub import server_public_url
+        from workspaces.hub import server_public_url
 
         return server_public_url(self.public_url, username, server_name, subdomains=settings.PLATFORM_WORKSPACE_SUBDOMAINS,
                                  path=path)

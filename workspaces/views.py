@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.integrations.jupyterhub import server_public_url
+from workspaces.hub import server_public_url
 from portal.web.helpers import form_add_errors, platform_admin_required
 from workspaces import culling_services, profiles, selectors, services
 from workspaces.forms import ProfileForm, WorkspaceCreateForm

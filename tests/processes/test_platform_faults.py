@@ -21,7 +21,7 @@ LEDGER = """
 import json
 from costs.metering import metering_run
 from costs.models import MeterRun
-from workspaces.services import workspace_reconcile_all
+from workspaces.reconciler import workspace_reconcile_all
 workspace_reconcile_all()
 metering_run()
 print(json.dumps({str(run.workspace_id): {"start": run.start.isoformat(), "end": run.end and run.end.isoformat(),

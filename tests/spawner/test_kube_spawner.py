@@ -37,7 +37,7 @@ def kubeconfig(tmp_path, monkeypatch):
 
 
 def launch_spec(**changes):
-    return {"workspace_id": 12, "owner": "alice", "team": "data-science", "profile": "GPU large", "server_name": "ws-12",
+    return {"workspace_id": 12, "generation": 1, "owner": "alice", "team": "data-science", "profile": "GPU large", "server_name": "ws-12",
             "cpu": 2.0, "memory_bytes": 8 * 2**30, "gpus": 1, "gpu_type": "h100", "disk_bytes": 20 * 2**30,
             "environment": {"kind": "image", "reference": f"registry.example.org/lab@sha256:{DIGEST}"},
             "env": {"PLATFORM_WORKSPACE_ID": "12"}, "idle_timeout_seconds": 0, **changes}

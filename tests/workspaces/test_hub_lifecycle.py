@@ -96,7 +96,7 @@ def test_hub_down_is_explained_and_recovers(hub, celery_worker, alice, team, sma
 
 
 def test_a_server_that_dies_is_noticed_by_the_janitor(hub, celery_worker, alice, team, small, settings):
-    from workspaces.services import workspace_reconcile_all
+    from workspaces.reconciler import workspace_reconcile_all
 
     settings.PLATFORM_EXIT_REPORT_WAIT_SECONDS = 2  # the hub was told to stop it, so no word will come
     client = api_as(alice)
