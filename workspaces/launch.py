@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from buckets.launch import storage_env
 from workspaces.culling_services import profile_limits
 from workspaces.environments import launch_environment
 from workspaces.lab import lab_env
@@ -13,6 +14,9 @@ def launch_spec_for(workspace):
     env = {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name}
     if environment["kind"] == "local":
         env |= lab_env(size=profile.name)
+    # The person's S3 credentials and buckets (AWS_*; on Kubernetes the spawner moves the secrets into a
+    # Secret). From the database only: an object-store outage never blocks a launch.
+    env |= storage_env(user=workspace.owner)
     return {
         "workspace_id": workspace.pk,
         "owner": workspace.owner.get_username(),
