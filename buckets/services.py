@@ -47,9 +47,10 @@ def _name_part(text):
     return part, part == text.lower()
 
 
-def _unique_name(base, *, suffix, exact):
-    """`base` when it is exact, fits and is free; otherwise `base-<suffix>` (our id, so it is unique)."""
-    if exact and len(base) <= 63 and not Bucket.objects.filter(name=base).exists():
+def _unique_name(base, *, suffix, exact, taken_ok=False):
+    """`base` when it is exact, fits and is free (or `taken_ok`: the caller refuses a taken name itself);
+    otherwise `base-<suffix>` (our id, so it is unique)."""
+    if exact and len(base) <= 63 and (taken_ok or not Bucket.objects.filter(name=base).exists()):
         return base
     tail = f"-{suffix}"
     return base[: 63 - len(tail)].rstrip("-") + tail
@@ -63,7 +64,8 @@ def bucket_name_for_user(user):
 def bucket_name_for_team(team, label=""):
     part, exact = _name_part(team.slug)
     base = f"{settings.PLATFORM_BUCKETS_PREFIX}-t-{part}" + (f"-{label}" if label else "")
-    return _unique_name(base.rstrip("-"), suffix=f"{team.pk}{'-' + label if label else ''}", exact=exact and bool(part))
+    return _unique_name(base.rstrip("-"), suffix=f"{team.pk}{'-' + label if label else ''}", exact=exact and bool(part),
+                        taken_ok=bool(label))
 
 
 def iam_name_for(user):
@@ -462,3 +464,62 @@ def storage_unavailable_reason(error):
     if isinstance(error, StorageUnavailable):
         return "The object store is unreachable; retrying."
     return str(error)
+
+
+# --- Browsing and links (presigned: the browser talks to the store, the portal never carries bytes) ----
+
+def _usable(bucket, user):
+    """Only people whose own key opens the bucket browse it or get links, platform admins included: the
+    portal signs with its admin key, so it must not open more than the person's key would."""
+    if bucket.state != State.READY:
+        raise ValidationError({"detail": f"The bucket {bucket.name} is not ready ({bucket.get_state_display().lower()})."})
+    personal = bucket.kind == Bucket.Kind.PERSONAL and bucket.owner_id == user.pk
+    if not user.is_active or not (personal or bucket.team_id and bucket.team.memberships.filter(user=user).exists()):
+        raise ValidationError({"detail": "Only the bucket's owner or its team's members open its data."})
+
+
+def key_clean(key, *, field="key"):
+    key = str(key or "")
+    if not key or key.startswith("/") or len(key.encode()) > 1024 or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise ValidationError({field: "Give an object key: 1-1024 bytes, not starting with /, no control characters."})
+    return key
+
+
+def prefix_clean(prefix):
+    prefix = str(prefix or "")
+    if prefix and (prefix.startswith("/") or not prefix.endswith("/")):
+        raise ValidationError({"prefix": "A prefix ends with / and does not start with one (e.g. data/2026/)."})
+    if len(prefix.encode()) > 1024 or any(ord(c) < 32 or ord(c) == 127 for c in prefix):
+        raise ValidationError({"prefix": "At most 1024 bytes, no control characters."})
+    return prefix
+
+
+def bucket_browse(*, bucket, user, prefix="", token=""):
+    _usable(bucket, user)
+    prefix = prefix_clean(prefix)
+    if len(str(token or "")) > 2048:
+        raise ValidationError({"token": "Not a continuation token from this listing."})
+    return prefix, storage().object_list(bucket.name, prefix=prefix, token=str(token or ""))
+
+
+def object_download_link(*, bucket, user, key):
+    _usable(bucket, user)
+    return storage().presign_get(bucket.name, key_clean(key), expires=settings.PLATFORM_BUCKETS_LINK_SECONDS)
+
+
+def object_upload_link(*, bucket, user, key):
+    _usable(bucket, user)
+    if bucket.over_quota:
+        raise ValidationError({"detail": f"{bucket.name} is over its quota: it is read-only until data is removed "
+                                         "or the quota raised."})
+    return storage().presign_put(bucket.name, key_clean(key), expires=settings.PLATFORM_BUCKETS_LINK_SECONDS)
+
+
+def upload_form(*, bucket, user, prefix, redirect):
+    """A browser form that uploads one file straight to the store under `prefix`, then comes back to
+    `redirect` (a plain form POST: no script, nothing to allow in the page's CSP)."""
+    _usable(bucket, user)
+    if bucket.over_quota:
+        raise ValidationError({"detail": f"{bucket.name} is over its quota: it is read-only."})
+    return storage().presign_post(bucket.name, prefix=prefix_clean(prefix), expires=settings.PLATFORM_BUCKETS_LINK_SECONDS,
+                                  max_bytes=settings.PLATFORM_BUCKETS_UPLOAD_MAX_BYTES, redirect=redirect)
