@@ -96,6 +96,6 @@ def test_the_secret_is_shown_once_and_never_listed_or_audited(ready, alice, bob)
     everything = [api_as(alice).get(path).content for path in (
         "/api/v1/buckets/", "/api/v1/users/me/s3-credentials/", "/api/v1/users/me/")]
     everything += [api_as(bob).get("/api/v1/users/me/s3-credentials/").content]
-    everything += [json.dumps(list(AuditEvent.objects.values())).encode()]
+    everything += [json.dumps(list(AuditEvent.objects.values()), default=str).encode()]
     assert not any(secret.encode() in blob for blob in everything)
     assert AuditEvent.objects.filter(action="storage.key_revealed", actor_username="alice").exists()
