@@ -5,24 +5,41 @@ accounts knows nothing of buckets (buckets builds on accounts); these receivers 
 dependency points the right way. The janitor (every 30 s) catches anything a lost message missed.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from portal.accounts.models import Membership, Team
+
+logger = logging.getLogger(__name__)
 
 
 def _enabled():
     return bool(settings.PLATFORM_S3_ENDPOINT_URL) or settings.PLATFORM_S3_BACKEND == "fake"
 
 
+def _queue(task, *args):
+    """After commit; robust: a broker that is not there yet (`manage.py ensure_admin` before the platform
+    runs) or down must never fail the change itself. The janitor queues whatever was lost."""
+    def send():
+        try:
+            task.delay(*args)
+        except Exception as exc:  # noqa: BLE001  (any broker failure; the janitor makes up for it)
+            logger.info("Could not queue %s%s now (%s); the buckets janitor will.", task.name, args, exc.__class__.__name__)
+
+    if _enabled():
+        transaction.on_commit(send)
+
+
 def _sync_user(user_id):
     from buckets.tasks import identity_sync_task
 
-    if _enabled():
-        identity_sync_task.delay_on_commit(user_id)
+    _queue(identity_sync_task, user_id)
 
 
 @receiver(post_save, sender=get_user_model())
@@ -40,16 +57,15 @@ def _user_logged_in(sender, request, user, **kwargs):
 
 @receiver(post_delete, sender=get_user_model())
 def _user_deleted(sender, instance, **kwargs):
-    from buckets.models import Bucket, State
+    from buckets.models import Bucket, State, StorageIdentity
     from buckets.tasks import identity_remove_task
-    from buckets.models import StorageIdentity
 
     if not _enabled():
         return
     Bucket.objects.filter(kind=Bucket.Kind.PERSONAL, owner__isnull=True).exclude(state=State.ORPHANED).update(
         state=State.ORPHANED)
     for pk in StorageIdentity.objects.filter(user__isnull=True).values_list("pk", flat=True):
-        identity_remove_task.delay_on_commit(pk)
+        _queue(identity_remove_task, pk)
 
 
 @receiver(post_save, sender=Team)
@@ -59,7 +75,7 @@ def _team_saved(sender, instance, created, **kwargs):
 
     if created and _enabled():
         bucket = bucket_ensure_team(team=instance)
-        bucket_provision_task.delay_on_commit(bucket.pk)
+        _queue(bucket_provision_task, bucket.pk)
 
 
 @receiver(post_delete, sender=Team)
