@@ -10,6 +10,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -37,9 +38,21 @@ def _queue(task, *args):
 
 
 def _sync_user(user_id):
-    from buckets.tasks import identity_sync_task
+    from buckets.tasks import QUEUED, identity_sync_task
 
-    _queue(identity_sync_task, user_id)
+    # One queued pass per person at a time: making a person and their membership in one transaction
+    # queues one pass, not two (the task forgets the mark when it starts, so a later change queues again).
+    def send():
+        if cache.add(QUEUED.format(user_id), "1", 300):
+            try:
+                identity_sync_task.delay(user_id)
+            except Exception as exc:  # noqa: BLE001  (any broker failure; the janitor makes up for it)
+                cache.delete(QUEUED.format(user_id))
+                logger.info("Could not queue a storage sync of user %s now (%s); the buckets janitor will.", user_id,
+                            exc.__class__.__name__)
+
+    if _enabled():
+        transaction.on_commit(send)
 
 
 @receiver(post_save, sender=get_user_model())

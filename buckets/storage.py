@@ -7,6 +7,7 @@ not answer raises StorageUnavailable; anything else it refuses raises StorageErr
 message a person can read (never a secret).
 """
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -286,6 +287,14 @@ def storage():
         return _fake
     if not settings.PLATFORM_S3_ENDPOINT_URL:
         return None
-    return S3Storage(endpoint_url=settings.PLATFORM_S3_ENDPOINT_URL, access_key_id=settings.PLATFORM_S3_ADMIN_ACCESS_KEY,
-                     secret_access_key=settings.PLATFORM_S3_ADMIN_SECRET_KEY, region=settings.PLATFORM_S3_REGION,
-                     iam_endpoint_url=settings.PLATFORM_S3_IAM_ENDPOINT_URL, public_url=settings.PLATFORM_S3_PUBLIC_URL)
+    return _s3_storage(settings.PLATFORM_S3_ENDPOINT_URL, settings.PLATFORM_S3_ADMIN_ACCESS_KEY,
+                       settings.PLATFORM_S3_ADMIN_SECRET_KEY, settings.PLATFORM_S3_REGION,
+                       settings.PLATFORM_S3_IAM_ENDPOINT_URL, settings.PLATFORM_S3_PUBLIC_URL)
+
+
+@functools.lru_cache(maxsize=8)
+def _s3_storage(endpoint_url, access_key_id, secret, region, iam_endpoint_url, public_url):
+    # One per process and configuration: making boto3 clients costs ~0.1 s each (they load their service
+    # models), more than the calls themselves; the clients are thread-safe.
+    return S3Storage(endpoint_url=endpoint_url, access_key_id=access_key_id, secret_access_key=secret, region=region,
+                     iam_endpoint_url=iam_endpoint_url, public_url=public_url)

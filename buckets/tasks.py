@@ -2,10 +2,12 @@
 while the object store is unreachable (StorageError) or another pass holds the lock (Busy)."""
 
 from celery import shared_task
+from django.core.cache import cache
 
 from buckets import services
 from buckets.storage import StorageError
 
+QUEUED = "buckets:queued:{}"  # a sync of this person is queued (buckets/signals.py)
 RETRY = {"autoretry_for": (StorageError, services.Busy), "retry_backoff": 2, "retry_backoff_max": 300,
          "retry_jitter": True, "max_retries": 12, "ignore_result": True}
 
@@ -19,6 +21,7 @@ def bucket_provision_task(bucket_id):
 @shared_task(**RETRY)
 def identity_sync_task(user_id):
     if isinstance(user_id, int):
+        cache.delete(QUEUED.format(user_id))
         services.identity_sync(user_id=user_id)
 
 
