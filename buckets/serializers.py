@@ -6,9 +6,9 @@ from buckets.models import Bucket
 
 
 class BucketOutput(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None)
-    team = serializers.CharField(source="team.slug", default=None)
-    team_id = serializers.IntegerField(default=None)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True)
+    team = serializers.CharField(source="team.slug", default=None, allow_null=True)
+    team_id = serializers.IntegerField(default=None, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
