@@ -61,7 +61,7 @@ class PortalOnKubernetes:
     """The platform as `make run` starts it, with the Kubernetes back end."""
 
     def __init__(self, data_dir, cluster, namespace):
-        self.port = free_port_block(6)  # platform_run uses PORT … PORT+5
+        self.port = free_port_block(16)  # platform_run uses PORT … PORT+15
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "PLATFORM_"))}
         # Path routing, like the bare hub it is compared with (and like the chart without subdomains).

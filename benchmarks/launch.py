@@ -59,7 +59,7 @@ def bare_server_start(python):
 
 class Platform:
     def __init__(self, data_dir):
-        self.port = free_port_block(6)  # platform_run uses PORT … PORT+5
+        self.port = free_port_block(16)  # platform_run uses PORT … PORT+15
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "PLATFORM_"))}
         # single-user isolation: no OS account is created, and both sides run as the same account.

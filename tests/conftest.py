@@ -43,6 +43,9 @@ def _fast_hashing_and_private_cache(settings):
     # Argon2 is the production hasher (tested in test_settings); MD5 keeps fixtures fast.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": os.urandom(8).hex()}}
+    # No object store unless a test starts one (tests/buckets): people and teams made by other tests
+    # then queue no bucket work.
+    settings.PLATFORM_S3_ENDPOINT_URL = ""
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -48,7 +48,7 @@ class EmbeddedPlatform:
     def __init__(self, *, extra_env=None):
         self.data_dir = Path(tempfile.mkdtemp(prefix="dsw-embedded-"))
         self.data_dir.chmod(0o700)
-        self.port = free_port_block(6)
+        self.port = free_port_block(16)  # platform_run uses PORT … PORT+15
         self.url = f"http://localhost:{self.port}"  # as `make run` prints it; workspaces answer on <name>.localhost
         self.account_prefix = f"e{secrets.token_hex(3)}-"
         self.env = embedded_env(self.data_dir, PLATFORM_PORT=str(self.port), PLATFORM_ACCOUNT_PREFIX=self.account_prefix,
@@ -140,7 +140,7 @@ print(json.dumps(tokens))
 
     def processes_left(self):
         """Processes still mentioning this platform's data directory or ports, but for workspace servers."""
-        markers = [str(self.data_dir), *(f"127.0.0.1:{self.port + offset}" for offset in range(6))]
+        markers = [str(self.data_dir), *(f"127.0.0.1:{self.port + offset}" for offset in range(16))]
         return [(pid, cmdline) for pid, _, cmdline in _processes()
                 if any(marker in cmdline for marker in markers) and "jupyterhub.singleuser" not in cmdline
                 and "spawner.zygote" not in cmdline]

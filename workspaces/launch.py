@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from buckets.launch import storage_env
 from spawner.spec import LaunchSpec
 from workspaces.environments import launch_environment
 from workspaces.lab import lab_env
@@ -17,6 +18,9 @@ def launch_spec_for(workspace):
     env = {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name}
     if environment["kind"] == "local":
         env |= lab_env(size=profile.name, portal_url=settings.PLATFORM_PUBLIC_URL, grant=lab_grant_for(workspace))
+    # The person's S3 credentials and buckets (AWS_*; on Kubernetes the spawner moves the secrets into a
+    # Secret). From the database only: an object-store outage never blocks a launch.
+    env |= storage_env(user=workspace.owner)
     return LaunchSpec(
         workspace_id=workspace.pk,
         generation=workspace.generation,  # the spawner's reports carry it, so a late one about an earlier run is known

@@ -4,7 +4,8 @@
 single ones with the same builders, so every process runs the way `make run` runs it.
 
 Ports, from the public one (PLATFORM_PORT = P): P the proxy (the one public origin), P+1 the
-proxy's API, P+2 the hub, P+3 the portal, P+5 the image registry.
+proxy's API, P+2 the hub, P+3 the portal, P+5 the image registry, P+6 the object store (S3; its own
+components and their gRPC ports take P+7 … P+15, see buckets/server.py).
 """
 
 import os
@@ -13,13 +14,14 @@ import sys
 
 from django.conf import settings
 
+from buckets.server import embedded_s3_command
 from images.registry_server import embedded_registry_command
 from portal.processes.supervisor import ChildSpec
 
 
 def ports(public_port):
     return {"public": public_port, "proxy_api": public_port + 1, "hub": public_port + 2, "portal": public_port + 3,
-            "registry": public_port + 5}
+            "registry": public_port + 5, "s3": public_port + 6}
 
 
 def _python_env():
@@ -116,4 +118,7 @@ def platform_children(*, web_workers):
     registry, registry_note = embedded_registry_command(registry_port=port["registry"], portal_internal_url=portal_url)
     if registry:
         specs.append(ChildSpec("registry", registry, env, cwd))
-    return specs, registry_note
+    s3, s3_note = embedded_s3_command(s3_port=port["s3"])
+    if s3:
+        specs.append(ChildSpec("s3", s3, env, cwd, ready_port=port["s3"]))
+    return specs, f"{registry_note}\n  {s3_note}"

@@ -23,3 +23,14 @@ if name:
         # plain class attribute rather than a trait (so c.LabApp.app_name would be ignored). One
         # server process serves one workspace, so setting it on the class names only this lab.
         LabApp.app_name = f"{name} · {size}" if size else name
+
+# The person's buckets (the launch spec's PLATFORM_BUCKETS_JSON) as ~/.platform/buckets.json, so code in
+# the workspace can find them by name; the credentials themselves are the standard AWS_* variables.
+_buckets = os.environ.get("PLATFORM_BUCKETS_JSON")
+if _buckets:
+    _folder = Path.home() / ".platform"
+    try:
+        _folder.mkdir(mode=0o700, exist_ok=True)
+        (_folder / "buckets.json").write_text(_buckets + "\n")
+    except OSError:  # a read-only home: the variable is still there
+        pass
