@@ -125,7 +125,21 @@ class Platform:
     def delete(self, workspace_id):
         requests.delete(f"{self.base}/api/v1/workspaces/{workspace_id}/", headers=self.headers, timeout=30)
 
-    def stop(self):
+    def stop(self, keep_workspaces=False):
+        """Stop the platform once every workspace it ran is gone (unless `keep_workspaces`): servers outlive
+        the platform (and their homes stay mounted), so a benchmark that leaves one behind would leave it
+        running."""
+        deadline = time.monotonic() + (0 if keep_workspaces else 180)
+        while time.monotonic() < deadline:
+            listed = requests.get(f"{self.base}/api/v1/workspaces/", headers=self.headers, timeout=30).json()["results"]
+            if not [workspace for workspace in listed if workspace["status"] not in ("stopped", "failed", "deleted")]:
+                break
+            for workspace in listed:
+                if workspace["status"] not in ("stopped", "failed"):
+                    self.delete(workspace["id"])
+            time.sleep(1)
+        if not keep_workspaces:
+            time.sleep(3)  # the hub forgets a deleted server a moment after it stopped
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(60)
 

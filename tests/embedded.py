@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "first admin passphrase"
 # How each child of platform_run shows in its command line.
 CHILD_MARKERS = {"web": "gunicorn", "worker": " worker", "beat": " beat", "proxy": "spawner.proxy_server",
-                 "hub": "jupyterhub", "registry": "docker-registry"}
+                 "hub": "jupyterhub", "registry": "docker-registry", "s3": "weed mini"}
 
 
 def embedded_env(data_dir, **extra):

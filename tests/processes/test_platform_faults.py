@@ -64,13 +64,18 @@ def _contiguous(run):
     return datetime.fromisoformat(records[-1][1])
 
 
-def test_kill_9_of_any_child_is_repaired_and_running_work_goes_on(platforms):
+def _one_running_workspace(platforms, name):
+    """A started platform with alice's workspace `name` running: (platform, alice's API, workspace, server pid)."""
     platform = platforms()
     api = platform.api(platform.seed(users=("alice",))["alice"])
     platform.start()
-    steady = _launch(platform, api, "steady")
-    server = platform.server_pids()[f"ws-{steady['id']}"]
-    names = [name for name in ("worker", "hub", "proxy", "web", "beat", "registry") if name in platform.children()]
+    workspace = _launch(platform, api, name)
+    return platform, api, workspace, platform.server_pids()[f"ws-{workspace['id']}"]
+
+
+def test_kill_9_of_any_child_is_repaired_and_running_work_goes_on(platforms):
+    platform, api, steady, server = _one_running_workspace(platforms, "steady")
+    names = [name for name in ("worker", "hub", "proxy", "web", "beat", "registry", "s3") if name in platform.children()]
     for name in names:
         before = platform.children()[name]
         # A launch in flight while the worker or the hub dies: it must finish anyway.
@@ -126,11 +131,7 @@ def test_a_restart_keeps_running_workspaces_and_bills_them_without_gap_or_overla
 
 
 def test_a_server_that_dies_while_the_portal_is_down_is_billed_until_its_last_sighting(platforms):
-    platform = platforms()
-    api = platform.api(platform.seed(users=("alice",))["alice"])
-    platform.start()
-    workspace = _launch(platform, api, "doomed")
-    server = platform.server_pids()[f"ws-{workspace['id']}"]
+    platform, api, workspace, server = _one_running_workspace(platforms, "doomed")
     time.sleep(2 * int(platform.env["PLATFORM_SPAWNER_POLL_INTERVAL"]))  # seen alive a few times while billed
     web = platform.children()["web"]
     outbox = platform.data_dir / "hub" / "spawner" / "outbox"
