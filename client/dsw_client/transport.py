@@ -216,9 +216,10 @@ def _one_line(detail: str, errors: dict) -> str:
     """The API's message, plus the other fields at fault (its ``detail`` names only the first)."""
     parts = [detail]
     for name, problems in errors.items():
-        text = _flat(problems)
-        if text not in detail:
-            parts.append(text if name == "non_field_errors" else f"'{name}': {text}")
+        named = "Invalid input: " if name == "non_field_errors" else f"Invalid input for '{name}': "
+        if name == next(iter(errors)) and detail.startswith(named):
+            continue  # the detail is this field's message
+        parts.append(_flat(problems) if name == "non_field_errors" else f"'{name}': {_flat(problems)}")
     return "; ".join(parts).replace("\n", " ")
 
 

@@ -7,6 +7,8 @@ test's tmp_path), a HOME that is not the tester's, and standard input that is no
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,34 @@ def one_line_error(result):
 @pytest.fixture
 def dsw(live_server, tmp_path):
     return Dsw(tmp_path, live_server.url)
+
+
+@pytest.fixture(autouse=True)
+def _served_connections_end():
+    """After each test, let the live server's threads that served it end (at most 5 s): each holds a database
+    session until its kept-alive connection closes, and the test database cannot be dropped while one is open."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5
+    for thread in set(threading.enumerate()) - before:
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=max(0, deadline - time.monotonic()))
+
+
+@pytest.fixture
+def connect():
+    """Makes clients (dsw_client.Client) and closes them at the end of the test."""
+    from dsw_client import Client
+
+    made = []
+
+    def connect(*args, **kwargs):
+        made.append(Client(*args, **kwargs))
+        return made[-1]
+
+    yield connect
+    for client in made:
+        client.close()
 
 
 @pytest.fixture
