@@ -111,3 +111,61 @@ def test_url_and_token_come_from_the_environment(connect, live_server, alice, mo
         connect()
     monkeypatch.setenv("DSW_TOKEN", token_for(alice))
     assert connect().me().username == "alice"
+
+
+def test_what_team_and_platform_admins_script(connect, live_server, admin, alice, bob, team, small):
+    """The rest of the client's methods, once each, as an admin would run them."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dsw_client import Conflict
+    from tests.images.factories import make_image
+
+    platform = connect(live_server.url, token_for(admin))
+    research = platform.teams.create("Research Lab", slug="research-lab", description="papers")
+    assert (research.slug, research.member_count) == ("research-lab", 0)
+    assert platform.teams.update(research, description="more papers").description == "more papers"
+    assert platform.teams.add_member("research-lab", "bob", role="admin").role == "admin"
+    assert platform.teams.add_member(research, "alice").role == "member"
+    assert platform.teams.set_role(research.id, "alice", "admin").role == "admin"
+    assert sorted((m.username, m.role) for m in platform.teams.members(research)) == [("alice", "admin"), ("bob", "admin")]
+    platform.teams.remove_member(research, "bob")
+    assert platform.teams.member(research, "alice").username == "alice"
+    platform.teams.delete(research)
+    assert "research-lab" not in [t.slug for t in platform.teams.list()]
+
+    sheet = platform.prices.create(cpu_core_hour_decimal="0.10", memory_gib_hour_decimal="0.05",
+                                   storage_gib_month_decimal="0.73", gpu_hour_decimal={"": "1.00"}, note="first")
+    assert (sheet.cpu_core_hour, sheet.gpu_hour) == (10, {"": 100})
+    assert platform.prices.current().id == sheet.id and [s.id for s in platform.prices.list()] == [sheet.id]
+
+    platform.budgets.set(team.id, amount_decimal="100.00")
+    grant = platform.budgets.grant("data-science", amount_decimal="25.00", ends=timezone.now() + timedelta(days=3),
+                                   reason="conference deadline")
+    assert grant.amount == 2500 and [g.id for g in platform.budgets.grants(team.id)] == [grant.id]
+    assert platform.budgets.get(team.id).status.limit == 12500
+
+    large = platform.profiles.create(name="Large", cpu="2", memory="4Gi", disk="20Gi")
+    assert (large.memory_bytes, large.disk_bytes) == (4 * 2**30, 20 * 2**30)
+    replaced = platform.profiles.replace(large, name="Large", cpu="3", memory="6Gi")
+    assert replaced.cpu == "3.00" and platform.profiles.get(large.id).memory_bytes == 6 * 2**30
+
+    entry = make_image("teams/data-science/torch", "2026.12.01-abc1234")
+    deprecated = platform.images.deprecate(entry.id, message="use the next one")
+    assert (deprecated.status, deprecated.deprecation_message) == ("deprecated", "use the next one")
+    assert platform.images.approve(entry.id, all_teams=False, teams=["data-science"]).teams == ["data-science"]
+    assert platform.images.get(entry.id).raw["can_manage"] is True
+    assert platform.images.retire(entry.id).status == "retired"
+
+    mine = connect(live_server.url, token_for(alice))
+    assert mine.update_me(first_name="Alice").first_name == "Alice"
+    assert mine.images.choices(team="data-science").default == "local:default"
+    created = mine.tokens.create("for a script", expires_in_days=1)
+    assert mine.tokens.get(created.id).state == "active"
+    workspace = mine.workspaces.create("notebook", size=small.id, team="data-science")
+    with pytest.raises(Conflict):  # no automatic stop is pending
+        mine.workspaces.keep_running(workspace)
+    assert mine.workspaces.restart("notebook").status in ("pending", "stopping")
+    assert mine.workspaces.delete(workspace, delete_home=True).id == workspace.id
+    assert Workspace.objects.get(pk=workspace.id).delete_home
