@@ -8,13 +8,21 @@
 
 __version__ = "0.1.0"
 
-from dsw_client.client import Client  # noqa: E402  (after __version__, which the transport reads)
-from dsw_client.errors import (  # noqa: E402
-    ApiError, BadInput, Conflict, DswError, NotAllowed, NotFound, NotSignedIn, NotThePlatform, PlatformUnreachable,
-    RateLimited, ServerError, TokenRefused, WaitTimeout, WorkspaceFailed,
-)
-
 __all__ = [
     "ApiError", "BadInput", "Client", "Conflict", "DswError", "NotAllowed", "NotFound", "NotSignedIn", "NotThePlatform",
     "PlatformUnreachable", "RateLimited", "ServerError", "TokenRefused", "WaitTimeout", "WorkspaceFailed", "__version__",
 ]
+
+
+def __getattr__(name):
+    # Imported when first used: `dsw --version` (and any command that fails before its first request)
+    # never pays for the client, its typed objects or the HTTP library.
+    if name == "Client":
+        from dsw_client.client import Client
+
+        return Client
+    if name in __all__:
+        from dsw_client import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'dsw_client' has no attribute {name!r}")

@@ -10,7 +10,6 @@ import enum
 import json
 import logging
 import os
-import socket
 import sys
 from datetime import datetime
 from decimal import Decimal
@@ -18,8 +17,6 @@ from decimal import Decimal
 import click
 
 from dsw_client import __version__
-from dsw_client.client import Client
-from dsw_client.config import SavedLogin, config_path, credentials_resolve, login_forget, login_load, login_save, normal_url
 from dsw_client.errors import (
     ApiError, BadInput, Conflict, DswError, NotAllowed, NotFound, NotSignedIn, NotThePlatform, PlatformUnreachable,
     RateLimited, ServerError, TokenRefused, WaitTimeout, WorkspaceFailed,
@@ -73,8 +70,12 @@ class _Context:
         self._client = None
 
     @property
-    def client(self) -> Client:
+    def client(self):
+        """The client for --url (or DSW_URL, or the saved login); made at the first use, so commands that need
+        none (--version, --help) never import it and the HTTP library."""
         if self._client is None:
+            from dsw_client.client import Client
+
             self._client = Client(self.url)
         return self._client
 
@@ -181,6 +182,11 @@ class _Progress:
 def login(context, login_url, username, token_name, days, read_only):
     """Sign in: the password is prompted (or read from standard input when that is not a terminal),
     and a new personal access token is saved for the next commands (readable by you only)."""
+    import socket
+
+    from dsw_client.client import Client
+    from dsw_client.config import SavedLogin, login_load, login_save, normal_url
+
     saved = login_load()
     url = login_url or context.url or os.environ.get("DSW_URL") or (saved.url if saved else None)
     if not url:
@@ -220,6 +226,9 @@ def login(context, login_url, username, token_name, days, read_only):
 @pass_context
 def logout(context):
     """Revoke the saved token and forget it."""
+    from dsw_client.client import Client
+    from dsw_client.config import config_path, login_forget, login_load
+
     saved = login_load()
     if saved is None:
         click.echo(f"Not signed in (nothing in {config_path()}).")
@@ -240,6 +249,8 @@ def logout(context):
 @pass_context
 def whoami(context, as_json):
     """Who you are signed in as, and your teams."""
+    from dsw_client.config import credentials_resolve
+
     me = context.client.me()
     if as_json:
         return _print_json(me.raw)
