@@ -193,3 +193,34 @@ def test_tokens_create_list_and_revoke(signed_in, alice):
     signed_in.ok("tokens", "revoke", str(nightly["id"]))
     result = signed_in("whoami", env={"DSW_TOKEN": secret})
     assert result.returncode == 3 and "refused the token from DSW_TOKEN" in one_line_error(result)
+
+
+def test_verbose_logs_every_request_on_standard_error(signed_in):
+    result = signed_in.ok("-v", "ls", "--json")
+    assert json.loads(result.stdout) == []
+    assert re.fullmatch(r"dsw: GET /api/v1/workspaces/\?page=1&page_size=200 -> 200 in \d+ ms\n", result.stderr)
+
+
+def test_progress_on_a_terminal_is_one_line_that_fills_up():
+    """What `dsw launch --wait` shows on a terminal (a pseudo-terminal here): one line, redrawn."""
+    import os
+    import pty
+
+    from dsw_client.cli import _Progress
+    from dsw_client.models import Workspace
+
+    leader, follower = pty.openpty()
+    with os.fdopen(follower, "w") as terminal:
+        progress = _Progress(stream=terminal)
+        for status, percent, message in [("pending", 0, "Waiting to start…"), ("starting", 40, "Server requested"),
+                                         ("running", 100, "")]:
+            progress(Workspace.from_api({"name": "analysis", "status": status, "progress": percent,
+                                         "status_message": message}), [])
+        progress.done()
+    shown = os.read(leader, 4096).decode()
+    os.close(leader)
+    frames = shown.split("\r")[1:]
+    assert [frame.rstrip() for frame in frames[:2]] == [
+        "analysis [                              ]   0% Waiting to start…",
+        "analysis [############                  ]  40% Server requested"]
+    assert frames[2].startswith("analysis [##############################] 100%") and shown.endswith("\n")
