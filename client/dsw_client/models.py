@@ -8,7 +8,7 @@ exactly as the API sent it (what ``dsw … --json`` prints). Fields the API adds
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Callable
 
@@ -36,21 +36,44 @@ def _many(model):
 
 
 class _Model:
+    """What every typed object does, written once. The classes below only declare their fields
+    (``_typed``): having ``dataclass`` generate __init__, __repr__, __eq__ and a frozen __setattr__
+    for each of them cost about 10 ms of every ``dsw`` start (measured), and so does a class without
+    a docstring (dataclass then builds one from its signature)."""
+
+    __hash__ = None  # compared by value, like a dataclass with eq: not hashable
+
     @classmethod
     def from_api(cls, data: dict):
-        values = {}
+        made = object.__new__(cls)
         for item in fields(cls):
-            if item.name == "raw":
-                continue
-            value = data.get(item.name)
             convert = item.metadata.get("convert")
-            values[item.name] = convert(value) if convert else value
-        return cls(**values, raw=data)
+            value = data if item.name == "raw" else data.get(item.name)
+            object.__setattr__(made, item.name, convert(value) if convert else value)
+        return made
+
+    def __repr__(self):
+        shown = ", ".join(f"{item.name}={getattr(self, item.name)!r}" for item in fields(self) if item.repr)
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, item.name) == getattr(other, item.name) for item in fields(self) if item.compare)
+
+    def __setattr__(self, name, value):
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name):
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+_typed = dataclass(init=False, repr=False, eq=False)
 
 
 # --- Accounts -----------------------------------------------------------------
 
-@dataclass(frozen=True)
+@_typed
 class TeamRole(_Model):
     """A team you belong to, with your role in it (member or admin)."""
 
@@ -61,8 +84,10 @@ class TeamRole(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class Me(_Model):
+    """Your account; ``teams`` are yours with your role in each."""
+
     id: int
     username: str
     email: str
@@ -75,8 +100,10 @@ class Me(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class Team(_Model):
+    """A team; ``my_role`` is yours in it (member, admin, or None)."""
+
     id: int
     name: str
     slug: str
@@ -87,8 +114,10 @@ class Team(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class Membership(_Model):
+    """Someone's place in a team: ``role`` is member or admin."""
+
     id: int
     team: int
     user_id: int
@@ -99,7 +128,7 @@ class Membership(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class Token(_Model):
     """A personal access token as listed (never its secret). ``state``: active, expired or revoked."""
 
@@ -115,7 +144,7 @@ class Token(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class CreatedToken(_Model):
     """A token just created: ``token`` is the secret, shown this once (kept out of ``repr``)."""
 
@@ -129,7 +158,7 @@ class CreatedToken(_Model):
 
 # --- Workspaces ---------------------------------------------------------------
 
-@dataclass(frozen=True)
+@_typed
 class BudgetHours(_Model):
     """For one of your teams with a budget: what remains (minor units) and the hours of a size it pays for."""
 
@@ -139,7 +168,7 @@ class BudgetHours(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class Profile(_Model):
     """A size you may launch. ``memory``/``disk`` read like "2Gi"; prices are per hour, ``hourly_price``
     in minor units, ``hourly_price_decimal`` in currency units ("0.21")."""
@@ -169,7 +198,7 @@ class Profile(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class CullWarning(_Model):
     """An automatic stop (idle or maximum age) is pending."""
 
@@ -179,7 +208,7 @@ class CullWarning(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class BudgetStop(_Model):
     """The team's budget is used up: its running workspaces stop at ``deadline``."""
 
@@ -187,7 +216,7 @@ class BudgetStop(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class Workspace(_Model):
     """``status``: pending, starting, running, stopping, stopped or failed. ``url`` (set while it runs) is
     where JupyterLab answers: use it as given, it may be on another host than the API."""
@@ -211,7 +240,7 @@ class Workspace(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class WorkspaceEvent(_Model):
     """One step of a workspace's lifecycle (created, spawn_requested, running, stop_requested, …)."""
 
@@ -226,7 +255,7 @@ class WorkspaceEvent(_Model):
 
 # --- Images -------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@_typed
 class Image(_Model):
     """A catalog entry. ``reference`` is what a launch takes (``platform/python:TAG``, ``local:default``)."""
 
@@ -262,7 +291,7 @@ class Image(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class LaunchChoices(_Model):
     """What you may launch from, for a team: ``default`` is the reference a launch without an image uses;
     each of ``results`` has reference, recommended, deprecated, replacement, message, blocked, blocked_reasons."""
@@ -275,7 +304,7 @@ class LaunchChoices(_Model):
 
 # --- Costs ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@_typed
 class PriceSheet(_Model):
     """A version of the prices, in minor units with ``_decimal`` twins in currency units."""
 
@@ -296,7 +325,7 @@ class PriceSheet(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class BudgetStatus(_Model):
     """The current period; amounts in minor units."""
 
@@ -310,7 +339,7 @@ class BudgetStatus(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class BudgetGrant(_Model):
     """A time-boxed increase of a team's budget."""
 
@@ -325,7 +354,7 @@ class BudgetGrant(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class Budget(_Model):
     """A team's budget. ``action`` at 100 %: notify, block_launches or stop_workspaces."""
 
@@ -345,8 +374,10 @@ class Budget(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class CostGroup(_Model):
+    """One line of a cost report: ``key`` and ``label`` of the group, ``cost`` in minor units."""
+
     key: str
     label: str
     cost: int
@@ -355,7 +386,7 @@ class CostGroup(_Model):
     raw: dict = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True)
+@_typed
 class CostReport(_Model):
     """What a team spent between ``start`` and ``end`` (exclusive), grouped; amounts in minor units."""
 
