@@ -115,6 +115,7 @@ def test_profiles_and_images(signed_in, small, prices):  # noqa: F811
     listed = json.loads(signed_in.ok("images", "--json").stdout)
     assert [image["reference"] for image in listed] == ["local:default"]
     assert json.loads(signed_in.ok("images", "--package", "numpy", "--json").stdout) == []
+    assert signed_in.ok("images", "--package", "numpy").stdout.split() == ["IMAGE", "STATUS", "PYTHON", "SCAN", "TITLE"]
     assert signed_in.ok("images").stdout.splitlines()[1].startswith("local:default")
 
 

@@ -53,6 +53,17 @@ def test_a_second_login_revokes_the_token_it_replaces_and_logout_revokes_the_las
     assert one_line_error(result := dsw("ls")).startswith("dsw: No token for") and result.returncode == 3
 
 
+def test_signing_in_as_someone_else_revokes_the_first_persons_token_with_itself(dsw, alice, bob):
+    dsw.login("alice", PASSWORD)
+    assert "The token saved before was revoked." in dsw.login("bob", PASSWORD).stdout
+    assert AccessToken.objects.get(user=alice).revoked is not None
+    # A read-only token cannot revoke itself, and bob's cannot revoke it either: dsw says so.
+    dsw.login("alice", PASSWORD, "--read-only")
+    result = dsw.login("bob", PASSWORD)
+    assert "could not be revoked: revoke it in Settings → API tokens." in result.stdout
+    assert AccessToken.objects.get(user=alice, scope="read").revoked is None
+
+
 def test_a_read_only_login_may_read_but_not_launch(dsw, alice, small):
     dsw.login("alice", PASSWORD, "--read-only", "--days", "2")
     token = AccessToken.objects.get(user=alice)

@@ -122,7 +122,7 @@ def _print_json(data):
 
 def _table(headers, rows):
     rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
-    widths = [max(len(str(header)), *(len(row[index]) for row in rows)) for index, header in enumerate(headers)]
+    widths = [max([len(str(header)), *(len(row[index]) for row in rows)]) for index, header in enumerate(headers)]
     for row in [headers, *rows]:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
@@ -149,8 +149,11 @@ class _Progress:
 
     def __call__(self, workspace, events):
         if self.tty:
+            import shutil
+
             filled = workspace.progress * 30 // 100
             line = f"{workspace.name} [{'#' * filled}{' ' * (30 - filled)}] {workspace.progress:3d}% {workspace.status_message}"
+            line = line[:shutil.get_terminal_size().columns - 1]  # a line that wraps cannot be redrawn with \r
             self.stream.write("\r" + line.ljust(self.width))
             self.width = len(line)
             self.stream.flush()
@@ -211,13 +214,19 @@ def login(context, login_url, username, token_name, days, read_only):
     path = login_save(SavedLogin(url=client.url, username=username, token=created.token, token_id=created.id,
                                  token_name=created.name, expires=created.expires))
     replaced = ""
-    if saved is not None and saved.url == client.url and saved.token_id and saved.token != created.token:
-        # The token this file held is no longer used by anything on this machine: revoke it rather than leave it live.
-        try:
-            client.tokens.revoke(saved.token_id)
-            replaced = " The token saved before was revoked."
-        except DswError:
-            replaced = ""
+    if saved is not None and saved.url == client.url and saved.token_id:
+        # The token this file held is used by nothing on this machine any more: revoke it rather than leave it live.
+        # With itself (it may be another person's), else with the new one (a read-only token cannot revoke).
+        for revoker in (Client(saved.url, saved.token), client):
+            try:
+                revoker.tokens.revoke(saved.token_id)
+                replaced = " The token saved before was revoked."
+                break
+            except DswError:
+                continue
+            finally:
+                if revoker is not client:
+                    revoker.close()
     click.echo(f"Signed in to {client.url} as {username}: token {created.name!r} ({created.scope}, expires "
                f"{_when(created.expires, with_time=False)}) saved in {path}.{replaced}")
 
@@ -394,18 +403,22 @@ def _action(verb):
     @pass_context
     def command(context, names, wait, timeout, as_json):
         client = context.client
+        done = []
         for workspace in _workspaces_named(client, names):
             workspace = getattr(client.workspaces, verb)(workspace)
             if wait and verb == "stop":
                 workspace = client.workspaces.wait_until_stopped(workspace, timeout=timeout)
             elif wait:
                 workspace = _wait_running(client, workspace, timeout)
+            done.append(workspace.raw)
             if as_json:
-                _print_json(workspace.raw)
+                continue
             elif wait and verb != "stop":
                 click.echo(workspace.url)
             else:
                 click.echo(f"{workspace.name}: {workspace.status}" + (f" ({workspace.status_message})" if workspace.status_message else ""))
+        if as_json:
+            _print_json(done)  # a list, however many names were given
 
     command.__doc__ = {"start": "Start stopped workspaces (--wait: print each one's URL once it runs).",
                        "stop": "Stop workspaces; their files are kept.",
