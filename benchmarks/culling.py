@@ -145,7 +145,7 @@ def run(count, data_dir):
     from django.utils import timezone as dj_timezone
 
     from portal.accounts.models import Membership, Team, User
-    from portal.integrations.jupyterhub import HubUnreachable
+    from workspaces.hub import HubUnreachable
     from workspaces import environments
     from workspaces.culling_services import workspace_cull_sweep
     from workspaces.hub import hub_client

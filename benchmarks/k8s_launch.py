@@ -61,10 +61,11 @@ class PortalOnKubernetes:
     """The platform as `make run` starts it, with the Kubernetes back end."""
 
     def __init__(self, data_dir, cluster, namespace):
-        self.port = free_port_block(4)
+        self.port = free_port_block(16)  # platform_run uses PORT … PORT+15
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "PLATFORM_"))}
-        self.env.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_PORT=str(self.port),
+        # Path routing, like the bare hub it is compared with (and like the chart without subdomains).
+        self.env.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_PORT=str(self.port), PLATFORM_WORKSPACE_SUBDOMAINS="false",
                         PLATFORM_ADMIN_PASSWORD="benchmark admin passphrase", PLATFORM_SPAWNER="kubernetes",
                         KUBECONFIG=str(cluster.kubeconfig), PLATFORM_KUBE_NAMESPACE=namespace, PLATFORM_KUBE_IMAGE=IMAGE)
 

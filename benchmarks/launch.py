@@ -59,13 +59,13 @@ def bare_server_start(python):
 
 class Platform:
     def __init__(self, data_dir):
-        self.port = free_port_block(6)  # platform_run uses PORT … PORT+5
+        self.port = free_port_block(16)  # platform_run uses PORT … PORT+15
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith(("DATABASE_URL", "REDIS_URL", "CELERY_", "PLATFORM_"))}
         # single-user isolation: no OS account is created, and both sides run as the same account.
         self.env.update(PLATFORM_DATA_DIR=str(data_dir), PLATFORM_PORT=str(self.port), PLATFORM_ISOLATION="single-user",
                         PLATFORM_ADMIN_PASSWORD="benchmark admin passphrase")
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://localhost:{self.port}"  # as `make run` prints it; workspaces on <name>.localhost
 
     def manage(self, *args):
         subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=self.env, cwd=ROOT, check=True,
@@ -90,14 +90,19 @@ class Platform:
 
     def launch(self, name):
         started = time.monotonic()
-        response = requests.post(f"{self.base}/api/v1/workspaces/", json={"name": name, "profile": "Bench"},
+        response = requests.post(f"{self.base}/api/v1/workspaces/", json={"name": name, "profile": "Bench", "team": "bench"},
                                  headers=self.headers, timeout=30)
         response.raise_for_status()
         workspace = response.json()
         self.wait_for_hub_ready(f"ws-{workspace['id']}")
-        ready = wait_ok(f"{self.base}/user/admin/ws-{workspace['id']}/api/status",
-                        headers={"Authorization": f"token {self.hub_token}"}, interval=0.02)
+        ready = wait_ok(*self.server_status(workspace["id"]), interval=0.02)
         return ready - started, workspace["id"]
+
+    def server_status(self, workspace_id):
+        """(url, headers) of a workspace's /api/status through the proxy, on the owner's own host
+        (admin.localhost: asked for by Host header, since this machine's resolver does not know it)."""
+        return (f"http://127.0.0.1:{self.port}/user/admin/ws-{workspace_id}/api/status",
+                {"Authorization": f"token {self.hub_token}", "Host": f"admin.localhost:{self.port}"})
 
     def wait_for_hub_ready(self, server, timeout=180):
         """Follow the hub's progress stream until it says the server is ready (routed by the proxy).

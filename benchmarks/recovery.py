@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from launch import ROOT, Platform, wait_ok  # noqa: E402
 
-MARKERS = {"worker": " worker", "hub": "jupyterhub", "proxy": "configurable-http-proxy"}
+MARKERS = {"worker": " worker", "hub": "jupyterhub", "proxy": "spawner.proxy_server"}
 
 
 def child_pid(platform, name):
@@ -51,8 +51,7 @@ def start_timed(platform):
 
 def reachable_all(platform, workspace_ids):
     for workspace_id in workspace_ids:
-        wait_ok(f"{platform.base}/user/admin/ws-{workspace_id}/api/status",
-                headers={"Authorization": f"token {platform.hub_token}"}, interval=0.05)
+        wait_ok(*platform.server_status(workspace_id), interval=0.05)
     return time.monotonic()
 
 

@@ -24,6 +24,8 @@ from costs.currencies import format_money
 from costs.models import Budget, BudgetAlert, BudgetStop
 from costs.services import ACTIVE, budget_status
 from portal.accounts.models import Membership
+from workspaces.models import Workspace, WorkspaceEvent
+from workspaces.services import workspace_request_stop
 
 logger = logging.getLogger(__name__)
 
@@ -116,14 +118,11 @@ def budget_enforce(*, budget, now=None):
         if carry_out and stop.stopped_at is None:
             BudgetStop.objects.filter(pk=stop.pk).update(stopped_at=now)
     if decision.action == enforcement.WARN:
-        _record_on_workspaces(budget.team, "budget_warning", _warning_text(stop), stop_after=stop.stop_after.isoformat())
+        _record_on_workspaces(budget.team, WorkspaceEvent.Kind.BUDGET_WARNING, _warning_text(stop), stop_after=stop.stop_after.isoformat())
     elif decision.action == enforcement.CANCEL:
-        _record_on_workspaces(budget.team, "budget_warning_cleared",
+        _record_on_workspaces(budget.team, WorkspaceEvent.Kind.BUDGET_WARNING_CLEARED,
                               "The budget stop is cancelled: the team is within its budget or no longer stops workspaces.")
     if carry_out:
-        from workspaces.models import Workspace
-        from workspaces.services import workspace_request_stop
-
         # Every pass stops what runs while the team stays over: a workspace started meanwhile (by a
         # platform admin, or before the action changed) is not left running.
         for workspace in Workspace.objects.filter(ACTIVE, team=budget.team):
@@ -137,8 +136,6 @@ def _warning_text(stop):
 
 
 def _record_on_workspaces(team, kind, message, **data):
-    from workspaces.models import Workspace, WorkspaceEvent
-
     WorkspaceEvent.objects.bulk_create([WorkspaceEvent(workspace=workspace, kind=kind, message=message, data=data)
                                         for workspace in Workspace.objects.filter(ACTIVE, team=team)])
 
@@ -161,8 +158,6 @@ def budget_stop_mail(*, team_id, warned_at):
         mailed_at=timezone.now())
     if not marked:
         return 0
-    from workspaces.models import Workspace
-
     stop = BudgetStop.objects.get(team_id=team_id)
     workspaces = Workspace.objects.filter(ACTIVE, team_id=team_id).select_related("owner")
     messages = [(f"[{settings.PLATFORM_SITE_NAME}] Workspace {workspace.name} will be stopped", f"{_warning_text(stop)}\n",

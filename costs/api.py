@@ -173,7 +173,7 @@ def _report(request, team_id):
 REPORT_PARAMETERS = [
     OpenApiParameter("start", str, description="ISO date or date-time; default: the current budget period's start"),
     OpenApiParameter("end", str, description="exclusive; default: the period's end"),
-    OpenApiParameter("group_by", str, enum=["user", "profile", "image", "day", "workspace"], description="default: user"),
+    OpenApiParameter("group_by", str, enum=["user", "profile", "image", "day", "workspace", "bucket"], description="default: user"),
 ]
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
+from buckets.models import BucketSample
 from costs.models import MeterLock, MeterRun, PriceSheet, UsageRecord
 from costs.periods import local_midnights
 from costs.pricing import Resources, compute_rate_micros, cost_micros, storage_rate_micros
@@ -22,11 +23,12 @@ from workspaces.models import Workspace, WorkspaceEvent
 logger = logging.getLogger(__name__)
 
 # Which lifecycle events open and close a span. A compute span ends whenever the server is known
-# not to run any more (stopped, failed) or a new one is being made (a restart's spawn, a resize).
-COMPUTE_OPEN = {"running", "resized"}
-COMPUTE_CLOSE = {"stopped", "failed", "spawn_requested", "starting", "running", "resized"}
-STORAGE_OPEN = {"created"}
-STORAGE_CLOSE = {"delete_requested"}
+# not to run any more (stopped, failed) or a new one is being made (a restart's spawn).
+Kind = WorkspaceEvent.Kind
+COMPUTE_OPEN = {Kind.RUNNING}
+COMPUTE_CLOSE = {Kind.STOPPED, Kind.FAILED, Kind.SPAWN_REQUESTED, Kind.STARTING, Kind.RUNNING}
+STORAGE_OPEN = {Kind.CREATED}
+STORAGE_CLOSE = {Kind.DELETE_REQUESTED}
 # Look back this far before the last pass for events not yet turned into spans (a commit can land
 # after a later event's id was read).
 LOOKBACK = timedelta(days=1)
@@ -54,8 +56,6 @@ def _open_spans(since, now):
     events = list(events.select_related("workspace__owner", "workspace__team", "workspace__profile").order_by("created", "id"))
     spans = []
     for event in events:
-        if event.kind == "resized" and not _was_running(event):
-            continue  # resizing a stopped workspace starts nothing
         workspace = event.workspace
         profile = workspace.profile
         spans.append(MeterRun(
@@ -67,19 +67,52 @@ def _open_spans(since, now):
             cpu=profile.cpu, memory_bytes=profile.memory_bytes, gpus=profile.gpus, gpu_type=profile.gpu_type,
             disk_bytes=profile.disk_bytes, start=event.created, metered_until=event.created))
     MeterRun.objects.bulk_create(spans)
+    return len(spans) + _open_bucket_spans(since, now)
+
+
+# Bucket spans (buckets.BucketSample): labels for the report groups a bucket has no value of its own in.
+BUCKET_LABEL = "(bucket storage)"
+
+
+def _open_bucket_spans(since, now):
+    """A span per bucket sample: its size, priced from the sample until the next sample of the bucket."""
+    samples = BucketSample.objects.filter(sampled_at__lte=now).exclude(
+        Exists(MeterRun.objects.filter(pk=-OuterRef("pk"))))
+    if since is not None:
+        samples = samples.filter(sampled_at__gte=since - LOOKBACK)
+    spans = [MeterRun(
+        id=-sample.pk, kind=MeterRun.Kind.BUCKET, workspace_id=None, workspace_name=BUCKET_LABEL,
+        bucket_id=sample.bucket_id, bucket_name=sample.bucket_name,
+        user_id=sample.user_id, username=sample.username or "(team bucket)", team_id=sample.team_id,
+        team_slug=sample.team_slug, profile_id=None, profile_name=BUCKET_LABEL, image=BUCKET_LABEL, cpu=0, memory_bytes=0,
+        disk_bytes=sample.size_bytes, start=sample.sampled_at, metered_until=sample.sampled_at)
+        for sample in samples.order_by("sampled_at", "id")]
+    MeterRun.objects.bulk_create(spans)
     return len(spans)
 
 
-def _was_running(event):
-    """Whether the workspace's server ran just before ``event`` (its last compute event opened a span)."""
-    previous = (WorkspaceEvent.objects.filter(workspace_id=event.workspace_id, kind__in=COMPUTE_OPEN | COMPUTE_CLOSE,
-                                              created__lte=event.created).exclude(pk=event.pk)
-                .order_by("-created", "-id").values_list("kind", flat=True).first())
-    return previous in COMPUTE_OPEN
+def _close_bucket_spans(open_spans, now):
+    """A bucket span ends where the bucket's next sample starts."""
+    spans = [span for span in open_spans if span.kind == MeterRun.Kind.BUCKET]
+    if not spans:
+        return
+    samples = (BucketSample.objects.filter(bucket_id__in={span.bucket_id for span in spans},
+                                           sampled_at__gte=min(span.start for span in spans), sampled_at__lte=now)
+               .order_by("sampled_at", "id").values_list("bucket_id", "id", "sampled_at"))
+    by_bucket = {}
+    for bucket_id, pk, sampled_at in samples:
+        by_bucket.setdefault(bucket_id, []).append((sampled_at, pk))
+    for span in spans:
+        for sampled_at, pk in by_bucket.get(span.bucket_id, ()):
+            if (sampled_at, pk) > (span.start, -span.pk):
+                span.end = sampled_at
+                break
 
 
 def _close_spans(open_spans, now):
     """Find each open span's closing event, in one query."""
+    _close_bucket_spans(open_spans, now)
+    open_spans = [span for span in open_spans if span.kind != MeterRun.Kind.BUCKET]
     if not open_spans:
         return
     earliest = min(span.start for span in open_spans)
@@ -132,11 +165,12 @@ def _slices(span, until, *, time_zone, sheets, default_currency):
         if sheet is None:
             rate, currency = 0, default_currency
         else:
-            rate_of = storage_rate_micros if span.kind == MeterRun.Kind.STORAGE else compute_rate_micros
+            rate_of = compute_rate_micros if span.kind == MeterRun.Kind.COMPUTE else storage_rate_micros
             rate, currency = rate_of(resources, sheet.prices), sheet.currency
         duration_us = (end - start) // timedelta(microseconds=1)
         records.append(UsageRecord(
             run=span, kind=span.kind, workspace_id=span.workspace_id, workspace_name=span.workspace_name,
+            bucket_id=span.bucket_id, bucket_name=span.bucket_name,
             user_id=span.user_id, username=span.username, team_id=span.team_id, team_slug=span.team_slug,
             profile_id=span.profile_id, profile_name=span.profile_name, image=span.image,
             start=start, end=end, duration_ms=duration_us // 1000, price_sheet=sheet, rate_micros_per_hour=rate,

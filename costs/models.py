@@ -43,18 +43,22 @@ class MeterRun(models.Model):
     """Bookkeeping for metering (not the ledger): one span in which a workspace uses something.
 
     ``compute`` spans run from a ``running`` event to the event that ends the server; ``storage`` spans
-    from ``created`` to ``delete_requested``. Its id is the id of the event that opened it, which
-    makes opening idempotent. Attribution (owner, team, profile, image, resources) is taken once, when
+    from ``created`` to ``delete_requested``; ``bucket`` spans from one size sample of a bucket to the
+    next (buckets.BucketSample). Its id is the id of the event that opened it (for a bucket span, the
+    sample's id negated, so the two kinds never share an id), which makes opening idempotent. Attribution (owner, team, profile, image, resources) is taken once, when
     the span opens, so a later team move or profile edit cannot split or double a span.
     """
 
     class Kind(models.TextChoices):
         COMPUTE = "compute"
         STORAGE = "storage"
+        BUCKET = "bucket"
 
-    id = models.BigIntegerField(primary_key=True, help_text="The WorkspaceEvent that opened the span.")
+    id = models.BigIntegerField(primary_key=True, help_text="The WorkspaceEvent that opened the span (-BucketSample id).")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    workspace_id = models.BigIntegerField(db_index=True)
+    workspace_id = models.BigIntegerField(db_index=True, null=True)
+    bucket_id = models.BigIntegerField(null=True, db_index=True)
+    bucket_name = models.CharField(max_length=63, blank=True)
     workspace_name = models.CharField(max_length=40)
     user_id = models.BigIntegerField(null=True)
     username = models.CharField(max_length=150)
@@ -86,7 +90,9 @@ class UsageRecord(models.Model):
 
     run = models.ForeignKey(MeterRun, on_delete=models.PROTECT, related_name="records")
     kind = models.CharField(max_length=10, choices=MeterRun.Kind.choices)
-    workspace_id = models.BigIntegerField()
+    workspace_id = models.BigIntegerField(null=True)
+    bucket_id = models.BigIntegerField(null=True)
+    bucket_name = models.CharField(max_length=63, blank=True)
     workspace_name = models.CharField(max_length=40)
     user_id = models.BigIntegerField(null=True)
     username = models.CharField(max_length=150)

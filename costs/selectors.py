@@ -13,8 +13,9 @@ GROUPS = {
     "profile": ("profile_id", "profile_name"),
     "image": ("image", "image"),
     "workspace": ("workspace_id", "workspace_name"),
+    "bucket": ("bucket_id", "bucket_name"),
 }
-GROUP_BY_CHOICES = ["user", "profile", "image", "day", "workspace"]
+GROUP_BY_CHOICES = ["user", "profile", "image", "day", "workspace", "bucket"]
 
 
 def cost_report(*, team, start, end, group_by):

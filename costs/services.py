@@ -16,6 +16,7 @@ from costs.models import Budget, BudgetGrant, PriceSheet, UsageRecord
 from costs.periods import period_bounds, validate_time_zone
 from costs.pricing import Resources, compute_rate_micros, hours_affordable, micros_to_minor, storage_rate_micros
 from portal.audit.services import audit_record
+from workspaces.models import Workspace
 
 MAX_MONEY = 10**15  # minor units; far above any budget, far below the 64-bit limit of the micro-unit ledger
 
@@ -234,8 +235,6 @@ def budget_check_launch(*, team, profile, workspace=None):
     A launch fits when the period's spend plus ``PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS`` of every
     active workspace of the team, this one included, stays within the limit.
     """
-    from workspaces.models import Workspace
-
     budget = Budget.objects.select_for_update().select_related("team").filter(team=team).first()
     if budget is None or budget.action == Budget.Action.NOTIFY:
         return

@@ -1,6 +1,7 @@
 from datetime import datetime, time as dt_time, timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,11 +21,10 @@ from costs.pricing import micros_to_minor
 from portal.accounts.models import Membership, Team
 from portal.accounts.selectors import team_can_manage, team_list_for
 from portal.web.helpers import form_add_errors, platform_admin_required
+from workspaces.selectors import workspace_list_for
 
 
 def _currency():
-    from django.conf import settings
-
     return settings.PLATFORM_CURRENCY
 
 
@@ -35,7 +35,6 @@ def costs_home(request):
         if request.user.is_platform_admin or team.my_role == Membership.Role.ADMIN:
             budget = selectors.budget_for(team=team)
             teams.append({"team": team, "status": services.budget_status(budget) if budget else None})
-    from workspaces.selectors import workspace_list_for
 
     workspaces = list(workspace_list_for(user=request.user))
     so_far = cost_so_far_micros(workspace_ids=[w.pk for w in workspaces])

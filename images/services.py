@@ -3,21 +3,27 @@
 import hmac
 import logging
 import re
+import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.accounts.models import User
+from portal.accounts.models import Membership, User
 from portal.accounts.services import TOKEN_PREFIX, token_authenticate
 from portal.audit.services import audit_record
 from portal.ratelimit import secret_failure_record
 
-from images.access import granted_access, repository_owner_fields
-from images.models import ImageTag, Manifest, Repository, RobotAccount, robot_secret_digest
+from images.access import ACTIONS, granted_access, repository_actions, repository_owner_fields
+from images.ingest import parse_sbom, parse_trivy
+from images.models import (SEVERITIES, Finding, ImageTag, Manifest, PackageRecord, Repository, RobotAccount, Sbom,
+                           ScanException, ScanPolicy, VulnerabilityReport, robot_secret_digest)
 from images.registry import ManifestInfo, RegistryClient
+from images.selectors import can_curate, local_python_problem
 from images.tokens import registry_token_issue
 
 logger = logging.getLogger(__name__)
@@ -212,7 +218,6 @@ def registry_events_accept(payload):
 # --- Lifecycle -------------------------------------------------------------------
 
 def _check_can_curate(actor, entry):
-    from images.selectors import can_curate
 
     if not can_curate(actor, entry.repository):
         raise ValidationError({"detail": "You may not manage this image."})
@@ -277,7 +282,6 @@ def image_retire(*, entry, actor, request=None):
 
 def local_environment_save(*, name, python, actor, description="", request=None):
     """Create or update a catalog entry for a host Python environment (status new until approved)."""
-    from images.selectors import local_python_problem
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,62}", name or ""):
         raise ValidationError({"name": "Use lower-case letters, digits, dots, dashes and underscores."})
@@ -301,7 +305,6 @@ ROBOT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
 
 
 def _validate_scopes(scopes):
-    from images.access import ACTIONS
 
     if not isinstance(scopes, list) or not scopes:
         raise ValidationError({"scopes": 'Give at least one scope: [{"repository": "platform/python*", "actions": ["push", "pull"]}].'})
@@ -318,8 +321,6 @@ def _validate_scopes(scopes):
 
 def robot_create(*, name, scopes, days, actor, description="", request=None):
     """A robot account and its secret (returned once, stored hashed)."""
-    import secrets
-    from datetime import timedelta
 
     if not actor.is_platform_admin:
         raise ValidationError({"detail": "Only platform admins create robot accounts."})
@@ -358,7 +359,6 @@ def robot_revoke(*, robot, actor, request=None):
 
 def _manifest_for_upload(*, digest, repository_name, principal):
     """The digest's manifest, if `principal` may push to its repository (attaching is a push-level act)."""
-    from images.access import repository_actions
 
     manifests = Manifest.objects.filter(digest=digest).select_related("repository")
     if repository_name:
@@ -378,8 +378,6 @@ def _principal_name(principal):
 
 def sbom_attach(*, digest, sbom, principal, repository="", request=None):
     """Replace the digest's package list with the SBOM's. Idempotent for the same document."""
-    from images.ingest import parse_sbom
-    from images.models import PackageRecord, Sbom
 
     manifest = _manifest_for_upload(digest=digest, repository_name=repository, principal=principal)
     try:
@@ -403,7 +401,6 @@ def _finding_keys(report):
 
 def report_new_findings(report):
     """Findings in `report` that the previous report (same digest, else same repository) did not have."""
-    from images.models import VulnerabilityReport
 
     earlier = VulnerabilityReport.objects.filter(pk__lt=report.pk)
     previous = (earlier.filter(manifest=report.manifest).order_by("-pk").first()
@@ -414,8 +411,6 @@ def report_new_findings(report):
 
 def report_attach(*, digest, report, principal, repository="", request=None):
     """Store a Trivy JSON report for a digest; the owners hear about new findings (one message, after commit)."""
-    from images.ingest import parse_trivy
-    from images.models import SEVERITIES, Finding, VulnerabilityReport
 
     manifest = _manifest_for_upload(digest=digest, repository_name=repository, principal=principal)
     try:
@@ -440,7 +435,6 @@ def report_attach(*, digest, report, principal, repository="", request=None):
 
 def image_owners(repository):
     """Who hears about an image: platform admins, the team's admins, or the user."""
-    from portal.accounts.models import Membership
 
     if repository.namespace == Repository.Namespace.USER:
         return [repository.owner] if repository.owner and repository.owner.is_active else []
@@ -452,9 +446,7 @@ def image_owners(repository):
 
 def report_notify(*, report_id):
     """Send the one message about a report's new findings. Idempotent: a report is announced once."""
-    from django.core.mail import send_mail
 
-    from images.models import VulnerabilityReport
 
     with transaction.atomic():
         report = (VulnerabilityReport.objects.select_for_update().select_related("manifest__repository")
@@ -482,7 +474,6 @@ def report_notify(*, report_id):
 # --- Scan policy and exceptions ----------------------------------------------------------
 
 def scan_policy_save(*, team, block_threshold, allow_unscanned, actor, request=None):
-    from images.models import ScanPolicy
 
     with transaction.atomic():
         policy, _ = ScanPolicy.objects.get_or_create(team=team)
@@ -496,7 +487,6 @@ def scan_policy_save(*, team, block_threshold, allow_unscanned, actor, request=N
 
 
 def scan_exception_create(*, vulnerability_id, justification, expires, actor, repository=None, team=None, request=None):
-    from images.models import ScanException
 
     if expires <= timezone.now():
         raise ValidationError({"expires": "The expiry must be in the future."})

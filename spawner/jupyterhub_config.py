@@ -10,9 +10,9 @@ Helm chart sets them), and PLATFORM_PROXY_EXTERNAL=true leaves the proxy to its 
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 env = os.environ
@@ -30,6 +30,12 @@ data_dir.mkdir(parents=True, exist_ok=True)
 c.JupyterHub.bind_url = public_url + "/"
 c.JupyterHub.hub_bind_url = env["PLATFORM_HUB_BIND_URL"]
 c.JupyterHub.hub_routespec = "/hub/"
+# Per-user subdomains: each person's servers answer on <name>.<host>, an origin of their own, so a page a
+# workspace serves can never act with the portal session of whoever opens it. Routes then carry hosts,
+# and the proxy routes by host (spawner/proxy_server.py).
+if env.get("PLATFORM_WORKSPACE_SUBDOMAINS", "false").lower() in ("true", "1", "yes"):
+    c.JupyterHub.subdomain_host = public_url
+    c.JupyterHub.hub_routespec = f"{urlsplit(public_url).hostname}/hub/"
 c.ConfigurableHTTPProxy.api_url = env["PLATFORM_PROXY_API_URL"]
 # Where servers reach the hub's API when that is not the bind address (a Kubernetes Service).
 if env.get("PLATFORM_HUB_CONNECT_URL"):
@@ -41,10 +47,8 @@ c.ConfigurableHTTPProxy.should_start = not proxy_external
 if proxy_external:
     c.JupyterHub.proxy_class = "spawner.proxy.SupervisedProxy"
 c.ConfigurableHTTPProxy.pid_file = str(data_dir / "proxy.pid")  # per instance, never in the checkout
-c.ConfigurableHTTPProxy.command = [
-    shutil.which("configurable-http-proxy", path=str(Path(sys.executable).parent)) or "configurable-http-proxy",
-    f"--default-target={portal_url}",
-]
+# configurable-http-proxy's Python port, with routing by host (spawner/proxy_server.py).
+c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "spawner.proxy_server", f"--default-target={portal_url}"]
 c.JupyterHub.default_url = "/workspaces/"
 c.JupyterHub.db_url = f"sqlite:///{data_dir / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(data_dir / "cookie_secret")

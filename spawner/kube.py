@@ -16,6 +16,7 @@ from traitlets import Bool, Dict, Integer, Unicode
 
 from spawner import kube_objects as objects
 from spawner.portal import LaunchError, PortalSpecMixin
+from spawner.spec import ServerEvent
 
 
 class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
@@ -117,16 +118,37 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
                 await asyncio.wait_for(replace(name, *args, manifest), self.k8s_api_request_timeout)
 
     def get_env(self):
-        """The spec's `env` under JupyterHub's and KubeSpawner's own variables."""
+        """The spec's `env` under JupyterHub's and KubeSpawner's own variables; the spec's secrets (S3 keys)
+        as references to the person's Secret (see _ensure_env_secret), never as values in the pod."""
         env = super().get_env()
-        return {**(self._spec.env if self._spec else {}), **env}
+        spec_env = self._spec.env if self._spec else {}
+        if self._spec:
+            spec_env, _ = objects.split_secret_env(spec_env, objects.env_secret_name(self._spec))
+        return {**spec_env, **env}
+
+    async def _ensure_env_secret(self):
+        """Create or update the person's Secret with the spec's secrets (a rotated key replaces the old)."""
+        _, data = objects.split_secret_env(self._spec.env, objects.env_secret_name(self._spec))
+        if not data:
+            return
+        name = objects.env_secret_name(self._spec)
+        manifest = objects.env_secret(name, self.namespace, data, objects.cost_labels(self._spec))
+        try:
+            await asyncio.wait_for(self.api.create_namespaced_secret(self.namespace, manifest), self.k8s_api_request_timeout)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            await asyncio.wait_for(self.api.replace_namespaced_secret(name, self.namespace, manifest),
+                                   self.k8s_api_request_timeout)
 
     async def _start(self):
         try:
+            if self._spec is not None:
+                await self._ensure_env_secret()
             return await super()._start()
         except LaunchError as exc:
             if exc.reason != "portal":  # the portal cannot be told what it cannot be reached for
-                await self._report_to_portal("spawn_failed", message=exc.jupyterhub_message)
+                await self._report_to_portal(ServerEvent.SPAWN_FAILED, message=exc.jupyterhub_message)
             raise
         except (TimeoutError, asyncio.CancelledError):
             # The hub gave up (start_timeout). If the pod was waiting for room, say so: "did not start
@@ -134,7 +156,7 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
             waiting = self.pending_message()
             if waiting:
                 await self._report_to_portal(
-                    "spawn_failed", message=f"The workspace could not start within {self.start_timeout} seconds. {waiting}.")
+                    ServerEvent.SPAWN_FAILED, message=f"The workspace could not start within {self.start_timeout} seconds. {waiting}.")
             raise
 
     def pending_message(self):
@@ -165,7 +187,7 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
             self.log.info("Keeping the home volume %s of %s", self.pvc_name, self._log_name)
             return
         await super().delete_forever()
-        await self._report_to_portal("home_deleted")
+        await self._report_to_portal(ServerEvent.HOME_DELETED)
 
     async def _should_delete_storage(self):
         """Whether the workspace's home must be deleted with it: the portal decides (see PortalSpecMixin)."""

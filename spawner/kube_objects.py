@@ -160,3 +160,24 @@ def _node_of(scheduled_message):
 def _resources_text(spec):
     gpus = f", {describe(spec.gpus, spec.gpu_type)}" if spec.gpus else ""
     return f"{spec.cpu:g} CPU, {spec.memory_bytes} bytes memory{gpus}, {spec.disk_bytes} bytes disk"
+
+
+# Launch-spec variables that are secrets: on Kubernetes they live in a per-person Secret the pod refers
+# to, never in the pod spec (which anyone who may list pods can read).
+SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def env_secret_name(spec):
+    return f"{LABEL_PREFIX}-env-{safe_slug(spec.owner, is_valid=lambda s: bool(re.fullmatch(r'[a-z0-9]([-a-z0-9]*[a-z0-9])?', s)), max_length=50)}"
+
+
+def split_secret_env(env, secret_name):
+    """(the env with each secret replaced by a secretKeyRef, the Secret's data); no secret: (env, {})."""
+    data = {name: env[name] for name in SECRET_ENV if name in env}
+    refs = {name: {"valueFrom": {"secretKeyRef": {"name": secret_name, "key": name}}} for name in data}
+    return {**env, **refs}, data
+
+
+def env_secret(name, namespace, data, labels):
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels}, "stringData": data}

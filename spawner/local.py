@@ -27,12 +27,14 @@ from spawner.isolation import enter_private_namespace
 from spawner.liveness import Liveness, process_identity, same_process
 from spawner.portal import LaunchError, PortalSpecMixin, ReportOutbox
 from spawner.resources import detect_limiter
+from spawner.spec import ServerEvent
 from spawner.storage import LOOP, StorageError, WorkspaceStorage
 from spawner.zygote import Zygote
 
 __all__ = ["OUT_OF_MEMORY", "LaunchError", "PortalLocalSpawner"]
 
 OUT_OF_MEMORY = "out of memory"
+OUT_OF_MEMORY_REASON = "out_of_memory"  # LaunchError's reason for a server the OOM killer took while starting
 
 
 class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
@@ -97,6 +99,7 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
     _spec = None
     _account = None
     _private_view = None  # enter_private_namespace's arguments for the server being started, or None
+    _polled_generation = -1  # the run a poll is about (its report says so even after the state is cleared)
     _limiter = None
     _gpus = None
     _progress_events = ()
@@ -114,11 +117,12 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             return await self._start()
         except LaunchError as exc:
             if exc.reason != "portal":  # the portal cannot be told what it cannot be reached for
-                await self._report_to_portal("spawn_failed", message=exc.jupyterhub_message)
+                await self._report_to_portal(ServerEvent.SPAWN_FAILED, message=exc.jupyterhub_message,
+                                             out_of_memory=exc.reason == OUT_OF_MEMORY_REASON)
             raise
         except Exception as exc:  # anything else (an OS account that cannot be used, …): say it, never "see the log"
             self.log.exception("%s could not start", self._log_name)
-            await self._report_to_portal("spawn_failed", message=f"The server could not start: {exc}"[:500])
+            await self._report_to_portal(ServerEvent.SPAWN_FAILED, message=f"The server could not start: {exc}"[:500])
             raise
 
     async def _start(self):
@@ -168,7 +172,7 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             await self._release_resources()
             why = "it ran out of memory" if kills else f"exit status {code}"
             raise LaunchError(f"The server exited while starting ({why})" + (f": {tail}" if tail else "."),
-                              reason="exited")
+                              reason=OUT_OF_MEMORY_REASON if kills else "exited")
         self.process_identity = process_identity(self.pid) or ""
         await asyncio.to_thread(self._liveness().seen, self.resource_key)
         return address
@@ -227,7 +231,7 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         JupyterHub only calls stop() for servers still running, so one that died on its own is released here.
         A server re-adopted after a hub restart is checked by pid *and* start time (spawner/liveness.py).
         """
-        key = self.resource_key
+        key, self._polled_generation = self.resource_key, self.spec_generation  # the base poll clears the state
         status = await (self._poll_container_server() if self.container_launch else self._poll_process())
         if status is None and key and key == self.resource_key and not self._start_pending and not self._spawn_pending:
             # Only what /proc shows running is a sighting (a killed server is a zombie until its parent reaps it).
@@ -258,7 +262,7 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             # A kernel (not the server) was killed: the server lives on, but the person must know why.
             self.oom_kills_reported = kills
             self.log.warning("A process of %s was killed for using more memory than its limit", self._log_name)
-            await self._report_to_portal("out_of_memory", server_exited=False)
+            await self._report_to_portal(ServerEvent.OUT_OF_MEMORY, server_exited=False)
         return status
 
     async def _report_exit(self, key, status, *, out_of_memory):
@@ -271,7 +275,8 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
         else:
             self.exit_reason = f"exit status {status}"
             self.log.warning("%s ended by itself (exit status %s)", self._log_name, status)
-        await self._report_to_portal("server_exited", durable=True, exit_status=status, out_of_memory=out_of_memory,
+        await self._report_to_portal(ServerEvent.SERVER_EXITED, durable=True, generation=self._polled_generation,
+                                     exit_status=status, out_of_memory=out_of_memory,
                                      last_seen_alive=last_seen.isoformat() if last_seen else None,
                                      log_tail=await asyncio.to_thread(self._log_tail))
         await asyncio.to_thread(self._liveness().forget, key)
@@ -302,7 +307,7 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             return
         await asyncio.to_thread(self._storage().delete, self.name)
         self.log.info("%s: deleted the workspace's home, as its owner asked", self._log_name)
-        await self._report_to_portal("home_deleted")
+        await self._report_to_portal(ServerEvent.HOME_DELETED)
 
     async def progress(self):
         """start()'s stages as JupyterHub progress events, replayed from the first for every subscriber
@@ -382,6 +387,8 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
                 state["resources"]["container"] = True
         if self.process_identity:
             state["process_identity"] = self.process_identity
+        if self.spec_generation >= 0:
+            state["generation"] = self.spec_generation
         return state
 
     def load_state(self, state):
@@ -394,12 +401,14 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
             self.container_launch = resources.get("container", False)
             self.oom_kills_reported = resources.get("oom_kills_reported", 0)
         self.process_identity = state.get("process_identity", "")
+        self.spec_generation = state.get("generation", -1)
         if self.report_outbox and os.path.isdir(self.report_outbox) and os.listdir(self.report_outbox):
             ReportOutbox.for_spawner(self)  # reports a hub that stopped could not deliver go out now
 
     def clear_state(self):
         super().clear_state()
         self.process_identity = ""
+        self.spec_generation = -1
 
     async def _allocate(self, spec, gpus, limiter):
         try:

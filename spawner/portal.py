@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from jupyterhub.spawner import SpawnException
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.ioloop import PeriodicCallback
-from traitlets import Unicode, default
+from traitlets import Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from spawner.spec import LaunchSpec
@@ -36,6 +36,8 @@ class PortalSpecMixin(LoggingConfigurable):
     portal_token = Unicode(
         help="Shared secret sent to the portal as a Bearer token. Default: $PLATFORM_HUB_API_TOKEN.",
     ).tag(config=True)
+
+    spec_generation = Integer(-1, help="The run (generation) of the spec last loaded; reports carry it.")
 
     report_outbox = Unicode(
         "", help="""A folder (the hub's own) for reports the portal must not miss, such as when a server died:
@@ -71,6 +73,7 @@ class PortalSpecMixin(LoggingConfigurable):
         if spec.server_name != self.name:
             raise LaunchError(f"The portal's launch spec is for server {spec.server_name!r}, not {self.name!r}.",
                               reason="portal")
+        self.spec_generation = spec.generation
         return spec
 
     async def portal_says_delete_home(self):
@@ -97,6 +100,9 @@ class PortalSpecMixin(LoggingConfigurable):
             self.log.warning("Not reporting %s of %s: no portal_url configured", event, self._log_name)
             return
         report = {"user": self.user.name, "server": self.name, "event": event, **details}
+        report.setdefault("generation", self.spec_generation)  # so the portal can tell a late report of an earlier run
+        if report["generation"] < 0:
+            del report["generation"]  # no spec was ever loaded
         if durable and self.report_outbox:
             outbox = ReportOutbox.for_spawner(self)
             path = await asyncio.to_thread(outbox.put, report)

@@ -13,6 +13,17 @@ IMAGE_REFERENCE = re.compile(r"[^\s@]+@sha256:[0-9a-f]{64}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+class ServerEvent:
+    """What the spawner reports to the portal (`POST /api/internal/server-event/`, field `event`); both sides
+    use these names. Every report carries `user`, `server` and, once the spec is known, `generation`."""
+
+    SPAWN_FAILED = "spawn_failed"  # the start was refused or failed: `message`, `out_of_memory`
+    SERVER_EXITED = "server_exited"  # it ended without being asked to: `exit_status`, `out_of_memory`, `last_seen_alive`, `log_tail`
+    OUT_OF_MEMORY = "out_of_memory"  # the OOM killer took a process but the server lives on
+    HOME_DELETED = "home_deleted"  # a deleted workspace's home is gone, as its owner asked
+    ALL = (SPAWN_FAILED, SERVER_EXITED, OUT_OF_MEMORY, HOME_DELETED)
+
+
 class LaunchSpecError(ValueError):
     """A launch spec the spawner must not run; `field` names the part at fault."""
 
@@ -25,6 +36,7 @@ class LaunchSpecError(ValueError):
 @dataclass(frozen=True)
 class LaunchSpec:
     workspace_id: int
+    generation: int
     owner: str
     team: str
     profile: str
@@ -51,6 +63,7 @@ class LaunchSpec:
             raise LaunchSpecError(missing[0], "is required")
         return cls(
             workspace_id=_integer(data, "workspace_id", minimum=1),
+            generation=_integer(data, "generation", minimum=0),
             owner=_text(data, "owner", required=True),
             team=_text(data, "team", required=True),
             profile=_text(data, "profile", required=True),

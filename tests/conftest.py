@@ -6,6 +6,7 @@ carol is outside that team (admin of Research); admin is a platform admin.
 
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -22,12 +23,29 @@ from portal.accounts.models import Membership, Team, User
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "correct horse battery staple"
 
+_system_getaddrinfo = socket.getaddrinfo
+
+
+def _localhost_names_are_loopback(host, *args, **kwargs):
+    """Browsers send every `*.localhost` name to this machine (RFC 6761), so workspaces on per-user
+    subdomains (alice.localhost) just work there; this machine's resolver does not. The tests' HTTP
+    clients resolve the way a browser does."""
+    if isinstance(host, str) and host.lower().endswith(".localhost"):
+        host = "127.0.0.1"
+    return _system_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _localhost_names_are_loopback
+
 
 @pytest.fixture(autouse=True)
 def _fast_hashing_and_private_cache(settings):
     # Argon2 is the production hasher (tested in test_settings); MD5 keeps fixtures fast.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": os.urandom(8).hex()}}
+    # No object store unless a test starts one (tests/buckets): people and teams made by other tests
+    # then queue no bucket work.
+    settings.PLATFORM_S3_ENDPOINT_URL = ""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -185,7 +203,7 @@ def hub(live_server):
 
     public_port, hub_port, proxy_api_port = free_ports(3)
     saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL, settings.PLATFORM_SPAWNER_POLL_INTERVAL
-    settings.PLATFORM_PUBLIC_URL = f"http://127.0.0.1:{public_port}"
+    settings.PLATFORM_PUBLIC_URL = f"http://localhost:{public_port}"  # workspaces on <name>.localhost
     settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{hub_port}/hub/api"
     settings.PLATFORM_SPAWNER_POLL_INTERVAL = 2  # the hub looks at its servers often, so tests see deaths soon
     # Workspace homes live under the hub's data directory: every OS account must pass through it

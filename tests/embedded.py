@@ -23,7 +23,7 @@ from tests.ports import free_port_block
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "first admin passphrase"
 # How each child of platform_run shows in its command line.
-CHILD_MARKERS = {"web": "gunicorn", "worker": " worker", "beat": " beat", "proxy": "configurable-http-proxy",
+CHILD_MARKERS = {"web": "gunicorn", "worker": " worker", "beat": " beat", "proxy": "spawner.proxy_server",
                  "hub": "jupyterhub", "registry": "docker-registry"}
 
 
@@ -48,8 +48,8 @@ class EmbeddedPlatform:
     def __init__(self, *, extra_env=None):
         self.data_dir = Path(tempfile.mkdtemp(prefix="dsw-embedded-"))
         self.data_dir.chmod(0o700)
-        self.port = free_port_block(6)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = free_port_block(16)  # platform_run uses PORT … PORT+15
+        self.url = f"http://localhost:{self.port}"  # as `make run` prints it; workspaces answer on <name>.localhost
         self.account_prefix = f"e{secrets.token_hex(3)}-"
         self.env = embedded_env(self.data_dir, PLATFORM_PORT=str(self.port), PLATFORM_ACCOUNT_PREFIX=self.account_prefix,
                                 PLATFORM_SPAWNER_POLL_INTERVAL="2", **(extra_env or {}))
@@ -140,7 +140,7 @@ print(json.dumps(tokens))
 
     def processes_left(self):
         """Processes still mentioning this platform's data directory or ports, but for workspace servers."""
-        markers = [str(self.data_dir), *(f"127.0.0.1:{self.port + offset}" for offset in range(6))]
+        markers = [str(self.data_dir), *(f"127.0.0.1:{self.port + offset}" for offset in range(16))]
         return [(pid, cmdline) for pid, _, cmdline in _processes()
                 if any(marker in cmdline for marker in markers) and "jupyterhub.singleuser" not in cmdline
                 and "spawner.zygote" not in cmdline]
@@ -152,6 +152,12 @@ print(json.dumps(tokens))
         session.headers["Authorization"] = f"Bearer {token}"
         session.base = self.url
         return _BoundSession(session, self.url)
+
+    def server_url(self, username, server_name, path=""):
+        """Where a workspace's server answers (its owner's own host)."""
+        from workspaces.hub import server_public_url
+
+        return server_public_url(self.url, username, server_name, subdomains=True, path=path)
 
     def hub_token(self):
         return (self.data_dir / "hub" / "api_token").read_text().strip()

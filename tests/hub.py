@@ -23,6 +23,15 @@ class RunningHub:
     def log(self):
         return self.log_path.read_text(errors="replace")[-5000:]
 
+    def server_url(self, username, server_name, path=""):
+        """Where a server answers through the proxy (on its owner's own host: per-user subdomains)."""
+        from django.conf import settings
+
+        from workspaces.hub import server_public_url
+
+        return server_public_url(self.public_url, username, server_name, subdomains=settings.PLATFORM_WORKSPACE_SUBDOMAINS,
+                                 path=path)
+
     def account(self, username):
         """The OS account this hub's servers of `username` run as (per-user mode, as root)."""
         from spawner.accounts import account_name

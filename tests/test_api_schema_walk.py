@@ -50,9 +50,13 @@ def platform(team, other_team, admin):
     exception = image_services.scan_exception_create(vulnerability_id="CVE-2026-0001", justification="test",
                                                      expires=timezone.now() + timedelta(days=7), actor=admin)
     spare_token, _ = token_create(user=admin, name="spare")
+    from buckets.models import Bucket
+
+    bucket = Bucket.objects.create(name="dsw-t-data-science", kind=Bucket.Kind.TEAM, team=team, primary=True)
     known = {"team_id": team.id, "username": "bob", "user_id": bob.id, "slug": team.slug}
     by_path = {"/api/v1/profiles/": profile.id, "/api/v1/workspaces/": workspace.id, "/api/v1/tokens/": spare_token.id,
-               "/api/v1/images/robots/": robot.id, "/api/v1/images/exceptions/": exception.id, "/api/v1/images/": image.id}
+               "/api/v1/images/robots/": robot.id, "/api/v1/images/exceptions/": exception.id, "/api/v1/images/": image.id,
+               "/api/v1/buckets/": bucket.id}
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:

@@ -72,12 +72,12 @@ def platform_dir(tmp_path):
 
 
 def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
-    port = free_port_block(6)  # public, proxy API, hub, portal, (unused), registry
+    port = free_port_block(16)  # public, proxy API, hub, portal, (unused), registry, the object store's ten
     environ = {**_embedded_env(platform_dir), "PLATFORM_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run"],
                             cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://localhost:{port}"  # as platform_run prints it (the hub answers on that host)
         assert _wait_for(f"{base}/healthz").json() == {"status": "ok"}
         # The hub, behind the same origin (until the hub adds its route, the proxy sends /hub/ to the portal).
         assert _wait_for(f"{base}/hub/api/", status=200).json()["version"]
@@ -92,6 +92,15 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
         assert login.url == f"{base}/welcome/"  # a platform admin's first sign-in: what to do next (issue 15)
         token = requests.post(f"{base}/api/v1/auth/token/", json={"username": "admin", "password": "first admin passphrase"}, timeout=10).json()["token"]
         assert requests.get(f"{base}/api/v1/users/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["is_platform_admin"]
+        # The embedded object store (SeaweedFS): the worker made the admin's own bucket there.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            buckets = requests.get(f"{base}/api/v1/buckets/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+            if any(item["owner"] == "admin" and item["state"] == "ready" for item in buckets["results"]):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"the admin's bucket is not ready: {buckets}")
 
         # A task through the server-less broker, done by the worker: the reset mail lands in var/mail.
         anonymous = requests.Session()
@@ -108,9 +117,10 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert re.search(rf"http://127\.0\.0\.1:{port}/", output)
+    assert re.search(rf"http://localhost:{port}/", output)
     time.sleep(0.5)
     assert _processes_mentioning(str(platform_dir)) == []
     assert ("Image registry: http://127.0.0.1" if shutil.which("docker-registry") else "local environments only") in output
-    for offset in range(6):
+    assert f"Object store: http://127.0.0.1:{port + 6} (SeaweedFS)" in output
+    for offset in range(11):
         assert _processes_mentioning(f"127.0.0.1:{port + offset}") == []

@@ -14,9 +14,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from spawner.spec import ServerEvent
 from workspaces import culling_services, profiles, selectors, services
+from workspaces.lab_access import LabGrantAuthentication, LabGrantForThisWorkspace, lab_origin
 from workspaces.launch import launch_spec_for
-from workspaces.models import Profile
+from workspaces.models import Profile, Workspace
 from workspaces.serializers import (
     ProfileInput, ProfileOutput, WorkspaceCreateInput, WorkspaceDeleteInput, WorkspaceEventOutput, WorkspaceOutput,
 )
@@ -173,6 +175,46 @@ class WorkspaceKeepRunningApi(APIView):
         return Response(WorkspaceOutput(workspace, context={"request": request}).data)
 
 
+class _LabApi(APIView):
+    """For the lab extension inside the workspace's JupyterLab, from the workspace's own origin, with the
+    run's lab grant (workspaces/lab_access.py); it answers that origin's cross-origin requests."""
+
+    authentication_classes = [LabGrantAuthentication]
+    permission_classes = [LabGrantForThisWorkspace]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        origin = request.headers.get("Origin")
+        workspace = Workspace.objects.select_related("owner").filter(pk=kwargs.get("pk")).first() if origin else None
+        if workspace is not None and origin == lab_origin(workspace):
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Headers"] = "Authorization"
+            response["Access-Control-Allow-Methods"] = "GET, POST"
+            response["Access-Control-Max-Age"] = "600"
+            response["Vary"] = "Origin"
+        return response
+
+
+@extend_schema(exclude=True)
+class WorkspaceLabApi(_LabApi):
+    """The workspace as its lab shows it (stop warnings)."""
+
+    def get(self, request, pk):
+        return Response(WorkspaceOutput(request.lab_workspace, context={"request": request}).data)
+
+
+@extend_schema(exclude=True)
+class WorkspaceLabKeepRunningApi(_LabApi):
+    """The lab's "keep running" (the same rule as the portal's)."""
+
+    def post(self, request, pk):
+        try:
+            workspace = culling_services.workspace_keep_running(workspace=request.lab_workspace, actor=request.user)
+        except culling_services.KeepRunningRefused as exc:
+            raise Conflict(str(exc)) from None
+        return Response(WorkspaceOutput(workspace, context={"request": request}).data)
+
+
 @extend_schema(tags=["workspaces"])
 class WorkspaceEventListApi(generics.ListAPIView):
     """The workspace's lifecycle history, oldest first."""
@@ -228,34 +270,39 @@ class StorageApi(_HubServerApi):
 
 @extend_schema(exclude=True)
 class ServerEventApi(APIView):
-    """The spawner reports what only it can see: ``{"user", "server", "event": "out_of_memory", "server_exited"}``,
-    ``{"user", "server", "event": "server_exited", "last_seen_alive", "exit_status", "out_of_memory", "log_tail"}``,
-    ``{"user", "server", "event": "spawn_failed", "message"}`` or ``{"user", "server", "event": "home_deleted"}``."""
+    """The spawner reports what only it can see (`spawner.spec.ServerEvent`): every report names `user`,
+    `server`, `event` and, once the spawner had the spec, the run's `generation`."""
 
     authentication_classes = []
     permission_classes = [IsHubService]
 
     def post(self, request):
-        workspace = selectors.workspace_for_hub_server(username=str(request.data.get("user", "")),
-                                                       server_name=str(request.data.get("server", "")))
+        data = request.data
+        workspace = selectors.workspace_for_hub_server(username=str(data.get("user", "")),
+                                                       server_name=str(data.get("server", "")))
         if workspace is None:
             return Response({"detail": "No such workspace.", "errors": {}}, status=404)
-        event = request.data.get("event")
-        if event == "out_of_memory":
-            services.workspace_report_out_of_memory(workspace=workspace, server_exited=bool(request.data.get("server_exited")))
-        elif event == "spawn_failed":
-            services.workspace_report_spawn_failure(workspace=workspace, message=str(request.data.get("message", ""))[:500])
-        elif event == "home_deleted":
-            services.workspace_report_home_deleted(workspace=workspace)
-        elif event == "server_exited":
-            exit_status = request.data.get("exit_status")
+        generation = _integer(data.get("generation"))
+        event = data.get("event")
+        if event == ServerEvent.SPAWN_FAILED:
+            services.workspace_report_spawn_failure(workspace=workspace, message=str(data.get("message", ""))[:500],
+                                                    out_of_memory=data.get("out_of_memory") is True, generation=generation)
+        elif event == ServerEvent.SERVER_EXITED:
             services.workspace_report_server_exit(
-                workspace=workspace, last_seen_alive=_instant(request.data.get("last_seen_alive"), "last_seen_alive"),
-                exit_status=exit_status if isinstance(exit_status, int) and not isinstance(exit_status, bool) else None,
-                out_of_memory=request.data.get("out_of_memory") is True, log_tail=str(request.data.get("log_tail") or ""))
+                workspace=workspace, last_seen_alive=_instant(data.get("last_seen_alive"), "last_seen_alive"),
+                exit_status=_integer(data.get("exit_status")), out_of_memory=data.get("out_of_memory") is True,
+                log_tail=str(data.get("log_tail") or ""), generation=generation)
+        elif event == ServerEvent.OUT_OF_MEMORY:
+            services.workspace_report_out_of_memory(workspace=workspace, generation=generation)
+        elif event == ServerEvent.HOME_DELETED:
+            services.workspace_report_home_deleted(workspace=workspace)
         else:
-            raise ValidationError({"event": "Use 'out_of_memory', 'server_exited', 'spawn_failed' or 'home_deleted'."})
+            raise ValidationError({"event": f"Use one of: {', '.join(ServerEvent.ALL)}."})
         return Response(status=204)
+
+
+def _integer(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _instant(value, field):

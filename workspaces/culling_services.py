@@ -9,7 +9,6 @@ the normal desired-state path (workspace_request_stop), homes kept.
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,10 +19,8 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.integrations.jupyterhub import HubError
 from workspaces import culling
-from workspaces.activity import hub_activity, servers_activity
-from workspaces.hub import hub_client
+from workspaces.hub import HubError, hub_activity, hub_client, servers_activity
 from workspaces.models import Workspace, WorkspaceEvent
 from workspaces.services import workspace_request_stop
 
@@ -34,16 +31,6 @@ SWEEP_LOCK = "workspaces:cull-sweep"
 
 class KeepRunningRefused(Exception):
     """Keep running is not possible now (already used for this run, nothing to postpone, not running)."""
-
-
-def profile_limits(profile):
-    """The culling limits of a profile, with the platform defaults where it sets none (0 = never)."""
-    idle = settings.PLATFORM_CULL_IDLE_MINUTES if profile.idle_timeout_minutes is None else profile.idle_timeout_minutes
-    age = settings.PLATFORM_CULL_MAX_AGE_HOURS if profile.max_age_hours is None else profile.max_age_hours
-    return culling.Limits(idle_timeout=timedelta(minutes=idle) if idle else None,
-                          max_age=timedelta(hours=age) if age else None,
-                          warning=timedelta(minutes=settings.PLATFORM_CULL_WARNING_MINUTES),
-                          extension=timedelta(minutes=settings.PLATFORM_CULL_EXTENSION_MINUTES))
 
 
 def _run(workspace, activity):
@@ -105,7 +92,7 @@ def _sweep(hub, now, page_size, result):
                 workspace = workspaces.get(key)
                 if workspace is None or not state.ready or state.pending:
                     continue
-                limits = limits_by_profile.setdefault(workspace.profile_id, profile_limits(workspace.profile))
+                limits = limits_by_profile.setdefault(workspace.profile_id, workspace.profile.culling_limits())
                 if not limits.active and workspace.cull_warned_at is None:
                     continue
                 result.matched += 1
@@ -168,7 +155,7 @@ def _warn(workspace, decision, now):
     if not updated:
         return False
     WorkspaceEvent.objects.create(
-        workspace=workspace, kind="cull_warning", data={"deadline": decision.deadline.isoformat(), "kind": decision.kind},
+        workspace=workspace, kind=WorkspaceEvent.Kind.CULL_WARNING, data={"deadline": decision.deadline.isoformat(), "kind": decision.kind},
         message=f"Will stop at {decision.deadline:%Y-%m-%d %H:%M} UTC unless used or kept running: {decision.reason}.")
     from workspaces.tasks import workspace_cull_warning_mail_task
 
@@ -184,7 +171,7 @@ def _cull(workspace, decision, now):
             or current.cull_generation != workspace.generation or current.cull_warned_at != workspace.cull_warned_at
             or current.cull_warned_at is None):
         return False
-    workspace_request_stop(workspace=current, actor=None, reason=decision.reason, kind="culled")
+    workspace_request_stop(workspace=current, actor=None, reason=decision.reason, kind=WorkspaceEvent.Kind.CULLED)
     return True
 
 
@@ -210,11 +197,11 @@ def workspace_keep_running(*, workspace, actor, now=None):
                 "This run was already kept running once; use the workspace to keep it alive, or start it again later.")
         if workspace.cull_warning is None:
             raise KeepRunningRefused("There is no automatic stop to postpone: the workspace is not idle.")
-        until = now + profile_limits(workspace.profile).extension
+        until = now + workspace.profile.culling_limits().extension
         Workspace.objects.filter(pk=workspace.pk).update(
             cull_generation=workspace.generation, cull_extended_until=until,
             cull_warned_at=None, cull_deadline=None, cull_reason="", cull_mailed_at=None)
-        WorkspaceEvent.objects.create(workspace=workspace, kind="kept_running", actor_username=actor.get_username(),
+        WorkspaceEvent.objects.create(workspace=workspace, kind=WorkspaceEvent.Kind.KEPT_RUNNING, actor_username=actor.get_username(),
                                       message=f"Kept running until at least {until:%Y-%m-%d %H:%M} UTC.",
                                       data={"until": until.isoformat()})
     workspace.refresh_from_db()

@@ -2,10 +2,10 @@ from decimal import Decimal
 
 from django import forms
 
-from costs.forms import MoneyField
 from images.forms import launch_choice_label
 from images.selectors import default_choice, launch_choices
 from portal.accounts.models import Team
+from workspaces import budgets
 from workspaces.selectors import profile_list_for
 from workspaces.units import parse_size
 
@@ -18,16 +18,14 @@ class WorkspaceCreateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["profile"].queryset = profile_list_for(user=user)
-        from costs.services import price_sheet_at, profile_price_label, team_budget_left
-
         teams = Team.objects.filter(memberships__user=user).order_by("name")
         self.fields["team"].queryset = teams
         if teams.count() <= 1:
             self.fields["team"].widget = forms.HiddenInput()
         team = self._chosen_team(teams)
-        sheet, budget = price_sheet_at(), team_budget_left(team=team) if team else None
+        sheet, budget = budgets.price_sheet_at(), budgets.team_budget_left(team=team) if team else None
         self.fields["profile"].label_from_instance = (
-            lambda profile: f"{profile.name} — {profile.summary}{profile_price_label(profile, sheet, budget)}")
+            lambda profile: f"{profile.name} — {profile.summary}{budgets.profile_price_label(profile, sheet, budget)}")
         self._add_image_field(user, team)
 
     def _chosen_team(self, teams):
@@ -65,7 +63,7 @@ class ProfileForm(forms.Form):
                                               help_text="Stop workspaces idle this long; 0: never; empty: the platform default.")
     max_age_hours = forms.IntegerField(min_value=0, max_value=24 * 365, required=False, label="Maximum age (hours)",
                                        help_text="Stop workspaces running this long; 0: never; empty: the platform default.")
-    hourly_price_hint = MoneyField(label="Hourly price hint", initial=0, required=False, max_amount=10**9,
+    hourly_price_hint = budgets.MoneyField(label="Hourly price hint", initial=0, required=False, max_amount=10**9,
                                    help_text="For your own notes; the launch form shows the price from Admin → Prices.")
     enabled = forms.BooleanField(required=False, initial=True)
     all_teams = forms.BooleanField(required=False, initial=True, label="Open to all teams")

@@ -1,11 +1,257 @@
-"""The one place that builds the hub client from settings (so tests and modes swap it in one spot)."""
+"""The portal's one adapter to JupyterHub: its REST API as the portal's service account sees it, where
+people reach servers, and how active those servers are.
 
+"Already running", "already pending" and "already stopped" are successes: every call here may be
+repeated safely. Errors the caller can act on are HubError; a hub that does not answer is
+HubUnreachable. `hub_client()` builds the client from settings; tests and benchmarks use
+`workspaces.hub_fake.FakeHub`, which answers the same calls from memory.
+
+Kernel checks (for idle culling) run concurrently, at most `concurrency` at a time, each with a
+timeout; one server that hangs or answers garbage gives an error for that server only.
+"""
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+import requests
 from django.conf import settings
 
-from portal.integrations.jupyterhub import HubClient
+from workspaces.culling import kernels_activity, parse_time
+
+logger = logging.getLogger(__name__)
 
 
 def hub_client():
+    """The hub client for this platform's settings."""
     return HubClient(settings.PLATFORM_HUB_API_URL, settings.PLATFORM_HUB_API_TOKEN,
                      servers_url=settings.PLATFORM_SERVERS_URL or settings.PLATFORM_PUBLIC_URL,
                      pool_size=settings.PLATFORM_CULL_CONCURRENCY)
+
+
+def server_public_url(public_url, username, server_name, *, subdomains, path=""):
+    """Where people reach a server, as the hub routes it: `<public_url>/user/<name>/<server>/<path>`, on the
+    person's own host `<name>.<host>` with per-user subdomains (the hub's own naming, so the two agree)."""
+    parts = urlsplit(public_url)
+    if subdomains:
+        from jupyterhub.utils import subdomain_hook_idna  # here: the module takes half a second to import
+
+        host = subdomain_hook_idna(username, parts.hostname, "user")
+        public_url = f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
+    return f"{public_url.rstrip('/')}/user/{quote(username, safe='')}/{quote(server_name, safe='')}/{path}"
+
+
+class HubError(Exception):
+    pass
+
+
+class HubUnreachable(HubError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerState:
+    exists: bool
+    ready: bool = False
+    pending: str = ""  # "spawn", "stop" or ""
+    url: str = ""  # absolute (http://alice.localhost:8000/user/…) with per-user subdomains, else a path
+    last_activity: str = ""
+
+    @classmethod
+    def from_model(cls, server):
+        """From the hub's server model (an item of a user's `servers`); None means no such server."""
+        if not server:
+            return cls(exists=False)
+        return cls(exists=True, ready=bool(server.get("ready")), pending=server.get("pending") or "",
+                   url=server.get("url") or "", last_activity=server.get("last_activity") or "")
+
+
+@dataclass(frozen=True)
+class SpawnProgress:
+    progress: int
+    message: str
+    ready: bool = False
+    failed: bool = False
+
+
+class HubClient:
+    def __init__(self, api_url, token, *, timeout=10, servers_url="", pool_size=10):
+        self.api_url = api_url.rstrip("/")
+        # Where /user/… servers answer (the proxy); needed only for server_kernels.
+        self.servers_url = servers_url.rstrip("/")
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["Authorization"] = f"token {token}"
+        self.timeout = timeout
+        self.requests_made = 0  # hub API calls, for benchmarks and logs
+
+    def _call(self, method, path, **kwargs):
+        kwargs.setdefault("timeout", self.timeout)
+        self.requests_made += 1
+        try:
+            return self.session.request(method, f"{self.api_url}{path}", **kwargs)
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The hub at {self.api_url} does not answer: {exc.__class__.__name__}") from exc
+
+    @staticmethod
+    def _server_path(user, server):
+        return f"/users/{quote(user, safe='')}/servers/{quote(server, safe='')}"
+
+    def ensure_user(self, user):
+        response = self._call("POST", f"/users/{quote(user, safe='')}")
+        if response.status_code not in (201, 409):
+            raise HubError(f"Creating hub user {user!r} failed: {response.status_code} {response.text[:200]}")
+
+    def start_server(self, user, server):
+        """Ask the hub to spawn; True when accepted (201 ready, 202 pending, or already so)."""
+        response = self._call("POST", self._server_path(user, server), json={})
+        if response.status_code in (201, 202):
+            return True
+        if response.status_code == 400 and ("already running" in response.text or "is pending" in response.text):
+            return True
+        raise HubError(f"The hub refused to start {user}/{server}: {response.status_code} {_message(response)}")
+
+    def stop_server(self, user, server, *, remove=False):
+        """Stop (and with ``remove`` forget) a named server. Idempotent."""
+        response = self._call("DELETE", self._server_path(user, server), json={"remove": remove})
+        if response.status_code in (202, 204, 404):
+            return
+        if response.status_code == 400 and "pending" in response.text:
+            return  # a stop or spawn is under way; the reconciler comes back
+        raise HubError(f"The hub refused to stop {user}/{server}: {response.status_code} {_message(response)}")
+
+    def server_state(self, user, server):
+        response = self._call("GET", f"/users/{quote(user, safe='')}")
+        if response.status_code == 404:
+            return ServerState(exists=False)
+        if response.status_code != 200:
+            raise HubError(f"Reading hub user {user!r} failed: {response.status_code}")
+        return ServerState.from_model((response.json().get("servers") or {}).get(server))
+
+    def spawn_progress(self, user, server, *, max_seconds=2.0):
+        """The latest progress event of a pending spawn, read from the hub's event stream for at most ``max_seconds``."""
+        latest = SpawnProgress(progress=0, message="")
+        try:
+            response = self.session.get(f"{self.api_url}{self._server_path(user, server)}/progress",
+                                        stream=True, timeout=(self.timeout, max_seconds))
+        except requests.exceptions.ReadTimeout:
+            return latest
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The hub at {self.api_url} does not answer: {exc.__class__.__name__}") from exc
+        with response:
+            if response.status_code != 200:
+                return latest
+            try:
+                for line in response.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        continue
+                    event = json.loads(line[5:])
+                    latest = SpawnProgress(progress=int(event.get("progress") or latest.progress),
+                                           message=event.get("message") or latest.message,
+                                           ready=bool(event.get("ready")), failed=bool(event.get("failed")))
+                    if latest.ready or latest.failed:
+                        break
+            except requests.RequestException:
+                # The stream stays open while the spawn goes on; a read that times out mid-stream
+                # surfaces as a ConnectionError. We only wanted the latest event anyway.
+                pass
+        return latest
+
+    def running_servers(self, *, page_size=200):
+        """{(user, server): ServerState} for every server the hub knows, paging through users."""
+        return {key: state for page in self.active_server_pages(page_size=page_size) for key, state in page}
+
+    def active_server_pages(self, *, page_size=200):
+        """Yield, one hub page at a time, [((user, server), ServerState)] for users with active servers.
+
+        Uses JupyterHub's paginated listing (offset/limit, `_pagination.next`), so a sweep over
+        thousands of servers costs the hub one bounded query per page, never one huge answer.
+        """
+        offset = 0
+        while True:
+            response = self._call("GET", "/users", params={"state": "active", "offset": offset, "limit": page_size},
+                                  headers={"Accept": "application/jupyterhub-pagination+json"})
+            if response.status_code != 200:
+                raise HubError(f"Listing hub users failed: {response.status_code}")
+            body = response.json()
+            yield [((user["name"], name), ServerState.from_model(server))
+                   for user in body["items"] for name, server in (user.get("servers") or {}).items() if server]
+            next_page = (body.get("_pagination") or {}).get("next")
+            if not next_page:
+                return
+            offset = next_page["offset"]
+
+    def server_kernels(self, server_url, *, timeout=None):
+        """The kernels of a running single-user server (its `/api/kernels`), reached through the proxy
+        with this token (needs the `access:servers` scope). ``server_url`` is the hub's `url`, e.g.
+        "/user/alice/ws-1/". `no_track_activity` keeps this look from counting as the owner's activity."""
+        # With per-user subdomains the hub's url is absolute (http://alice.localhost:8000/user/…): ask the proxy
+        # at servers_url for that host.
+        parts = urlsplit(server_url)
+        headers = {"Host": parts.netloc} if parts.netloc else {}
+        try:
+            response = self.session.get(f"{self.servers_url}{parts.path.rstrip('/')}/api/kernels", headers=headers,
+                                        params={"no_track_activity": "1"}, timeout=timeout or self.timeout,
+                                        allow_redirects=False)
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The server at {server_url} does not answer: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            raise HubError(f"Reading the kernels of {server_url} failed: {response.status_code}")
+        try:
+            kernels = response.json()
+        except ValueError:
+            raise HubError(f"The server at {server_url} sent no JSON for its kernels") from None
+        if not isinstance(kernels, list):
+            raise HubError(f"The server at {server_url} sent an unexpected kernel list")
+        return kernels
+
+
+def _message(response):
+    try:
+        return response.json().get("message", "")[:300]
+    except ValueError:
+        return response.text[:300]
+
+
+# --- How active servers are ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServerActivity:
+    last_activity: datetime | None
+    busy: bool = False
+    error: str = ""  # the kernels could not be read; last_activity is then the hub's alone
+
+
+def hub_activity(state):
+    """The hub's view of one server (a ServerState): its last activity, never busy."""
+    return ServerActivity(last_activity=parse_time(state.last_activity))
+
+
+def servers_activity(hub, states, *, concurrency, timeout, connected_is_active):
+    """{key: ServerActivity} for {key: ServerState}, combining the hub's last activity with each
+    server's kernels (the latest kernel activity; busy when a kernel executes)."""
+
+    def check(item):
+        key, state = item
+        from_hub = hub_activity(state)
+        try:
+            kernels = hub.server_kernels(state.url, timeout=timeout)
+        except HubError as exc:
+            logger.warning("Culling: kernels of %s/%s unreadable: %s", *key, exc)
+            return key, ServerActivity(from_hub.last_activity, error=str(exc))
+        except Exception as exc:  # one odd server must not end the sweep
+            logger.exception("Culling: checking %s/%s failed", *key)
+            return key, ServerActivity(from_hub.last_activity, error=exc.__class__.__name__)
+        kernel_seen, busy = kernels_activity(kernels, connected_is_active=connected_is_active)
+        latest = max(filter(None, [from_hub.last_activity, kernel_seen]), default=None)
+        return key, ServerActivity(latest, busy=busy)
+
+    if not states:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(states)), thread_name_prefix="cull-check") as pool:
+        return dict(pool.map(check, states.items()))

@@ -2,29 +2,38 @@
 
 from datetime import timedelta
 
-from workspaces.culling_services import profile_limits
+from django.conf import settings
+
+from buckets.launch import storage_env
+from spawner.spec import LaunchSpec
 from workspaces.environments import launch_environment
 from workspaces.lab import lab_env
+from workspaces.lab_access import lab_grant_for
 
 
 def launch_spec_for(workspace):
+    """The spec of the workspace's current run, as the spawner's own LaunchSpec builds and checks it (JSON-ready)."""
     profile = workspace.profile
     environment = launch_environment(workspace.image)
     env = {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name}
     if environment["kind"] == "local":
-        env |= lab_env(size=profile.name)
-    return {
-        "workspace_id": workspace.pk,
-        "owner": workspace.owner.get_username(),
-        "team": workspace.team.slug,  # cost attribution (Kubernetes labels, per-team namespaces)
-        "profile": profile.name,
-        "server_name": workspace.server_name,
-        "cpu": float(profile.cpu),
-        "memory_bytes": profile.memory_bytes,
-        "gpus": profile.gpus,
-        "gpu_type": profile.gpu_type,
-        "disk_bytes": profile.disk_bytes,
-        "environment": environment,
-        "env": env,
-        "idle_timeout_seconds": int((profile_limits(profile).idle_timeout or timedelta(0)).total_seconds()),
-    }
+        env |= lab_env(size=profile.name, portal_url=settings.PLATFORM_PUBLIC_URL, grant=lab_grant_for(workspace))
+    # The person's S3 credentials and buckets (AWS_*; on Kubernetes the spawner moves the secrets into a
+    # Secret). From the database only: an object-store outage never blocks a launch.
+    env |= storage_env(user=workspace.owner)
+    return LaunchSpec(
+        workspace_id=workspace.pk,
+        generation=workspace.generation,  # the spawner's reports carry it, so a late one about an earlier run is known
+        owner=workspace.owner.get_username(),
+        team=workspace.team.slug,  # cost attribution (Kubernetes labels, per-team namespaces)
+        profile=profile.name,
+        server_name=workspace.server_name,
+        cpu=float(profile.cpu),
+        memory_bytes=profile.memory_bytes,
+        gpus=profile.gpus,
+        gpu_type=profile.gpu_type,
+        disk_bytes=profile.disk_bytes,
+        environment=environment,
+        env=env,
+        idle_timeout_seconds=int((profile.culling_limits().idle_timeout or timedelta(0)).total_seconds()),
+    ).to_dict()

@@ -1,10 +1,13 @@
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
-from workspaces.states import workspace_status
+from workspaces.culling import Limits, format_duration
+from workspaces.hub import server_public_url
+from workspaces.states import Desired, Failure, Observed, workspace_status
 from workspaces.units import format_size
 
 WORKSPACE_NAME = RegexValidator(
@@ -49,13 +52,18 @@ class Profile(models.Model):
         parts.append(f"{format_size(self.disk_bytes)} disk")
         return " · ".join(parts)
 
+    def culling_limits(self):
+        """The idle-culling limits of this size, with the platform defaults where it sets none (0 = never)."""
+        idle = settings.PLATFORM_CULL_IDLE_MINUTES if self.idle_timeout_minutes is None else self.idle_timeout_minutes
+        age = settings.PLATFORM_CULL_MAX_AGE_HOURS if self.max_age_hours is None else self.max_age_hours
+        return Limits(idle_timeout=timedelta(minutes=idle) if idle else None, max_age=timedelta(hours=age) if age else None,
+                      warning=timedelta(minutes=settings.PLATFORM_CULL_WARNING_MINUTES),
+                      extension=timedelta(minutes=settings.PLATFORM_CULL_EXTENSION_MINUTES))
+
     @property
     def culling_summary(self):
         """e.g. "idle 1 h (default) · max age 12 h", for admin pages."""
-        from workspaces.culling import format_duration
-        from workspaces.culling_services import profile_limits
-
-        limits = profile_limits(self)
+        limits = self.culling_limits()
         idle = f"idle {format_duration(limits.idle_timeout)}" if limits.idle_timeout else "never when idle"
         age = f"max age {format_duration(limits.max_age)}" if limits.max_age else "no max age"
         return (f"{idle}{' (default)' if self.idle_timeout_minutes is None else ''} · "
@@ -63,27 +71,7 @@ class Profile(models.Model):
 
 
 class Workspace(models.Model):
-    class Desired(models.TextChoices):
-        RUNNING = "running"
-        STOPPED = "stopped"
-        DELETED = "deleted"
-
-    class Observed(models.TextChoices):
-        NONE = "none"
-        PENDING = "pending"
-        STARTING = "starting"
-        RUNNING = "running"
-        STOPPING = "stopping"
-        STOPPED = "stopped"
-        FAILED = "failed"
-
-    class Failure(models.TextChoices):
-        NONE = ""
-        SPAWN_ERROR = "spawn_error", "spawn error"
-        TIMEOUT = "timeout"
-        OUT_OF_MEMORY = "out_of_memory", "out of memory"
-        HUB_UNREACHABLE = "hub_unreachable", "hub unreachable"
-        SERVER_DIED = "server_died", "server stopped unexpectedly"
+    Desired, Observed, Failure = Desired, Observed, Failure  # written once, in workspaces/states.py
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workspaces")
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="workspaces")
@@ -140,6 +128,12 @@ class Workspace(models.Model):
         return workspace_status(self.desired_state, self.observed_state)
 
     @property
+    def lab_url(self):
+        """Where people open JupyterLab: an absolute URL, on the owner's own host with per-user subdomains."""
+        return server_public_url(settings.PLATFORM_PUBLIC_URL, self.owner.get_username(), self.server_name,
+                                 subdomains=settings.PLATFORM_WORKSPACE_SUBDOMAINS, path="lab")
+
+    @property
     def kept_running(self):
         """True once this run used its one 'keep running'."""
         return self.cull_generation == self.generation and self.cull_extended_until is not None
@@ -155,9 +149,36 @@ class Workspace(models.Model):
 class WorkspaceEvent(models.Model):
     """Append-only lifecycle history of a workspace (basis for its timeline and for metering)."""
 
+    class Kind(models.TextChoices):
+        # What people (or the platform for them) asked for.
+        CREATED = "created"
+        START_REQUESTED = "start_requested"
+        STOP_REQUESTED = "stop_requested"
+        RESTART_REQUESTED = "restart_requested"
+        DELETE_REQUESTED = "delete_requested"
+        CULLED = "culled"  # a stop asked for by idle culling
+        # What the reconciler saw at the hub (the observed states that change, and the steps it took).
+        SPAWN_REQUESTED = "spawn_requested"
+        SPAWN_RETRIED = "spawn_retried"
+        STARTING = "starting"
+        RUNNING = "running"
+        STOPPING = "stopping"
+        STOPPED = "stopped"
+        FAILED = "failed"
+        # What only the spawner saw (its reports).
+        SPAWN_REFUSED = "spawn_refused"
+        SERVER_EXITED = "server_exited"
+        OUT_OF_MEMORY = "out_of_memory"  # a kernel killed, the server still up
+        HOME_DELETED = "home_deleted"
+        # Warnings shown on the workspace.
+        CULL_WARNING = "cull_warning"
+        KEPT_RUNNING = "kept_running"
+        BUDGET_WARNING = "budget_warning"
+        BUDGET_WARNING_CLEARED = "budget_warning_cleared"
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     actor_username = models.CharField(max_length=150, blank=True)
     message = models.CharField(max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)

@@ -1,5 +1,6 @@
 from django.db.models import Q
 
+from workspaces import budgets
 from workspaces.models import Profile, Workspace
 
 
@@ -29,7 +30,5 @@ def workspace_budget_stop(*, workspace, stops=None):
     workspace still runs; None otherwise. ``stops``: costs.alerts.budget_stops_by_team(), for lists."""
     if workspace.desired_state != Workspace.Desired.RUNNING:
         return None
-    from costs.alerts import budget_stop_for
-
-    stop = stops.get(workspace.team_id) if stops is not None else budget_stop_for(team_id=workspace.team_id)
+    stop = stops.get(workspace.team_id) if stops is not None else budgets.budget_stop_for(team_id=workspace.team_id)
     return {"deadline": stop.stop_after} if stop is not None else None

@@ -5,7 +5,9 @@ from rest_framework import serializers
 
 from portal.accounts.models import Team
 from portal.accounts.serializers import VisibleTeamField
+from workspaces import budgets
 from workspaces.models import Profile, Workspace, WorkspaceEvent
+from workspaces.selectors import workspace_budget_stop
 from workspaces.units import format_size, parse_size
 
 
@@ -48,41 +50,32 @@ class ProfileOutput(serializers.ModelSerializer):
                   "currency", "budget_hours", "enabled", "all_teams", "teams", "summary", "starter"]
 
     def _sheet(self):
-        from costs.services import price_sheet_at
-
         if "price_sheet" not in self.context:  # one look-up per response, not per profile
-            self.context["price_sheet"] = price_sheet_at()
+            self.context["price_sheet"] = budgets.price_sheet_at()
         return self.context["price_sheet"]
 
     def _price(self, profile):
-        from costs.services import profile_hourly_price
-
-        return profile_hourly_price(profile, self._sheet())
+        return budgets.profile_hourly_price(profile, self._sheet())
 
     def get_hourly_price(self, profile) -> int:
         return self._price(profile)[0]
 
     def get_hourly_price_decimal(self, profile) -> str:
-        from costs.currencies import minor_to_major
-
-        return str(minor_to_major(*self._price(profile)))
+        return str(budgets.minor_to_major(*self._price(profile)))
 
     def get_currency(self, profile) -> str:
         return self._price(profile)[1]
 
     @extend_schema_field(BudgetHoursOutput(many=True))
     def get_budget_hours(self, profile):
-        from costs.services import profile_budget_hours, team_budget_left
-        from portal.accounts.models import Team
-
         request = self.context.get("request")
         if request is None or not request.user.is_authenticated:
             return []
         if "budgets" not in self.context:  # the caller's teams' budgets, once per response
             teams = Team.objects.filter(memberships__user=request.user).order_by("name")
-            self.context["budgets"] = [left for left in (team_budget_left(team=team) for team in teams) if left]
+            self.context["budgets"] = [left for left in (budgets.team_budget_left(team=team) for team in teams) if left]
         return [BudgetHoursOutput(item).data for item in
-                profile_budget_hours(profile=profile, sheet=self._sheet(), budgets=self.context["budgets"])]
+                budgets.profile_budget_hours(profile=profile, sheet=self._sheet(), budgets=self.context["budgets"])]
 
     def get_memory(self, profile) -> str:
         return format_size(profile.memory_bytes)
@@ -139,21 +132,16 @@ class WorkspaceOutput(serializers.ModelSerializer):
 
     @extend_schema_field(BudgetStopOutput(allow_null=True))
     def get_budget_stop(self, workspace):
-        from costs.alerts import budget_stops_by_team
-        from workspaces.selectors import workspace_budget_stop
-
         if "budget_stops" not in self.context:  # one query per response, not per workspace
-            self.context["budget_stops"] = budget_stops_by_team()
+            self.context["budget_stops"] = budgets.budget_stops_by_team()
         stop = workspace_budget_stop(workspace=workspace, stops=self.context["budget_stops"])
         return BudgetStopOutput(stop).data if stop else None
 
     def get_url(self, workspace) -> str | None:
-        """Where JupyterLab answers once the workspace runs (through the platform's one origin)."""
+        """Where JupyterLab answers once the workspace runs (on its owner's own host with per-user subdomains)."""
         if workspace.status != "running":
             return None
-        request = self.context.get("request")
-        path = f"/user/{workspace.owner.username}/{workspace.server_name}/lab"
-        return request.build_absolute_uri(path) if request is not None else path
+        return workspace.lab_url
 
 
 class WorkspaceCreateInput(serializers.Serializer):

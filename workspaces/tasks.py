@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from workspaces.services import workspace_reconcile, workspace_reconcile_all
+from workspaces.reconciler import workspace_reconcile, workspace_reconcile_all
 
 
 @shared_task(ignore_result=True)

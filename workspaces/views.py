@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -5,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from workspaces.hub import server_public_url
 from portal.web.helpers import form_add_errors, platform_admin_required
 from workspaces import culling_services, profiles, selectors, services
 from workspaces.forms import ProfileForm, WorkspaceCreateForm
@@ -78,6 +80,9 @@ def stopped_server(request, username, server_name, rest=""):
     workspace = selectors.workspace_for_hub_server(username=username, server_name=server_name)
     if workspace is None or workspace.owner_id != request.user.pk:
         raise Http404("No such workspace.")
+    if workspace.status == "running" and settings.PLATFORM_WORKSPACE_SUBDOMAINS:
+        # An address on the portal's host (a bookmark from before per-user subdomains): the server is on its own.
+        return redirect(server_public_url(settings.PLATFORM_PUBLIC_URL, username, server_name, subdomains=True, path=rest))
     messages.info(request, f"Workspace {workspace.name} is not running. Start it to open JupyterLab.")
     return redirect("workspace_detail", pk=workspace.pk)
 

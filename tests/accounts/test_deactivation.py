@@ -82,7 +82,7 @@ def test_a_deactivated_persons_workspaces_are_stopped_by_the_janitor(admin, bob,
                                                                      django_capture_on_commit_callbacks):
     from portal.accounts.services import user_set_active
     from workspaces.models import Profile, Workspace
-    from workspaces.services import workspace_reconcile_all
+    from workspaces.reconciler import workspace_reconcile_all
 
     settings.PLATFORM_HUB_API_URL = "http://127.0.0.1:9/hub/api"  # no hub needed to decide to stop
     profile = Profile.objects.create(name="Small", cpu="0.5", memory_bytes=2**30)

@@ -187,5 +187,6 @@ def test_a_grant_through_the_api_cancels_the_stop_at_once(celery_worker, admin, 
                                   format="json")
     assert response.status_code == 201, response.json()
     assert wait_for(lambda: budget_stop_for(team_id=team.pk) is None)
-    assert len(events(running, "budget_warning_cleared")) == 1
+    # The workspaces hear of it just after the stop row goes (their events follow the commit).
+    assert wait_for(lambda: len(events(running, "budget_warning_cleared")) == 1)
     assert state(running) == "running"

@@ -13,7 +13,7 @@ from costs.models import MeterRun, UsageRecord
 from tests.conftest import api_as
 from tests.costs.conftest import spend
 from tests.workspaces.test_hub_lifecycle import wait_for_status
-from workspaces.services import workspace_reconcile_all
+from workspaces.reconciler import workspace_reconcile_all
 
 pytestmark = pytest.mark.hub
 

@@ -134,7 +134,7 @@ def test_a_catalog_image_runs_in_a_container_and_keeps_its_home(hub, celery_work
         status = server_status(hub, settings, running)
         assert status.status_code == 200, status.text
 
-        contents = f"{hub.public_url}/user/alice/ws-{workspace_id}/api/contents/notes.txt"
+        contents = hub.server_url("alice", f"ws-{workspace_id}", "api/contents/notes.txt")
         token = {"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}
         saved = requests.put(contents, json={"type": "file", "format": "text", "content": "kept"}, headers=token, timeout=10)
         assert saved.status_code in (200, 201), saved.text

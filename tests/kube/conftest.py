@@ -79,9 +79,10 @@ def kube_hub(cluster, kubelet, live_server, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("kube-hub")
     kubeconfig = hub_account_kubeconfig(cluster, data_dir / "hub.kubeconfig")
     public_port, hub_port, proxy_api_port = free_ports(3)
-    saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL
+    saved = settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL, settings.PLATFORM_WORKSPACE_SUBDOMAINS
     settings.PLATFORM_PUBLIC_URL = f"http://127.0.0.1:{public_port}"
     settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{hub_port}/hub/api"
+    settings.PLATFORM_WORKSPACE_SUBDOMAINS = False  # as the chart runs it (docs/operations/kubernetes.md)
     extra_env = {"PLATFORM_SPAWNER": "kubernetes", "KUBECONFIG": str(kubeconfig),
                  "PLATFORM_KUBE_NAMESPACE": WORKSPACES_NAMESPACE, "PLATFORM_KUBE_IMAGE": SINGLEUSER_IMAGE,
                  "PLATFORM_KUBE_IMAGE_PULL_SECRETS": "platform-registry",
@@ -93,4 +94,4 @@ def kube_hub(cluster, kubelet, live_server, tmp_path_factory):
         yield running
     finally:
         stop_hub(running)
-        settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL = saved
+        settings.PLATFORM_PUBLIC_URL, settings.PLATFORM_HUB_API_URL, settings.PLATFORM_WORKSPACE_SUBDOMAINS = saved

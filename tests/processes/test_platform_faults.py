@@ -21,7 +21,7 @@ LEDGER = """
 import json
 from costs.metering import metering_run
 from costs.models import MeterRun
-from workspaces.services import workspace_reconcile_all
+from workspaces.reconciler import workspace_reconcile_all
 workspace_reconcile_all()
 metering_run()
 print(json.dumps({str(run.workspace_id): {"start": run.start.isoformat(), "end": run.end and run.end.isoformat(),
@@ -42,7 +42,7 @@ def platforms():
 
 def _reachable(platform, workspace):
     try:
-        answer = requests.get(f"{platform.url}/user/{workspace['owner']}/ws-{workspace['id']}/api/status",
+        answer = requests.get(platform.server_url(workspace["owner"], f"ws-{workspace['id']}", "api/status"),
                               headers={"Authorization": f"token {platform.hub_token()}"}, timeout=5)
         return answer.status_code == 200
     except requests.RequestException:
@@ -163,8 +163,10 @@ def test_two_platforms_share_one_checkout_and_machine(platforms):
     second.start()
     first.wait_ready()
     assert first.account_prefix != second.account_prefix
-    assert first.stop() == 0
-    assert second.children().keys() >= {"web", "worker", "beat", "proxy", "hub"}  # the second never noticed
+    # Killed without a chance to clean up: its children go with it anyway (a parent-death signal)...
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    wait_until(lambda: first.processes_left() == [], timeout=30, what="every process of the first platform gone")
+    assert second.children().keys() >= {"web", "worker", "beat", "proxy", "hub"}  # ...and the second never noticed
     assert requests.get(f"{second.url}/hub/api/", timeout=5).status_code == 200
     assert not list(ROOT.glob("*.pid"))  # nothing of either in the checkout
     for platform in (first, second):

@@ -45,10 +45,10 @@ def test_a_child_that_dies_is_started_again_after_a_back_off():
     try:
         first = supervisor.children["sleeper"].process.pid
         os.kill(first, signal.SIGKILL)
-        wait_for(lambda: supervisor.children["sleeper"].process.pid != first)
+        wait_for(lambda: any("sleeper started again (restart 1)" in line for line in log))
+        assert supervisor.children["sleeper"].process.pid != first
         assert alive(supervisor.children["sleeper"].process.pid)
         assert any("sleeper killed by SIGKILL; restarting it in 0.2 s" in line for line in log), log
-        assert any("sleeper started again (restart 1)" in line for line in log), log
     finally:
         supervisor.request_stop()
         runner.join()

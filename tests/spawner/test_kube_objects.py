@@ -13,7 +13,7 @@ MIG_POOL = {"resource": "nvidia.com/mig-1g.10gb", "nodeSelector": {"dsw/gpu-type
 
 
 def spec(**changes):
-    data = {"workspace_id": 12, "owner": "alice", "team": "data-science", "profile": "Small", "server_name": "ws-12",
+    data = {"workspace_id": 12, "generation": 1, "owner": "alice", "team": "data-science", "profile": "Small", "server_name": "ws-12",
             "cpu": 1.5, "memory_bytes": 4 * 2**30, "gpus": 0, "gpu_type": "", "disk_bytes": 20 * 2**30,
             "environment": {"kind": "local", "python": "/usr/bin/python3"}, "env": {}, "idle_timeout_seconds": 0}
     data.update(changes)

@@ -37,7 +37,7 @@ def kubeconfig(tmp_path, monkeypatch):
 
 
 def launch_spec(**changes):
-    return {"workspace_id": 12, "owner": "alice", "team": "data-science", "profile": "GPU large", "server_name": "ws-12",
+    return {"workspace_id": 12, "generation": 1, "owner": "alice", "team": "data-science", "profile": "GPU large", "server_name": "ws-12",
             "cpu": 2.0, "memory_bytes": 8 * 2**30, "gpus": 1, "gpu_type": "h100", "disk_bytes": 20 * 2**30,
             "environment": {"kind": "image", "reference": f"registry.example.org/lab@sha256:{DIGEST}"},
             "env": {"PLATFORM_WORKSPACE_ID": "12"}, "idle_timeout_seconds": 0, **changes}
@@ -86,6 +86,22 @@ def test_the_spec_becomes_the_pod(portal):
     assert pvc.spec.storage_class_name == "fast"
     assert pvc.spec.resources.requests == {"storage": str(20 * 2**30)}
     assert pvc.metadata.labels["dsw/team"] == "data-science"
+
+
+def test_s3_keys_come_from_the_persons_secret_never_the_pod_spec(portal):
+    portal.serve(launch_spec(env={"PLATFORM_WORKSPACE_ID": "12", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+                                  "AWS_SECRET_ACCESS_KEY": "s3cr3t-value", "AWS_ENDPOINT_URL": "http://s3:8333"}))
+    spawner, pod, _ = asyncio.run(rendered(portal))
+    container = pod.spec.containers[0]
+    by_name = {e.name: e for e in container.env}
+    assert by_name["AWS_ENDPOINT_URL"].value == "http://s3:8333"
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert by_name[name].value is None
+        assert by_name[name].value_from == {"secretKeyRef": {"name": "dsw-env-alice", "key": name}}
+    assert "s3cr3t-value" not in json.dumps(pod.to_dict(), default=str)
+    _, data = kube_objects.split_secret_env(spawner._spec.env, "dsw-env-alice")
+    secret = kube_objects.env_secret("dsw-env-alice", "workspaces", data, {"dsw/owner": "alice"})
+    assert secret["stringData"] == {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"}
 
 
 def test_the_default_environment_runs_the_configured_image_without_gpus(portal):

@@ -55,7 +55,7 @@ def portal():
 
 
 def launch_spec(*, python="/usr/bin/python3", owner="alice", workspace_id=7, **changes):
-    return {"workspace_id": workspace_id, "owner": owner, "team": "data-science", "profile": "Small",
+    return {"workspace_id": workspace_id, "generation": 1, "owner": owner, "team": "data-science", "profile": "Small",
             "server_name": f"ws-{workspace_id}", "cpu": 0.5,
             "memory_bytes": 256 * 2**20, "gpus": 0, "gpu_type": "", "disk_bytes": 0,
             "environment": {"kind": "local", "python": python},

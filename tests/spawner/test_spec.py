@@ -10,6 +10,7 @@ DIGEST = "a" * 64
 def spec_data(**changes):
     data = {
         "workspace_id": 12,
+        "generation": 3,
         "owner": "alice",
         "team": "data-science",
         "profile": "Small",

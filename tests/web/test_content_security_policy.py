@@ -19,6 +19,7 @@ from portal.accounts.models import Membership
 from portal.accounts.services import token_create
 from tests.conftest import make_user
 from tests.images.factories import make_image
+from buckets.models import Bucket
 from workspaces.models import Profile, Workspace
 
 # Not pages: the API and OAuth endpoints answer JSON (and carry the header anyway, see below).
@@ -46,8 +47,9 @@ def objects(team, admin, bob):
     exception = image_services.scan_exception_create(vulnerability_id="CVE-2026-0001", justification="accepted",
                                                      expires=timezone.now() + timedelta(days=7), actor=admin)
     token, _ = token_create(user=bob, name="laptop")
+    bucket = Bucket.objects.create(name="t-data-science", kind=Bucket.Kind.TEAM, team=team)
     by_prefix = {"workspaces/": workspace.pk, "images/robots/": robot.pk, "images/policy/": exception.pk, "images/": image.pk,
-                 "manage/profiles/": profile.pk}
+                 "manage/profiles/": profile.pk, "data/buckets/": bucket.pk}
     return {
         "slug": team.slug, "team_id": team.pk, "user_id": bob.pk, "token_id": token.pk, "username": "bob",
         "server_name": "ws", "rest": "lab", "action": "stop",

@@ -74,11 +74,18 @@ def test_launch_watch_progress_open_jupyterlab(browser, hub_sso, celery_worker, 
     page.wait_for_selector("#jp-main-dock-panel, .jp-LabShell", timeout=60_000)
     assert "/accounts/login/" not in page.url
     run_a_cell(page)
+    # The lab (and anything a workspace serves) is on its owner's own origin, never the portal's: a page
+    # there cannot read the portal with the person's session (the browser blocks it: no CORS for it).
+    assert page.evaluate("() => location.origin") == hub_sso.server_url("alice", "x").split("/user/")[0]
+    assert page.evaluate("() => location.origin") != base
+    stolen = page.evaluate("""portal => fetch(portal + "/api/v1/users/me/", {credentials: "include"})
+        .then(answer => answer.text()).catch(() => "blocked")""", base)
+    assert stolen == "blocked"
 
     other = browser.new_context()
     intruder = other.new_page()
     sign_in(intruder, base, "bob")
-    response = intruder.goto(f"{base}{workspace_url}")
+    response = intruder.goto(workspace_url)
     intruder.wait_for_load_state()
     assert "/user/alice/" not in intruder.url or (response is not None and response.status == 403)
     assert "JupyterLab" not in intruder.title()

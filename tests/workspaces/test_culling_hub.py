@@ -57,7 +57,7 @@ class Kernel:
     """A kernel of a workspace's server, driven through the proxy with the portal's hub token."""
 
     def __init__(self, hub, settings, workspace):
-        self.base = f"{hub.public_url}/user/{workspace['owner']}/ws-{workspace['id']}"
+        self.base = hub.server_url(workspace["owner"], f"ws-{workspace['id']}").rstrip("/")
         self.headers = {"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}
         answer = requests.post(f"{self.base}/api/kernels", json={"name": "python3"}, headers=self.headers, timeout=30)
         assert answer.status_code == 201, answer.text

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.conftest import api_as
 from workspaces import environments
-from workspaces.culling_services import KeepRunningRefused, profile_limits, workspace_keep_running
+from workspaces.culling_services import KeepRunningRefused, workspace_keep_running
 from workspaces.launch import launch_spec_for
 from workspaces.models import Profile, Workspace
 
@@ -28,11 +28,11 @@ def test_profile_limits_fall_back_to_the_platform_defaults(db, settings):
     inherits = Profile.objects.create(name="Default", cpu="1", memory_bytes=2**30)
     own = Profile.objects.create(name="Own", cpu="1", memory_bytes=2**30, idle_timeout_minutes=10, max_age_hours=2)
     never = Profile.objects.create(name="Never", cpu="1", memory_bytes=2**30, idle_timeout_minutes=0, max_age_hours=0)
-    limits = profile_limits(inherits)
+    limits = inherits.culling_limits()
     assert (limits.idle_timeout, limits.max_age, limits.warning, limits.extension) == (
         timedelta(minutes=45), timedelta(hours=8), timedelta(minutes=5), timedelta(minutes=30))
-    assert (profile_limits(own).idle_timeout, profile_limits(own).max_age) == (timedelta(minutes=10), timedelta(hours=2))
-    assert not profile_limits(never).active
+    assert (own.culling_limits().idle_timeout, own.culling_limits().max_age) == (timedelta(minutes=10), timedelta(hours=2))
+    assert not never.culling_limits().active
     assert inherits.culling_summary == "idle 45 min (default) · max age 8 h (default)"
     assert never.culling_summary == "never when idle · no max age"
 

@@ -87,7 +87,7 @@ def test_a_workspace_user_reaches_nothing_of_the_platform(platform):
     bobs = _launch(platform, bob_api, "attack")
 
     # Alice keeps notes in her home, and a password reset for her lands in the mail spool.
-    alice_base = f"{platform.url}/user/alice/ws-{alices['id']}"
+    alice_base = platform.server_url("alice", f"ws-{alices['id']}").rstrip("/")
     saved = requests.put(f"{alice_base}/api/contents/notes.txt", json={"type": "file", "format": "text",
                          "content": "alice's secret notes"}, headers={"Authorization": f"token {hub_token}"}, timeout=20)
     assert saved.status_code in (200, 201), saved.text
@@ -120,7 +120,7 @@ def test_a_workspace_user_reaches_nothing_of_the_platform(platform):
                 (("postgres", urlsplit(os.environ.get("DATABASE_URL", ""))), ("redis", urlsplit(os.environ.get("REDIS_URL", ""))))
                 if url.hostname}
     code = ATTACK % json.dumps([[str(t) for t in targets], [str(f) for f in folders], secrets, services])
-    outcome, printed = run_in_kernel(f"{platform.url}/user/bob/ws-{bobs['id']}", hub_token, code, timeout=120)
+    outcome, printed = run_in_kernel(platform.server_url("bob", f"ws-{bobs['id']}").rstrip("/"), hub_token, code, timeout=120)
     assert outcome == "ok", printed
     found = json.loads(printed.strip().splitlines()[-1])
 

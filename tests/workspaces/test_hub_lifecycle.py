@@ -29,7 +29,7 @@ def wait_for_status(client, workspace_id, wanted, timeout=120):
 
 def server_status(hub, settings, workspace):
     """GET /api/status on the single-user server, through the public proxy, with the portal's hub token."""
-    url = f"{hub.public_url}/user/{workspace['owner']}/ws-{workspace['id']}/api/status"
+    url = hub.server_url(workspace["owner"], f"ws-{workspace['id']}", "api/status")
     return requests.get(url, headers={"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}, timeout=10, allow_redirects=False)
 
 
@@ -96,7 +96,7 @@ def test_hub_down_is_explained_and_recovers(hub, celery_worker, alice, team, sma
 
 
 def test_a_server_that_dies_is_noticed_by_the_janitor(hub, celery_worker, alice, team, small, settings):
-    from workspaces.services import workspace_reconcile_all
+    from workspaces.reconciler import workspace_reconcile_all
 
     settings.PLATFORM_EXIT_REPORT_WAIT_SECONDS = 2  # the hub was told to stop it, so no word will come
     client = api_as(alice)
@@ -168,7 +168,7 @@ def test_the_home_survives_stop_and_start_and_goes_only_when_deleted_with_it(hub
     client = api_as(alice)
     workspace_id = client.post("/api/v1/workspaces/", {"name": "thesis", "profile": "Small"}, format="json").json()["id"]
     wait_for_status(client, workspace_id, "running")
-    contents = f"{hub.public_url}/user/alice/ws-{workspace_id}/api/contents/notes.txt"
+    contents = hub.server_url("alice", f"ws-{workspace_id}", "api/contents/notes.txt")
     token = {"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}
     saved = requests.put(contents, json={"type": "file", "format": "text", "content": "keep me"}, headers=token, timeout=10)
     assert saved.status_code in (200, 201), saved.text

@@ -143,7 +143,8 @@ def test_jupyterlab_is_quiet_branded_and_warns_inside(browser, hub_sso, celery_w
 
     assert page.title().endswith("churn-model · Small"), page.title()
     back = page.locator("#dsw-portal-link a")
-    assert back.is_visible() and back.get_attribute("href") == f"/workspaces/{workspace_id}/"
+    # The lab is on alice's own origin; the portal is another one, reached by its full address.
+    assert back.is_visible() and back.get_attribute("href") == f"{base}/workspaces/{workspace_id}/"
     page.wait_for_timeout(3000)  # the news prompt, when enabled, comes once the lab is restored
     assert page.get_by_text(NEWS_PROMPT).count() == 0
     assert not page.locator("#dsw-stop-warning").is_visible()

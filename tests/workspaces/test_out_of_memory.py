@@ -18,7 +18,7 @@ def test_kernel_past_the_limit_is_killed_and_reported(hub, celery_worker, alice,
     client = api_as(alice)
     workspace_id = client.post("/api/v1/workspaces/", {"name": "greedy", "profile": "Tiny"}, format="json").json()["id"]
     wait_for_status(client, workspace_id, "running")
-    base = f"{hub.public_url}/user/alice/ws-{workspace_id}"
+    base = hub.server_url("alice", f"ws-{workspace_id}").rstrip("/")
 
     outcome, _ = run_in_kernel(base, settings.PLATFORM_HUB_API_TOKEN, "hog = bytearray(3 * 1024**3)\nhog[::4096] = b'x' * len(hog[::4096])")
     assert outcome in ("restarting", "dead", "closed"), outcome  # the kernel died; we are alive to see it

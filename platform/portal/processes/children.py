@@ -4,7 +4,8 @@
 single ones with the same builders, so every process runs the way `make run` runs it.
 
 Ports, from the public one (PLATFORM_PORT = P): P the proxy (the one public origin), P+1 the
-proxy's API, P+2 the hub, P+3 the portal, P+5 the image registry.
+proxy's API, P+2 the hub, P+3 the portal, P+5 the image registry, P+6 the object store (S3; its own
+components and their gRPC ports take P+7 … P+15, see buckets/server.py).
 """
 
 import os
@@ -13,13 +14,14 @@ import sys
 
 from django.conf import settings
 
+from buckets.server import embedded_s3_command
 from images.registry_server import embedded_registry_command
 from portal.processes.supervisor import ChildSpec
 
 
 def ports(public_port):
     return {"public": public_port, "proxy_api": public_port + 1, "hub": public_port + 2, "portal": public_port + 3,
-            "registry": public_port + 5}
+            "registry": public_port + 5, "s3": public_port + 6}
 
 
 def _python_env():
@@ -72,6 +74,7 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port, proxy_toke
         "PLATFORM_SPAWN_TIMEOUT": str(settings.PLATFORM_SPAWN_TIMEOUT),
         "PLATFORM_SPAWNER_POLL_INTERVAL": str(settings.PLATFORM_SPAWNER_POLL_INTERVAL),
         "PLATFORM_SITE_NAME": settings.PLATFORM_SITE_NAME,
+        "PLATFORM_WORKSPACE_SUBDOMAINS": "true" if settings.PLATFORM_WORKSPACE_SUBDOMAINS else "false",
         # One proxy per platform: a fresh token at each start is enough (the hub and proxy get the same one).
         "CONFIGPROXY_AUTH_TOKEN": proxy_token or secrets.token_hex(32),
         **{name: os.environ[name] for name in ("PLATFORM_ISOLATION", "PLATFORM_GPU_DEVICES") if name in os.environ},
@@ -79,11 +82,12 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port, proxy_toke
 
 
 def proxy_command(*, public_port, api_port, portal_url, hub_url):
-    """configurable-http-proxy as JupyterHub itself would start it, on loopback."""
-    executable = os.path.join(os.path.dirname(sys.executable), "configurable-http-proxy")
-    return [executable if os.path.exists(executable) else "configurable-http-proxy",
-            "--ip", "127.0.0.1", "--port", str(public_port), "--api-ip", "127.0.0.1", "--api-port", str(api_port),
-            f"--default-target={portal_url}", f"--error-target={hub_url}/hub/error", "--log-level", "warning"]
+    """configurable-http-proxy as JupyterHub itself would start it, on loopback (its Python port, routing by
+    host for per-user subdomains: spawner/proxy_server.py)."""
+    command = [sys.executable, "-m", "spawner.proxy_server",
+               "--ip", "127.0.0.1", "--port", str(public_port), "--api-ip", "127.0.0.1", "--api-port", str(api_port),
+               f"--default-target={portal_url}", f"--error-target={hub_url}/hub/error", "--log-level", "warning"]
+    return [*command, "--host-routing", "true"] if settings.PLATFORM_WORKSPACE_SUBDOMAINS else command
 
 
 def platform_children(*, web_workers):
@@ -114,4 +118,7 @@ def platform_children(*, web_workers):
     registry, registry_note = embedded_registry_command(registry_port=port["registry"], portal_internal_url=portal_url)
     if registry:
         specs.append(ChildSpec("registry", registry, env, cwd))
-    return specs, registry_note
+    s3, s3_note = embedded_s3_command(s3_port=port["s3"])
+    if s3:
+        specs.append(ChildSpec("s3", s3, env, cwd, ready_port=port["s3"]))
+    return specs, f"{registry_note}\n  {s3_note}"

@@ -49,6 +49,10 @@ def state_dir_prepare():
         os.chmod(passage, 0o711)
     if data not in passages:
         os.chmod(data, 0o700)
+    # The embedded object store writes some files 0644 whatever the umask (buckets/server.py).
+    from buckets.server import weed_data_private
+
+    weed_data_private(data / "s3")
 
 
 def state_dir_problems(*, limit=10):

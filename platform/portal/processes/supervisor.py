@@ -183,11 +183,14 @@ class Supervisor:
 
     def stop_all(self, timeout=20.0, order=None):
         """SIGTERM every child (in `order`, default the reverse of the start order), wait up to `timeout`
-        in all, then SIGKILL what is left, group by group."""
+        in all, then SIGKILL what is left, group by group. The signal goes to the child alone: gunicorn's
+        master and Celery's main process stop their own workers in order (a signal to their whole group
+        makes Celery's pool die under it and its main process wait for it)."""
         names = order or list(reversed(self.children))
         running = [self.children[name] for name in names if self.children[name].process is not None]
         for child in running:
-            child.signal_group(signal.SIGTERM)
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for child in running:
             try:

@@ -1,7 +1,9 @@
 """Request limits every route shares: body size, characters no database takes, and 429 answers."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 
 from portal.ratelimit import RateLimited
@@ -16,6 +18,23 @@ def _refusal(request, status, message):
     if _machine_client(request):
         return JsonResponse({"detail": message, "errors": {}}, status=status)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class PortalHostMiddleware:
+    """With per-user subdomains, a workspace host (alice.localhost) reaches the portal only when no server
+    answers there (a stopped workspace, a typo): send the person to the same path on the portal's own host,
+    so no portal page is ever served on a workspace's origin."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        workspace_hosts = "." + (urlsplit(settings.PLATFORM_PUBLIC_URL).hostname or "")
+        if settings.PLATFORM_WORKSPACE_SUBDOMAINS and request.get_host().split(":")[0].lower().endswith(workspace_hosts):
+            if request.method not in ("GET", "HEAD"):
+                return _refusal(request, 404, "Nothing answers here.")
+            return HttpResponseRedirect(settings.PLATFORM_PUBLIC_URL + request.get_full_path())
+        return self.get_response(request)
 
 
 class RequestLimitsMiddleware:

@@ -5,8 +5,12 @@ from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by the config loader)
 
-# The lab extension: a way back to the portal and the portal's warnings inside the lab.
+# The lab extension: a way back to the portal and the portal's warnings inside the lab. It reaches the
+# portal (another origin) with this run's lab grant, never with the person's portal session.
 c.LabApp.extra_labextensions_path = [str(Path(__file__).resolve().parent.parent / "labextensions")]
+if os.environ.get("PLATFORM_PORTAL_URL") and os.environ.get("PLATFORM_LAB_GRANT"):
+    c.ServerApp.tornado_settings = {"page_config_data": {"dswPortalUrl": os.environ["PLATFORM_PORTAL_URL"],
+                                                         "dswLabGrant": os.environ["PLATFORM_LAB_GRANT"]}}
 
 name, size = os.environ.get("PLATFORM_WORKSPACE_NAME"), os.environ.get("PLATFORM_WORKSPACE_SIZE")
 if name:
@@ -19,3 +23,14 @@ if name:
         # plain class attribute rather than a trait (so c.LabApp.app_name would be ignored). One
         # server process serves one workspace, so setting it on the class names only this lab.
         LabApp.app_name = f"{name} · {size}" if size else name
+
+# The person's buckets (the launch spec's PLATFORM_BUCKETS_JSON) as ~/.platform/buckets.json, so code in
+# the workspace can find them by name; the credentials themselves are the standard AWS_* variables.
+_buckets = os.environ.get("PLATFORM_BUCKETS_JSON")
+if _buckets:
+    _folder = Path.home() / ".platform"
+    try:
+        _folder.mkdir(mode=0o700, exist_ok=True)
+        (_folder / "buckets.json").write_text(_buckets + "\n")
+    except OSError:  # a read-only home: the variable is still there
+        pass

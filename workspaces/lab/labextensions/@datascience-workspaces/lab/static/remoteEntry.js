@@ -1,8 +1,9 @@
 // The platform's JupyterLab extension, written as a module-federation container by hand (no build
 // step): JupyterLab loads this script, calls init() with its shared modules, then get("./extension").
 // It adds a link back to the portal and shows the portal's automatic-stop warnings (idle culling,
-// budget) with the same "Keep running" the portal offers. Portal and lab share one origin, so the
-// portal's API answers with the person's own session.
+// budget) with the same "Keep running" the portal offers. The lab runs on the workspace's own origin
+// (per-user subdomains), never the portal's: it reaches the portal with this run's lab grant from the
+// page config (workspaces/lab_access.py), not with the person's portal session.
 (function () {
   "use strict";
   var NAME = "@datascience-workspaces/lab";
@@ -22,11 +23,6 @@
   function pageConfig() {
     var node = document.getElementById("jupyter-config-data");
     return node ? JSON.parse(node.textContent || "{}") : {};
-  }
-
-  function cookie(name) {
-    var match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
-    return match ? decodeURIComponent(match[1]) : "";
   }
 
   function localTime(iso) {
@@ -59,13 +55,16 @@
     var match = /^ws-(\d+)$/.exec(config.hubServerName || "");
     if (!match) return;
     var id = match[1];
-    var api = "/api/v1/workspaces/" + id + "/";
+    var portal = (config.dswPortalUrl || "").replace(/\/$/, "");
+    if (!portal || !config.dswLabGrant) return;
+    var api = portal + "/api/v1/workspaces/" + id + "/lab/";
+    var authorization = { "Authorization": "Lab " + config.dswLabGrant, "Accept": "application/json" };
     document.head.appendChild(element("style", { id: "dsw-style" }, STYLE));
 
     return shared("@lumino/widgets").then(function (widgets) {
       var link = new widgets.Widget();
       link.id = "dsw-portal-link";
-      link.node.appendChild(element("a", { href: "/workspaces/" + id + "/", title: "This workspace in the portal" },
+      link.node.appendChild(element("a", { href: portal + "/workspaces/" + id + "/", title: "This workspace in the portal" },
                                     "← Back to the portal"));
       app.shell.add(link, "top", { rank: 50 });
 
@@ -84,10 +83,8 @@
 
       function keepRunning(button) {
         button.disabled = true;
-        fetch(api + "keep-running/", {
-          method: "POST", credentials: "same-origin",
-          headers: { "X-CSRFToken": cookie("csrftoken"), "Accept": "application/json" },
-        }).then(function (response) {
+        fetch(api + "keep-running/", { method: "POST", credentials: "omit", headers: authorization })
+        .then(function (response) {
           return response.json().then(function (body) {
             if (!response.ok) throw new Error(body.detail || "The portal refused: " + response.status);
             render(body);
@@ -103,7 +100,7 @@
         if (budget) {
           show([element("span", {}, "The team's budget is used up: this workspace stops at " + localTime(budget.deadline) +
                         " unless the budget is raised. Your files are kept."),
-                element("a", { href: "/costs/" }, "Costs")]);
+                element("a", { href: portal + "/costs/" }, "Costs")]);
         } else if (warning) {
           var parts = [element("span", {}, workspace.name + " stops at " + localTime(warning.deadline) + " (" + warning.reason +
                                            ") unless you use it. Your files are kept.")];
@@ -121,7 +118,7 @@
       }
 
       function poll() {
-        fetch(api, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        fetch(api, { credentials: "omit", headers: authorization })
           .then(function (response) { return response.ok ? response.json() : null; })
           .then(function (workspace) { if (workspace) render(workspace); })
           .catch(function () { /* the portal is away for a moment: the next poll tries again */ });

@@ -1,1 +1,0 @@
-"""Thin adapters around external systems. They import no app of ours."""
