@@ -587,6 +587,77 @@ def budget_set(context, team, amount, action, thresholds, grace_minutes, period_
     _show_budget(found, team)
 
 
+# --- buckets ---------------------------------------------------------------------------------
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return "-"
+    value, unit = float(count), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+
+
+@cli.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def buckets(ctx, as_json):
+    """Your S3 buckets and your teams' (dsw buckets: list them)."""
+    if ctx.invoked_subcommand is None:
+        found = ctx.find_object(_Context).client.buckets.list()
+        if as_json:
+            return _print_json([bucket.raw for bucket in found])
+        _table(["NAME", "KIND", "OF", "STATE", "SIZE", "OBJECTS", "QUOTA"],
+               [[b.name, b.kind, b.owner or b.team, b.state, _size(b.size_bytes), b.object_count, _size(b.quota_bytes)]
+                for b in found])
+
+
+@buckets.command(name="ls")
+@click.argument("bucket")
+@click.argument("prefix", default="")
+@json_option
+@pass_context
+def buckets_ls(context, bucket, prefix, as_json):
+    """The folders and objects of BUCKET (a name or id) under PREFIX ("in/")."""
+    listing = context.client.buckets.browse(_bucket_ref(bucket), prefix)
+    if as_json:
+        return _print_json(listing.raw)
+    _table(["KEY", "SIZE", "MODIFIED"], [[folder, "-", "-"] for folder in listing.prefixes]
+           + [[item.key, _size(item.size), _when(item.last_modified)] for item in listing.objects])
+
+
+def _bucket_ref(text):
+    return int(text) if text.isdigit() else text
+
+
+@buckets.command(name="upload")
+@click.argument("bucket")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("key", required=False)
+@pass_context
+def buckets_upload(context, bucket, file, key):
+    """Put FILE into BUCKET as KEY (default: the file's name), straight to the object store."""
+    key = key or os.path.basename(file)
+    context.client.buckets.upload(_bucket_ref(bucket), key, file)
+    click.echo(f"{file} -> {bucket}/{key}")
+
+
+@buckets.command(name="download")
+@click.argument("bucket")
+@click.argument("key")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
+@pass_context
+def buckets_download(context, bucket, key, file):
+    """Write the object KEY of BUCKET to FILE (default: the key's last part; - for standard output)."""
+    if file == "-":
+        return context.client.buckets.download(_bucket_ref(bucket), key, click.get_binary_stream("stdout"))
+    file = file or key.rsplit("/", 1)[-1]
+    context.client.buckets.download(_bucket_ref(bucket), key, file)
+    click.echo(f"{bucket}/{key} -> {file}")
+
+
 # --- tokens ----------------------------------------------------------------------------------
 
 @cli.group(invoke_without_command=True)

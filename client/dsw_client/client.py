@@ -10,17 +10,19 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Callable, Union
 
 from dsw_client.config import credentials_resolve
 from dsw_client.errors import NotFound, NotSignedIn, WaitTimeout, WorkspaceFailed
 from dsw_client.models import (
-    Budget, BudgetGrant, CostReport, CreatedToken, Image, LaunchChoices, Me, Membership, PriceSheet, Profile, Team,
-    TeamRole, Token, Workspace, WorkspaceEvent,
+    Bucket, BucketListing, Budget, BudgetGrant, CostReport, CreatedToken, Image, LaunchChoices, Me, Membership,
+    PresignedLink, PriceSheet, Profile, S3Credentials, S3Secret, Team, TeamRole, Token, Workspace, WorkspaceEvent,
 )
 from dsw_client.transport import Transport
 
 WorkspaceRef = Union[Workspace, int, str]
+BucketRef = Union[Bucket, int, str]
 TeamRef = Union[Team, TeamRole, int, str]
 Money = Union[str, Decimal]
 When = Union[date, datetime, str]
@@ -55,6 +57,7 @@ class Client:
         self.prices = Prices(self._api)
         self.budgets = Budgets(self._api, self.teams)
         self.costs = Costs(self._api, self.teams)
+        self.buckets = Buckets(self._api, self.teams)
 
     def __repr__(self):
         return f"Client({self.url!r})"
@@ -450,3 +453,103 @@ class Costs(_Resource):
 
 def _query(group_by, start, end):
     return {"group_by": group_by, "start": _iso(start), "end": _iso(end)}
+
+
+class Buckets(_Resource):
+    """S3 buckets: yours and your teams' (platform admins see every bucket), their objects through presigned
+    links, and your own S3 key."""
+
+    def __init__(self, api: Transport, teams: Teams):
+        super().__init__(api)
+        self._teams = teams
+
+    def list(self) -> list[Bucket]:
+        return [Bucket.from_api(item) for item in self._api.paginate("/api/v1/buckets/")]
+
+    def id_of(self, bucket: BucketRef) -> int:
+        """A bucket's id from the bucket, its id or its name."""
+        if isinstance(bucket, Bucket):
+            return bucket.id
+        if isinstance(bucket, int):
+            return bucket
+        for candidate in self.list():
+            if candidate.name == bucket:
+                return candidate.id
+        raise NotFound(f"You have no bucket named {bucket!r}.", status=404, detail="Not found.")
+
+    def get(self, bucket: BucketRef) -> Bucket:
+        return Bucket.from_api(self._api.get("/api/v1/buckets/{id}/", id=self.id_of(bucket)))
+
+    def of_team(self, team: TeamRef) -> list[Bucket]:
+        """A team's buckets (its members; platform admins)."""
+        return [Bucket.from_api(item) for item in
+                self._api.get("/api/v1/teams/{team_id}/buckets/", team_id=self._teams.id_of(team))]
+
+    def create_for_team(self, team: TeamRef, name: str, *, quota_bytes: int | None = None) -> Bucket:
+        """Platform admins: another bucket for a team (``name`` is the part after <prefix>-t-<team>-)."""
+        return Bucket.from_api(self._api.post("/api/v1/teams/{team_id}/buckets/", team_id=self._teams.id_of(team),
+                                              json={"name": name, "quota_bytes": quota_bytes}))
+
+    def set_quota(self, bucket: BucketRef, quota_bytes: int | None) -> Bucket:
+        """Platform admins: the quota in bytes (at least 1 MiB), or None for none."""
+        return Bucket.from_api(self._api.put("/api/v1/buckets/{id}/quota/", id=self.id_of(bucket),
+                                             json={"quota_bytes": quota_bytes}))
+
+    def browse(self, bucket: BucketRef, prefix: str = "") -> BucketListing:
+        """One level of the bucket under ``prefix`` ("in/"): every page of it, merged."""
+        bucket_id, token, prefixes, objects, body = self.id_of(bucket), "", [], [], {}
+        while True:
+            body = self._api.get("/api/v1/buckets/{id}/objects/", id=bucket_id, params={"prefix": prefix, "token": token or None})
+            prefixes += body["prefixes"]
+            objects += body["objects"]
+            token = body.get("next_token")
+            if not token:
+                return BucketListing.from_api({**body, "prefixes": prefixes, "objects": objects, "next_token": ""})
+
+    def download_link(self, bucket: BucketRef, key: str) -> PresignedLink:
+        """A URL that GETs the object from the store directly, for a while (no token needed: share with care)."""
+        return PresignedLink.from_api(self._api.post("/api/v1/buckets/{id}/download-link/", id=self.id_of(bucket),
+                                                     json={"key": key}))
+
+    def upload_link(self, bucket: BucketRef, key: str) -> PresignedLink:
+        """A URL that PUTs the object into the store directly (``curl -T file "<url>"``), for a while."""
+        return PresignedLink.from_api(self._api.post("/api/v1/buckets/{id}/upload-link/", id=self.id_of(bucket),
+                                                     json={"key": key}))
+
+    def upload(self, bucket: BucketRef, key: str, source) -> None:
+        """Put a file (a path, or a binary file object) into the bucket as ``key``, through an upload link."""
+        link = self.upload_link(bucket, key)
+        if hasattr(source, "read"):
+            self._api.elsewhere(link.method, link.url, data=source)
+            return
+        with Path(source).open("rb") as handle:
+            self._api.elsewhere(link.method, link.url, data=handle)
+
+    def download(self, bucket: BucketRef, key: str, target) -> None:
+        """Write the object ``key`` to ``target`` (a path, or a binary file object), through a download link."""
+        link = self.download_link(bucket, key)
+        if hasattr(target, "write"):
+            self._api.elsewhere(link.method, link.url, into=target)
+            return
+        # Written beside the target and renamed once whole: a failed download leaves no file, nor half of one.
+        target = Path(target)
+        partial = target.with_name(f".{target.name}.part")
+        try:
+            with partial.open("wb") as handle:
+                self._api.elsewhere(link.method, link.url, into=handle)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def credentials(self) -> S3Credentials:
+        """Your S3 identity's state and current access key id (never the secret)."""
+        return S3Credentials.from_api(self._api.get("/api/v1/users/me/s3-credentials/"))
+
+    def reveal_credentials(self) -> S3Secret:
+        """Your current key's secret: once per key (BadInput after that; rotate for a new one)."""
+        return S3Secret.from_api(self._api.post("/api/v1/users/me/s3-credentials/reveal/"))
+
+    def rotate_credentials(self) -> S3Credentials:
+        """Ask for a new key; the old one keeps working for a grace period."""
+        return S3Credentials.from_api(self._api.post("/api/v1/users/me/s3-credentials/rotate/"))
+

@@ -398,3 +398,87 @@ class CostReport(_Model):
     total: int
     groups: list[CostGroup] = field(metadata=_many(CostGroup))
     raw: dict = field(repr=False, compare=False)
+
+
+# --- Buckets --------------------------------------------------------------------
+
+@_typed
+class Bucket(_Model):
+    """An S3 bucket: ``kind`` personal or team; ``state`` provisioning, ready, failed or orphaned; ``url`` is
+    its ``s3://`` address (what code in a workspace reads with its own key)."""
+
+    id: int
+    name: str
+    kind: str
+    owner: str | None
+    team: str | None
+    team_id: int | None
+    primary: bool
+    state: str
+    state_reason: str
+    quota_bytes: int | None
+    over_quota: bool
+    size_bytes: int
+    object_count: int
+    sampled_at: datetime | None = field(metadata=WHEN)
+    url: str
+    created: datetime | None = field(metadata=WHEN)
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class BucketObject(_Model):
+    """One object of a bucket."""
+
+    key: str
+    size: int
+    last_modified: datetime | None = field(metadata=WHEN)
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class BucketListing(_Model):
+    """One level of a bucket under ``prefix``: its folders (``prefixes``) and ``objects``."""
+
+    prefix: str
+    prefixes: list[str]
+    objects: list[BucketObject] = field(metadata=_many(BucketObject))
+    next_token: str
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class PresignedLink(_Model):
+    """A URL the store itself answers (``method`` GET or PUT) for ``expires_in`` seconds; no token needed."""
+
+    url: str = field(repr=False)
+    method: str
+    expires_in: int
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class S3Credentials(_Model):
+    """Your S3 identity: its state and current access key id (never the secret)."""
+
+    state: str
+    state_reason: str
+    access_key_id: str | None
+    key_created: datetime | None = field(metadata=WHEN)
+    secret_shown: bool
+    rotation_requested: bool
+    endpoint_url: str
+    region: str
+    buckets: list[str]
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class S3Secret(_Model):
+    """Your current key with its secret, shown once per key (kept out of ``repr``)."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    endpoint_url: str
+    region: str
+    raw: dict = field(repr=False, compare=False)

@@ -189,6 +189,27 @@ class Transport:
     def delete(self, path, **kwargs):
         return self.request("DELETE", path, **kwargs)
 
+    def elsewhere(self, method: str, url: str, *, data=None, into=None) -> None:
+        """A request to a URL the API handed out (a presigned object-store link): sent without the token or any
+        header of ours, since that URL is another service's. ``data``: the body to send; ``into``: a binary file
+        the answer is written to."""
+        import requests
+
+        try:
+            response = requests.request(method, url, data=data, stream=into is not None, allow_redirects=False,
+                                        timeout=(min(10.0, self.timeout), self.timeout))
+        except requests.exceptions.RequestException as exc:
+            raise PlatformUnreachable(f"Cannot reach {urlsplit(url).netloc}: {str(exc)[:200]}") from None
+        with response:
+            if response.status_code >= 300:
+                kind = error_for_status(response.status_code)
+                raise kind(f"{urlsplit(url).netloc} answered {response.status_code} to {method}: "
+                           f"{response.text[:200].strip() or response.reason}", status=response.status_code,
+                           method=method, path=urlsplit(url).path)
+            if into is not None:
+                for chunk in response.iter_content(1 << 20):
+                    into.write(chunk)
+
     def paginate(self, path, *, params: dict | None = None, **path_params) -> Iterator[dict]:
         """Every item of a paginated list, fetching pages as the iteration reaches them."""
         page = 1

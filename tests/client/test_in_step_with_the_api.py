@@ -46,6 +46,8 @@ MODELS = {
     models.WorkspaceEvent: "WorkspaceEventOutput", models.Image: "ImageOutput", models.LaunchChoices: "LaunchChoices",
     models.PriceSheet: "PriceSheetOutput", models.Budget: "BudgetOutput", models.BudgetStatus: "BudgetStatusOutput",
     models.BudgetGrant: "BudgetGrantOutput", models.CostReport: "CostReportOutput", models.CostGroup: "CostGroupOutput",
+    models.Bucket: "BucketOutput", models.BucketObject: "ObjectOutput", models.BucketListing: "ListingOutput",
+    models.PresignedLink: "LinkOutput", models.S3Credentials: "CredentialsOutput", models.S3Secret: "CredentialsRevealOutput",
 }
 
 _VERBS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE", "paginate": "GET"}
