@@ -44,7 +44,7 @@ def test_pandas_reads_an_uploaded_csv_in_a_workspace(hub, celery_worker, s3, set
     created = client.post("/api/v1/workspaces/", {"name": "data", "profile": "Small"}, format="json")
     assert created.status_code == 202, created.content
     running, _ = wait_for_status(client, created.json()["id"], "running")
-    base = f"{hub.public_url}/user/alice/ws-{running['id']}"
+    base = hub.server_url("alice", f"ws-{running['id']}").rstrip("/")
     outcome, printed = run_in_kernel(base, settings.PLATFORM_HUB_API_TOKEN, CODE % {"mine": mine.name, "theirs": theirs.name},
                                      timeout=120)
     assert outcome == "ok", printed

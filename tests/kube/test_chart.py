@@ -104,6 +104,9 @@ def test_hub_rbac_is_least_privilege_in_one_namespace():
     assert role["rules"] == [
         {"apiGroups": [""], "resources": ["pods", "persistentvolumeclaims"], "verbs": ["get", "list", "watch", "create", "delete"]},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+        # Each person's S3 key goes into a Secret of theirs that the pod refers to, never into the pod spec;
+        # the hub can write Secrets, not read them.
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "update"]},
     ]
     binding = by_kind(docs, "RoleBinding")["dsw-hub"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "dsw-hub", "namespace": "platform"}]
