@@ -22,8 +22,9 @@ $(RUN_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip uninstall --quiet -y rfc3987-syntax
 	rm -f $(VENV)/.installed-run-* && touch $@
 
-$(TEST_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+$(TEST_STAMP): pyproject.toml client/pyproject.toml | $(PY)
+	@# The client (./client, its own distribution) is tested against the platform: installed with the test tools.
+	$(PY) -m pip install --quiet -e '.[test]' -e ./client
 	$(PY) -m pip uninstall --quiet -y rfc3987-syntax
 	@# The test install holds everything the run install does.
 	rm -f $(VENV)/.installed-* && touch $@ $(RUN_STAMP)

@@ -29,7 +29,7 @@ def test_make_run_installs_no_test_packages(tmp_path):
     [run_install] = pip_installs("run")
     [test_install] = pip_installs("test")
     assert run_install[run_install.index("install") + 1:] == ["--quiet", "-e", "."]
-    assert test_install[test_install.index("install") + 1:] == ["--quiet", "-e", ".[test]"]
+    assert test_install[test_install.index("install") + 1:] == ["--quiet", "-e", ".[test]", "-e", "./client"]
 
     # What pip would put into a fresh venv for `make run`'s line: resolved for real against the index.
     report = tmp_path / "report.json"
