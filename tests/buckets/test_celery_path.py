@@ -62,7 +62,10 @@ def test_rotation_keeps_the_old_key_for_its_grace(s3, celery_worker, settings, a
     # grace 0: the janitor's next pass deletes the old key at the store
     services.buckets_janitor()
     wait_until_denied(client_for(old).list_objects_v2, Bucket=mine, timeout=60)
-    assert StorageKey.objects.get(access_key_id=old["AWS_ACCESS_KEY_ID"]).deleted is not None
+    # The worker ends the key at the store first and records that after, so the row may lag the
+    # store by a moment: wait for the record rather than read it once.
+    wait_for(lambda: StorageKey.objects.get(access_key_id=old["AWS_ACCESS_KEY_ID"]).deleted is not None,
+             what="the old key recorded as deleted")
     client_for(new).get_object(Bucket=mine, Key="new.csv")
 
 
