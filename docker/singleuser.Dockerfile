@@ -14,6 +14,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
     && /opt/venv/bin/pip install --no-cache-dir "jupyterlab>=4.4,<5" "jupyterhub>=6.1,<7" "jupyter-server>=2.15,<3" \
     && (/opt/venv/bin/pip uninstall -y rfc3987-syntax || true) \
     && (find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true)
+# The platform's lab configuration, where the launch spec's JUPYTER_CONFIG_PATH points image workspaces
+# (spawner/spec.py CONTAINER_LAB_DIR; the local spawner mounts the same folder there instead).
+COPY workspaces/lab /opt/dsw/lab
 ENV PATH=/opt/venv/bin:$PATH HOME=/home/jovyan SHELL=/bin/bash PYTHONUNBUFFERED=1
 USER 1000:100
 WORKDIR /home/jovyan

@@ -20,6 +20,8 @@ from tornado.httpclient import AsyncHTTPClient
 from traitlets import Enum, Integer, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from spawner.spec import CONTAINER_LAB_DIR
+
 OCI_RUNTIME = "runc"  # Debian's podman defaults to crun, which cannot run in every host (nested containers)
 ULIMITS = ("nofile=4096:4096", "nproc=4096:4096")  # podman's defaults exceed what a nested host may grant
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -96,9 +98,11 @@ def pull_command(runtime, reference, *, auth_file="", insecure=()):
     return [*command, reference]
 
 
-def run_command(runtime, *, name, reference, user, home, home_inside, env_file, memory_bytes, cpu, args=()):
+def run_command(runtime, *, name, reference, user, home, home_inside, env_file, memory_bytes, cpu, args=(),
+                read_only=()):
     """`podman run` for a workspace server: detached, host network, the home mounted as the working
-    directory, the environment from a file (never on the command line, where `ps` shows it)."""
+    directory, the environment from a file (never on the command line, where `ps` shows it). `read_only`:
+    (host path, path inside) pairs mounted read-only, e.g. the platform's lab configuration."""
     command = [runtime.podman, "--runtime", runtime.oci_runtime, "run", "--detach", "--name", name,
                "--network", "host", "--pull", "never"]
     for limit in ULIMITS:
@@ -107,6 +111,8 @@ def run_command(runtime, *, name, reference, user, home, home_inside, env_file, 
     # setuid binary in the image: root in a rootful container is root on the host's files it can reach.
     command += ["--user", user, "--cap-drop", "all", "--security-opt", "no-new-privileges"]
     command += ["--volume", f"{home}:{home_inside}", "--workdir", home_inside, "--env-file", env_file]
+    for host_path, inside in read_only:
+        command += ["--volume", f"{host_path}:{inside}:ro"]
     if runtime.limits:
         # No swap beyond the memory limit, as with the limiter's memsw/swap.max.
         command += ["--memory", str(memory_bytes), "--memory-swap", str(memory_bytes), "--cpus", f"{cpu:g}"]
@@ -153,8 +159,8 @@ def _insecure(reference, insecure):
     return host.rsplit(":", 1)[0] in LOOPBACK_HOSTS or host in insecure
 
 
-async def _run(command, *, timeout):
-    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,
+async def _run(command, *, timeout, cwd=None):
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE, cwd=cwd,
                                                    stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout)
@@ -166,7 +172,8 @@ async def _run(command, *, timeout):
 
 
 class ContainerLaunch(LoggingConfigurable):
-    """PortalLocalSpawner's container half. Expects the spawner's _report, _report_exit, _account, resource_key, _spec."""
+    """PortalLocalSpawner's container half. Expects the spawner's _report, _report_exit, _account, resource_key, _spec,
+    state_dir."""
 
     container_runtime = Enum(
         ["auto", "podman-runc", "none"], default_value="auto", config=True,
@@ -180,6 +187,10 @@ class ContainerLaunch(LoggingConfigurable):
         Unicode(), config=True, help="""Registries (host:port) pulled from without TLS verification; loopback
         registries always are. Default: $PLATFORM_REGISTRY_INSECURE, comma-separated.""")
     pull_timeout = Integer(600, config=True, help="Seconds a pull may take.")
+    lab_dir = Unicode(
+        "", config=True, help=f"""A host folder mounted read-only at {CONTAINER_LAB_DIR} in every container: the
+        platform's lab configuration (the portal's launch spec puts its config/ on JUPYTER_CONFIG_PATH, which also
+        writes ~/.platform/buckets.json). Empty or missing: nothing is mounted and the image's Jupyter runs as built.""")
 
     container_launch = False  # whether the current server is a container (saved in the hub's state)
 
@@ -227,10 +238,13 @@ class ContainerLaunch(LoggingConfigurable):
             env_file.flush()
             command = run_command(runtime, name=name, reference=reference, user=user, home=host_home,
                                   home_inside=self.container_home, env_file=env_file.name,
-                                  memory_bytes=spec.memory_bytes, cpu=spec.cpu, args=self.get_args())
+                                  memory_bytes=spec.memory_bytes, cpu=spec.cpu, args=self.get_args(),
+                                  read_only=[(self.lab_dir, CONTAINER_LAB_DIR)] if os.path.isdir(self.lab_dir) else [])
             self._report(60, "Starting the container" + ("" if runtime.limits else f" ({runtime.note})"))
             self.container_launch = True
-            code, _, err = await _run(command, timeout=120)
+            # conmon (which outlives podman) writes a file named `oom` into its working directory when the
+            # OOM killer ends the container: the spawner's state directory, not wherever the hub was started.
+            code, _, err = await _run(command, timeout=120, cwd=self.state_dir if os.path.isdir(self.state_dir) else None)
         if code != 0:
             raise self._launch_error(f"Could not start the container: {_last_line(err)}", "container")
         self._report(80, "Container started; waiting for the server to answer")

@@ -128,6 +128,8 @@ elif back_end == "local":
                                                            *env.get("PLATFORM_HIDDEN_PATHS", "").split(os.pathsep)] if path]
     # e.g. [{"index": "0", "type": "h100"}, {"index": "1", "type": "h100"}]; empty: ask nvidia-smi.
     c.PortalLocalSpawner.gpu_devices = json.loads(env.get("PLATFORM_GPU_DEVICES") or "[]")
+    # The lab configuration image workspaces mount read-only (local ones read it in place): a folder, not an import.
+    c.PortalLocalSpawner.lab_dir = str(Path(__file__).resolve().parent.parent / "workspaces" / "lab")
 else:
     raise ValueError(f"PLATFORM_SPAWNER must be 'local' or 'kubernetes', not {back_end!r}")
 c.Spawner.default_url = "/lab"

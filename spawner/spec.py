@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass
 
 IMAGE_REFERENCE = re.compile(r"[^\s@]+@sha256:[0-9a-f]{64}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Where an image workspace finds the platform's lab configuration (workspaces/lab): mounted read-only there by
+# the local spawner, copied there by docker/singleuser.Dockerfile for Kubernetes. Absent in a catalog image that
+# does not build FROM ours: Jupyter skips a missing config path, and the server runs as its image built it.
+CONTAINER_LAB_DIR = "/opt/dsw/lab"
 
 
 class ServerEvent:

@@ -48,12 +48,25 @@ def _fast_hashing_and_private_cache(settings):
     settings.PLATFORM_S3_ENDPOINT_URL = ""
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, testrun_uid):
+    """Test databases named for this run as well as for the xdist worker (test_platform_gw0_<run>): two runs
+    of the suite on one PostgreSQL (two checkouts, or a run beside a helper's) never drop each other's."""
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        if database["ENGINE"].endswith("sqlite3"):
+            continue  # in memory, private to the process already
+        test = database.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{testrun_uid[:8]}"
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _private_celery_queue(worker_id):
-    """Each xdist worker gets its own queue so its Celery worker never runs another's tasks."""
+def _private_celery_queue(worker_id, testrun_uid):
+    """Each xdist worker of each run gets its own queue so its Celery worker never runs another's tasks."""
     from portal.celery import app
 
-    app.conf.task_default_queue = f"tests-{worker_id}"
+    app.conf.task_default_queue = f"tests-{worker_id}-{testrun_uid[:8]}"
 
 
 def make_user(username, *, team=None, role=Membership.Role.MEMBER, **extra):

@@ -5,9 +5,9 @@ from datetime import timedelta
 from django.conf import settings
 
 from buckets.launch import storage_env
-from spawner.spec import LaunchSpec
+from spawner.spec import CONTAINER_LAB_DIR, LaunchSpec
 from workspaces.environments import launch_environment
-from workspaces.lab import lab_env
+from workspaces.lab import CONFIG_DIR, lab_env
 from workspaces.lab_access import lab_grant_for
 
 
@@ -16,8 +16,11 @@ def launch_spec_for(workspace):
     profile = workspace.profile
     environment = launch_environment(workspace.image)
     env = {"PLATFORM_WORKSPACE_ID": str(workspace.pk), "PLATFORM_WORKSPACE_NAME": workspace.name}
-    if environment["kind"] == "local":
-        env |= lab_env(size=profile.name, portal_url=settings.PLATFORM_PUBLIC_URL, grant=lab_grant_for(workspace))
+    # The platform's lab configuration (names the lab, the way back to the portal, ~/.platform/buckets.json): in
+    # place for a local server, at CONTAINER_LAB_DIR inside an image's container.
+    config_dir = CONFIG_DIR if environment["kind"] == "local" else f"{CONTAINER_LAB_DIR}/config"
+    env |= lab_env(size=profile.name, portal_url=settings.PLATFORM_PUBLIC_URL, grant=lab_grant_for(workspace),
+                   config_dir=config_dir)
     # The person's S3 credentials and buckets (AWS_*; on Kubernetes the spawner moves the secrets into a
     # Secret). From the database only: an object-store outage never blocks a launch.
     env |= storage_env(user=workspace.owner)

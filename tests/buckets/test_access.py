@@ -81,6 +81,22 @@ def test_deactivation_deletes_the_key(any_store, admin, alice, team):
     assert storage_env(user=alice).get("AWS_ACCESS_KEY_ID") is None
 
 
+def test_a_deleted_team_keeps_its_bucket_and_data_orphaned_and_shut(any_store, admin, alice, team):
+    env = provision(alice, teams=[team])
+    bucket = Bucket.objects.get(team=team)
+    alice_s3 = client_for(env["alice"])
+    alice_s3.put_object(Bucket=bucket.name, Key="results.csv", Body=b"kept")
+    accounts.team_delete(team=team, actor=admin)
+    services.identity_sync(user_id=alice.pk)  # what her membership's removal queued
+
+    bucket.refresh_from_db()
+    assert (bucket.state, bucket.team) == (State.ORPHANED, None)
+    # No one's policy opens it any more, and the platform deleted nothing: the admin decides.
+    assert denied(alice_s3.get_object, Bucket=bucket.name, Key="results.csv")
+    assert bucket.name not in storage_env(user=alice)["PLATFORM_BUCKETS_JSON"]
+    assert [item.key for item in services.storage().object_list(bucket.name).objects] == ["results.csv"]
+
+
 def test_names_are_predictable_and_collision_free(s3, db):
     plain = make_user("dora")
     odd = make_user("Dora_2")

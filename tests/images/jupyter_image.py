@@ -116,6 +116,9 @@ def build_jupyter_layout(layout, *, tag="latest"):
                    for parent in Path(name).parents if str(parent) != "."})
     layer_path = layout / "layer.tar"
     with tarfile.open(layer_path, "w", format=tarfile.PAX_FORMAT) as tar:
+        # The root itself: without an entry, containers-storage may make it 0500 (seen with overlay), and an
+        # unprivileged user could not reach /usr/bin.
+        _add(tar, "./", kind=tarfile.DIRTYPE, mode=0o755)
         for name in dirs:
             _add(tar, name, kind=tarfile.DIRTYPE, mode=0o1777 if name == "tmp" else 0o755)
         for name, target in sorted(links.items()):

@@ -33,6 +33,14 @@ def test_run_command_is_detached_on_the_host_network_with_the_home_limits_and_an
         REFERENCE, "jupyterhub-singleuser", "--allow-root"]
 
 
+def test_run_command_mounts_the_lab_config_read_only():
+    command = run_command(RUNTIME, name="n", reference=REFERENCE, user="1001:1001", home="/srv/ws/ws-7",
+                          home_inside="/home/jovyan", env_file="/tmp/env.list", memory_bytes=2**30, cpu=1,
+                          read_only=[("/opt/checkout/workspaces/lab", "/opt/dsw/lab")])
+    at = command.index("/opt/checkout/workspaces/lab:/opt/dsw/lab:ro")
+    assert command[at - 1] == "--volume" and at < command.index(REFERENCE)
+
+
 def test_without_cgroup_limits_the_run_command_asks_for_none():
     unlimited = ContainerRuntime(podman="podman", oci_runtime="runc", limits=False, note="no cgroups")
     command = run_command(unlimited, name="n", reference=REFERENCE, user="0:0", home="/h", home_inside="/home/jovyan",
@@ -99,6 +107,10 @@ def _containers_of(workspace_id):
 def test_a_catalog_image_runs_in_a_container_and_keeps_its_home(hub, celery_worker, registry, jupyter_layout, admin,
                                                                alice, team, small, settings):
     from images import services
+    from spawner.spec import CONTAINER_LAB_DIR
+
+    # Storage on (the in-memory back end: alice has no key yet), so the spec carries her buckets listing.
+    settings.PLATFORM_S3_BACKEND = "fake"
     from tests.workspaces.test_hub_lifecycle import server_status, wait_for_status
 
     layout, digest = jupyter_layout
@@ -131,6 +143,10 @@ def test_a_catalog_image_runs_in_a_container_and_keeps_its_home(hub, celery_work
         limits = json.loads(subprocess.run(["podman", "container", "inspect", "--format", "{{json .HostConfig}}", name],
                                            capture_output=True, text=True, check=True).stdout)
         assert limits["Memory"] == small.memory_bytes and limits["NanoCpus"] == 500_000_000
+        mounts = json.loads(subprocess.run(["podman", "container", "inspect", "--format", "{{json .Mounts}}", name],
+                                           capture_output=True, text=True, check=True).stdout)
+        [lab] = [mount for mount in mounts if mount["Destination"] == CONTAINER_LAB_DIR]
+        assert lab["RW"] is False  # the platform's lab configuration: readable, never writable, from the workspace
         status = server_status(hub, settings, running)
         assert status.status_code == 200, status.text
 
@@ -141,6 +157,10 @@ def test_a_catalog_image_runs_in_a_container_and_keeps_its_home(hub, celery_work
         home = hub.log_path.parent / "workspaces" / f"ws-{workspace_id}"
         assert (home / "notes.txt").read_text() == "kept"  # written through the mount...
         assert (home / "notes.txt").stat().st_uid == pwd.getpwnam(hub.account("alice")).pw_uid  # ...as the owner's account
+        # The lab configuration ran inside the container: the person's buckets listing is in her home, hers.
+        listing = home / ".platform" / "buckets.json"
+        assert "buckets" in json.loads(listing.read_text())
+        assert listing.stat().st_uid == pwd.getpwnam(hub.account("alice")).pw_uid
 
         client.post(f"/api/v1/workspaces/{workspace_id}/stop/")
         wait_for_status(client, workspace_id, "stopped")
@@ -193,10 +213,11 @@ def local_image(jupyter_layout):
     subprocess.run(["podman", "untag", name], capture_output=True)  # the image itself may serve another test
 
 
-def _run_by_hand(image, name, *command, memory="256m"):
+def _run_by_hand(image, name, *command, memory="256m", cwd=None):
+    # conmon writes a file named `oom` into its working directory when the OOM killer strikes: not the checkout.
     started = subprocess.run(["podman", "--runtime", "runc", "run", "--detach", "--name", name, "--network", "host",
                               "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", "--memory", memory,
-                              "--memory-swap", memory, image, *command], capture_output=True, text=True)
+                              "--memory-swap", memory, image, *command], capture_output=True, text=True, cwd=cwd)
     assert started.returncode == 0, started.stderr
 
 
@@ -231,7 +252,7 @@ def test_a_container_killed_for_memory_ends_with_out_of_memory_and_is_removed(lo
 
     key = f"ws-7-oom-{tmp_path.name[-6:]}"
     _run_by_hand(local_image, f"dsw-{key}", "python3", "-c", "b = bytearray(512 * 2**20); b[::4096] = b'x' * len(b[::4096])",
-                 memory="64m")
+                 memory="64m", cwd=tmp_path)
     try:
         subprocess.run(["podman", "wait", f"dsw-{key}"], capture_output=True, timeout=60)
         spawner = _spawner_after_a_hub_restart(tmp_path, key)

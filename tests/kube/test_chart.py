@@ -62,7 +62,10 @@ def test_defaults_render_every_component():
     # Runs before the migration hook (lower weight), and survives uninstalls.
     assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(job["metadata"]["annotations"]["helm.sh/hook-weight"])
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    assert sorted(secret["data"]) == ["configproxy-auth-token", "django-secret-key", "hub-api-token", "hub-oauth-client-secret"]
+    assert sorted(secret["data"]) == ["buckets-encryption-key", "configproxy-auth-token", "django-secret-key", "hub-api-token",
+                                      "hub-oauth-client-secret"]
+    # No object store unless one is named: production never guesses an S3.
+    assert not any(name.startswith("PLATFORM_S3_") for name in env_of(deployments["dsw-portal"]))
     assert "Ingress" not in {d["kind"] for d in docs}
 
 
@@ -169,6 +172,32 @@ def test_images_by_digest_and_external_database_secrets():
     assert portal["EMAIL_HOST"] == "smtp.example.org"
 
 
+def test_object_storage_settings_and_admin_keys_come_from_secrets():
+    docs = render("object-storage.yaml")
+    deployments = by_kind(docs, "Deployment")
+    job_env = {e["name"]: e.get("value", e.get("valueFrom")) for e in
+               by_kind(docs, "Job")["dsw-migrate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for env in (env_of(deployments["dsw-portal"]), env_of(deployments["dsw-worker"]), env_of(deployments["dsw-beat"]), job_env):
+        assert env["PLATFORM_S3_ENDPOINT_URL"] == "https://s3.eu-central-1.amazonaws.com"
+        # Browsers and workspaces use the same endpoint unless told otherwise; IAM answers elsewhere on AWS.
+        assert env["PLATFORM_S3_PUBLIC_URL"] == "https://s3.eu-central-1.amazonaws.com"
+        assert env["PLATFORM_S3_IAM_ENDPOINT_URL"] == "https://iam.amazonaws.com"
+        assert env["PLATFORM_S3_REGION"] == "eu-central-1"
+        assert env["PLATFORM_BUCKETS_PREFIX"] == "acme-ds"
+        assert env["PLATFORM_S3_ADMIN_ACCESS_KEY"] == {"secretKeyRef": {"name": "corp-s3-admin", "key": "access-key-id"}}
+        assert env["PLATFORM_S3_ADMIN_SECRET_KEY"] == {"secretKeyRef": {"name": "corp-s3-admin", "key": "secret-access-key"}}
+        assert env["PLATFORM_BUCKETS_ENCRYPTION_KEYS"] == {"secretKeyRef": {"name": "dsw-secrets", "key": "buckets-encryption-key"}}
+    # The hub never holds the S3 admin key: the portal hands each launch its person's own key.
+    assert not any(name.startswith("PLATFORM_S3_") for name in env_of(deployments["dsw-hub"]))
+
+
+def test_object_storage_without_its_secret_is_refused_naming_it():
+    result = helm("template", "dsw", str(CHART), "--kube-version", KUBE_VERSION,
+                  "--set", "objectStorage.endpoint=https://s3.example.org", check=False)
+    assert result.returncode != 0
+    assert "objectStorage.existingSecret" in result.stderr
+
+
 @pytest.mark.parametrize("sets, message", [
     (["portal.replica=3"], "at '/portal': additional properties 'replica' not allowed"),
     (["portal.replicas=0"], "at '/portal/replicas': minimum: got 0, want 1"),
@@ -179,6 +208,8 @@ def test_images_by_digest_and_external_database_secrets():
     (["workspaces.gpuTypes.h100.nodeSelectors.x=y"], "at '/workspaces/gpuTypes/h100': additional properties 'nodeSelectors' not allowed"),
     (["workspaces.defaultStorage=ten gigs"], "at '/workspaces/defaultStorage': 'ten gigs' does not match pattern"),
     (["networkPolicy.registry.cidrs={10.0.0.1}"], "at '/networkPolicy/registry/cidrs/0': '10.0.0.1' does not match pattern"),
+    (["objectStorage.endpoint=s3.example.org"], "at '/objectStorage/endpoint': 's3.example.org' does not match pattern"),
+    (["objectStorage.bucketPrefix=Team_A"], "at '/objectStorage/bucketPrefix': 'Team_A' does not match pattern"),
 ])
 def test_schema_refuses_bad_values_naming_them(sets, message):
     args = ["template", "dsw", str(CHART), "--kube-version", KUBE_VERSION]

@@ -44,12 +44,17 @@ def test_local_servers_get_the_lab_config_through_the_launch_spec(alice, team, s
     assert (env["PLATFORM_WORKSPACE_NAME"], env["PLATFORM_WORKSPACE_SIZE"]) == ("churn", "Small")
 
 
-def test_image_workspaces_get_no_host_paths(alice, team, small, settings):
+def test_image_workspaces_get_the_lab_config_at_the_container_path_and_no_host_path(alice, team, small, settings):
+    from spawner.spec import CONTAINER_LAB_DIR
     from workspaces.launch import launch_spec_for
 
     workspace = Workspace.objects.create(owner=alice, team=team, profile=small, name="img",
                                          image="127.0.0.1:8005/platform/python@sha256:" + "a" * 64)
-    assert "JUPYTER_CONFIG_PATH" not in launch_spec_for(workspace)["env"]  # the container cannot see them
+    env = launch_spec_for(workspace)["env"]
+    # Where the spawner mounts (or the image copies) workspaces/lab; the host's checkout means nothing in a container.
+    assert env["JUPYTER_CONFIG_PATH"] == f"{CONTAINER_LAB_DIR}/config"
+    assert not any(str(CONFIG_DIR.parent) in value for value in env.values())
+    assert (env["PLATFORM_WORKSPACE_NAME"], env["PLATFORM_WORKSPACE_SIZE"]) == ("img", "Small")
 
 
 def start_lab(tmp_path, platform=True):

@@ -17,9 +17,10 @@ LABEXTENSIONS_DIR = Path(__file__).resolve().parent / "labextensions"
 EXTENSION_NAME = "@datascience-workspaces/lab"
 
 
-def lab_env(*, size, portal_url, grant):
-    """Environment for a workspace server run from a Python on this machine (not a container: the
-    image has its own JupyterLab and cannot see these paths). `grant` is the run's lab grant
-    (workspaces/lab_access.py): the extension's only credential at the portal."""
-    return {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR), "PLATFORM_WORKSPACE_SIZE": size, "PLATFORM_PORTAL_URL": portal_url,
+def lab_env(*, size, portal_url, grant, config_dir=CONFIG_DIR):
+    """Environment for a workspace's server. `config_dir` is where that server sees `config/`: this folder
+    for a server run from a Python on this machine, the copy inside an image's container otherwise (the
+    spawner's CONTAINER_LAB_DIR). `grant` is the run's lab grant (workspaces/lab_access.py): the
+    extension's only credential at the portal."""
+    return {"JUPYTER_CONFIG_PATH": str(config_dir), "PLATFORM_WORKSPACE_SIZE": size, "PLATFORM_PORTAL_URL": portal_url,
             "PLATFORM_LAB_GRANT": grant}

@@ -72,6 +72,22 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{ include "dsw.secretEnv" (dict "name" "DJANGO_SECRET_KEY" "secret" (include "dsw.secretsName" .) "key" "django-secret-key") }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_HUB_API_TOKEN" "secret" (include "dsw.secretsName" .) "key" "hub-api-token") }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_HUB_OAUTH_CLIENT_SECRET" "secret" (include "dsw.secretsName" .) "key" "hub-oauth-client-secret") }}
+{{- with .Values.objectStorage }}{{ if .endpoint }}
+{{- if not .existingSecret }}{{ fail "objectStorage.existingSecret: name the Secret holding the S3 admin credentials (objectStorage.endpoint is set)" }}{{ end }}
+- name: PLATFORM_S3_ENDPOINT_URL
+  value: {{ .endpoint | quote }}
+- name: PLATFORM_S3_PUBLIC_URL
+  value: {{ .publicEndpoint | default .endpoint | quote }}
+- name: PLATFORM_S3_IAM_ENDPOINT_URL
+  value: {{ .iamEndpoint | default .endpoint | quote }}
+- name: PLATFORM_S3_REGION
+  value: {{ .region | quote }}
+- name: PLATFORM_BUCKETS_PREFIX
+  value: {{ .bucketPrefix | quote }}
+{{ include "dsw.secretEnv" (dict "name" "PLATFORM_S3_ADMIN_ACCESS_KEY" "secret" .existingSecret "key" .accessKeyIdKey) }}
+{{ include "dsw.secretEnv" (dict "name" "PLATFORM_S3_ADMIN_SECRET_KEY" "secret" .existingSecret "key" .secretAccessKeyKey) }}
+{{ include "dsw.secretEnv" (dict "name" "PLATFORM_BUCKETS_ENCRYPTION_KEYS" "secret" (include "dsw.secretsName" $) "key" "buckets-encryption-key") }}
+{{- end }}{{ end }}
 {{- range $name, $value := .Values.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}
