@@ -94,8 +94,13 @@ class Platform:
                                  headers=self.headers, timeout=30)
         response.raise_for_status()
         workspace = response.json()
-        self.wait_for_hub_ready(f"ws-{workspace['id']}")
-        ready = wait_ok(*self.server_status(workspace["id"]), interval=0.02)
+        try:
+            self.wait_for_hub_ready(f"ws-{workspace['id']}")
+            ready = wait_ok(*self.server_status(workspace["id"]), interval=0.02)
+        except TimeoutError:
+            # What the portal says about it: the reason a person would be shown.
+            seen = requests.get(f"{self.base}/api/v1/workspaces/{workspace['id']}/", headers=self.headers, timeout=30).json()
+            raise TimeoutError(f"ws-{workspace['id']}: {seen.get('status')} ({seen.get('status_message')})") from None
         return ready - started, workspace["id"]
 
     def server_status(self, workspace_id):
@@ -117,8 +122,11 @@ class Platform:
             with requests.get(url, headers=headers, stream=True, timeout=(5, timeout)) as response:
                 if response.status_code == 200:
                     for line in response.iter_lines(decode_unicode=True):
-                        if line and line.startswith("data:") and json.loads(line[5:]).get("ready"):
+                        event = json.loads(line[5:]) if line and line.startswith("data:") else {}
+                        if event.get("ready"):
                             return
+                        if event.get("failed"):
+                            raise TimeoutError(server)  # the spawn failed: no use waiting (the caller says why)
             time.sleep(0.05)  # not spawning yet (the portal has not asked the hub), or the stream ended
         raise TimeoutError(server)
 
