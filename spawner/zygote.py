@@ -17,6 +17,7 @@ only root can enter). One JSON request per connection, one JSON answer:
 It exits when the hub that started it goes away; servers it forked keep running.
 """
 
+import gc
 import json
 import os
 import resource
@@ -130,6 +131,10 @@ def main(socket_path):
             __import__(module)
         except ImportError:
             pass  # optional extensions: the server imports what it has
+    # Everything imported so far moves to the collector's permanent generation: a forked server's
+    # collections then never walk (and so never write to, and copy) the pages it shares with us.
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, _reap)
     old_umask = os.umask(0o077)
     listener = socket.socket(socket.AF_UNIX)

@@ -1,0 +1,111 @@
+"""Memory per idle workspace: the platform's servers against bare `jupyter server`s, in the same run.
+
+    .venv/bin/python benchmarks/density.py [--counts 1 5 10]
+
+Starts the whole platform (`manage.py platform_run`, embedded mode, single-user isolation, in a
+temporary data directory) and launches idle workspaces until each count is reached; for each count
+it sums the proportional set size (PSS, `/proc/<pid>/smaps_rollup`: shared pages divided among the
+processes that share them) of the servers the fork server (spawner/zygote.py) made, plus the fork
+server itself, and divides by the number of servers. The baseline is the same number of bare
+`jupyter server`s started from scratch at once. Prints PSS per server, the ratio, and how many idle
+servers would fit in 24 GiB at that rate.
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.launch import Platform, wait_ok  # noqa: E402
+from tests.ports import free_port_block  # noqa: E402
+
+GIB = 2**30
+
+
+def pss_bytes(pid):
+    """PSS of one process, from the kernel's own roll-up (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def processes():
+    """{pid: (parent pid, command line)} of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            found[int(entry.name)] = (parent, (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def platform_pss(data_dir):
+    """(servers, total PSS) of the fork server of this platform and the servers it forked."""
+    table = processes()
+    # Forked servers keep the fork server's command line: the fork server is the one whose parent is not one.
+    ours = {pid for pid, (_, command) in table.items() if "spawner.zygote" in command and str(data_dir) in command}
+    [zygote] = [pid for pid in ours if table[pid][0] not in ours]
+    servers = [pid for pid, (parent, _) in table.items() if parent == zygote]
+    return len(servers), pss_bytes(zygote) + sum(pss_bytes(pid) for pid in servers)
+
+
+def bare_servers_pss(count, python):
+    """Total PSS of `count` bare `jupyter server`s, started together and measured once all answer."""
+    started = []
+    try:
+        for _ in range(count):
+            port, token = free_port_block(1), secrets.token_hex(16)
+            proc = subprocess.Popen([python, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1", "--no-browser",
+                                     f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tempfile.mkdtemp()}",
+                                     "--allow-root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
+            started.append((proc, port, token))
+        for _, port, token in started:
+            wait_ok(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
+        return sum(pss_bytes(proc.pid) for proc, _, _ in started)
+    finally:
+        for proc, _, _ in started:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1, 5, 10])
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as data_dir:
+        platform = Platform(Path(data_dir))
+        platform.start()
+        try:
+            launched = 0
+            for count in sorted(args.counts):
+                while launched < count:
+                    platform.launch(f"idle-{launched}")
+                    launched += 1
+                servers, total = platform_pss(data_dir)
+                assert servers == count, f"{servers} servers forked, expected {count}"
+                rows.append((count, total / count, bare_servers_pss(count, sys.executable) / count))
+        finally:
+            platform.stop()
+    print(f"{'idle servers':>12} {'platform PSS/server':>20} {'bare PSS/server':>16} {'ratio':>6} {'fit in 24 GiB':>14}")
+    for count, ours, bare in rows:
+        print(f"{count:>12} {ours / 2**20:>16.1f} MiB {bare / 2**20:>12.1f} MiB {ours / bare:>6.2f} {int(24 * GIB // ours):>14}")
+
+
+if __name__ == "__main__":
+    main()
