@@ -4,6 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider import views as oauth_views
 
+from observability import views as observability_views
+
 from portal.accounts import oauth
 from portal.accounts.urls import auth_patterns, web_patterns
 from portal.web import views as web_views
@@ -25,7 +27,9 @@ oauth_patterns = [
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("welcome/", web_views.welcome, name="welcome"),
-    path("healthz", web_views.healthz, name="healthz"),
+    path("healthz", observability_views.healthz, name="healthz"),
+    path("readyz", observability_views.readyz, name="readyz"),
+    path("metrics", observability_views.metrics, name="metrics"),
     path("accounts/", include(auth_patterns)),
     path("", include(web_patterns)),
     path("costs/", include("costs.urls")),

@@ -64,6 +64,7 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port, proxy_toke
         "PLATFORM_PROXY_API_URL": f"http://127.0.0.1:{proxy_api_port}",
         "PLATFORM_PROXY_EXTERNAL": "true" if proxy_external else "false",
         "PLATFORM_HUB_API_TOKEN": settings.PLATFORM_HUB_API_TOKEN,
+        "PLATFORM_METRICS_TOKEN": settings.PLATFORM_METRICS_TOKEN,
         "PLATFORM_HUB_OAUTH_CLIENT_ID": settings.PLATFORM_HUB_OAUTH_CLIENT_ID,
         "PLATFORM_HUB_OAUTH_CLIENT_SECRET": settings.PLATFORM_HUB_OAUTH_CLIENT_SECRET,
         "PLATFORM_DATA_DIR": str(settings.PLATFORM_DATA_DIR),
@@ -96,6 +97,9 @@ def platform_children(*, web_workers):
     port = ports(settings.PLATFORM_PORT)
     portal_url, hub_url = f"http://127.0.0.1:{port['portal']}", f"http://127.0.0.1:{port['hub']}"
     python, env, cwd = sys.executable, _python_env(), str(settings.BASE_DIR)
+    # The portal, the worker and beat write their metrics there and /metrics merges them; only these: the hub
+    # and the servers it starts must not inherit it (observability/metrics.py).
+    metered = {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.PLATFORM_METRICS_DIR)}
     proxy_token = secrets.token_hex(32)
     hub_env = {**env, **hub_environment(portal_internal_url=portal_url, hub_port=port["hub"],
                                         proxy_api_port=port["proxy_api"], proxy_token=proxy_token, proxy_external=True)}
@@ -103,12 +107,12 @@ def platform_children(*, web_workers):
     specs = [
         ChildSpec("web", [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port['portal']}",
                           "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
-                          "--graceful-timeout", "10", "--control-socket", str(run / "gunicorn.ctl")], env, cwd),
+                          "--graceful-timeout", "10", "--control-socket", str(run / "gunicorn.ctl")], metered, cwd),
         ChildSpec("worker", [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                             "--concurrency", "2"], env, cwd),
+                             "--concurrency", "2"], metered, cwd),
         ChildSpec("beat", [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                            "--schedule", str(data / "celery" / "beat-schedule"), "--pidfile", str(run / "beat.pid")],
-                  env, cwd),
+                  metered, cwd),
         ChildSpec("proxy", proxy_command(public_port=port["public"], api_port=port["proxy_api"], portal_url=portal_url,
                                          hub_url=hub_url), {**env, "CONFIGPROXY_AUTH_TOKEN": proxy_token}, cwd,
                   ready_port=port["proxy_api"]),
