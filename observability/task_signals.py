@@ -61,7 +61,7 @@ def _ended(task_id=None, task=None, state=None, **kwargs):
     outcome = {"SUCCESS": "success", "FAILURE": "failure", "RETRY": "retry"}.get(state, "other")
     metrics.task_ran(task=task.name, outcome=outcome, seconds=seconds)
     logger.info("task %s %s", task.name, outcome, extra={
-        "task": task.name, "task_id": task_id, "outcome": outcome,
+        "task": task.name, "task_id": task_id, "outcome": outcome, "request_id": logs.request_id(),
         "duration_ms": round(seconds * 1000, 1) if seconds is not None else None,
         "queued_ms": round(queued * 1000, 1) if queued is not None else None})
     logs.request_id_set("")  # the worker's next task starts without this one's id

@@ -1,0 +1,39 @@
+"""/healthz says the process is alive; /readyz checks the database, the broker and the hub, and names what fails."""
+
+import pytest
+
+from tests.conftest import free_port
+
+
+def test_healthz_asks_nothing_outside_the_process(client, settings):
+    settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{free_port()}/hub/api"  # nothing listens there
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+@pytest.mark.hub
+def test_readyz_is_ready_with_a_real_hub_and_names_the_hub_when_it_does_not_answer(hub, client, db, settings):
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.content
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "hub": "ok"}}
+
+    settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{free_port()}/hub/api"  # a hub that is down
+    failing = client.get("/readyz")
+    assert failing.status_code == 503
+    body = failing.json()
+    assert body["failing"] == ["hub"] and body["checks"]["database"] == "ok"
+    assert body["checks"]["hub"].startswith("failing: ConnectionError")
+
+
+def test_readyz_names_the_broker_when_it_does_not_answer(client, db, settings):
+    from portal.celery import app
+
+    settings.PLATFORM_HUB_API_URL = f"http://127.0.0.1:{free_port()}/hub/api"
+    saved = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    try:
+        body = client.get("/readyz").json()
+    finally:
+        app.conf.broker_url = saved
+    assert body["status"] == "failing" and set(body["failing"]) == {"broker", "hub"}
+    assert body["checks"]["database"] == "ok"
