@@ -19,6 +19,16 @@ logger = logging.getLogger("portal.tasks")
 _started = {}  # task id -> (perf_counter at start, seconds queued); a worker runs each id once at a time
 
 
+@signals.worker_ready.connect
+def _serve_worker_metrics(sender=None, **kwargs):
+    from django.conf import settings
+
+    if settings.PLATFORM_WORKER_METRICS_PORT:
+        from observability.worker_server import worker_metrics_serve
+
+        worker_metrics_serve(port=settings.PLATFORM_WORKER_METRICS_PORT)
+
+
 @signals.before_task_publish.connect
 def _stamp(sender=None, headers=None, **kwargs):
     if headers is None:

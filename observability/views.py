@@ -15,16 +15,17 @@ from observability.collectors import PlatformCollector
 from observability.metrics import REGISTRY
 
 
-def metrics_registry(multiprocess_dir=None):
+def metrics_registry(multiprocess_dir=None, *, state=True):
     """Every series of the platform: the counters of all its processes (merged from `multiprocess_dir`,
-    default PROMETHEUS_MULTIPROC_DIR, when set) or of this one, and the database's state."""
+    default PROMETHEUS_MULTIPROC_DIR, when set) or of this one, and with `state` the database's."""
     registry = CollectorRegistry(auto_describe=False)
     multiprocess_dir = multiprocess_dir or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if multiprocess_dir:
         MultiProcessCollector(registry, path=multiprocess_dir)
     else:
         registry.register(_Same(REGISTRY))
-    registry.register(PlatformCollector())
+    if state:
+        registry.register(PlatformCollector())
     return registry
 
 
@@ -45,20 +46,28 @@ def _refuse(status, message, **headers):
     return response
 
 
-@never_cache
-def metrics(request):
-    """Prometheus's text format, for a scraper that sends `Authorization: Bearer PLATFORM_METRICS_TOKEN`.
+def metrics_refusal(authorization):
+    """(status, message) when `authorization` (the header's value) is not the metrics token, else None.
 
-    Never public: without a configured token the endpoint is off. The token is compared in constant time."""
+    Never public: without a configured token metrics are off. The token is compared in constant time."""
     token = settings.PLATFORM_METRICS_TOKEN
     if not token:
-        return _refuse(403, "Metrics are off: set PLATFORM_METRICS_TOKEN and scrape with it as a bearer token.")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        return 403, "Metrics are off: set PLATFORM_METRICS_TOKEN and scrape with it as a bearer token."
+    scheme, _, given = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
-        return _refuse(401, "Send the metrics token: Authorization: Bearer <PLATFORM_METRICS_TOKEN>.",
-                       **{"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return 401, "Send the metrics token: Authorization: Bearer <PLATFORM_METRICS_TOKEN>."
     if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        return _refuse(403, "That is not the metrics token.")
+        return 403, "That is not the metrics token."
+    return None
+
+
+@never_cache
+def metrics(request):
+    """Prometheus's text format, for a scraper that sends `Authorization: Bearer PLATFORM_METRICS_TOKEN`."""
+    refusal = metrics_refusal(request.headers.get("Authorization"))
+    if refusal:
+        status, message = refusal
+        return _refuse(status, message, **({"WWW-Authenticate": 'Bearer realm="metrics"'} if status == 401 else {}))
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -558,6 +558,8 @@ if not PLATFORM_METRICS_TOKEN and not PRODUCTION:
 # Where the portal, worker and beat processes of `make run` keep their metric files (PROMETHEUS_MULTIPROC_DIR,
 # set by platform_run for those processes only; private like the rest of the data directory).
 PLATFORM_METRICS_DIR = PLATFORM_DATA_DIR / "metrics"
+# Kubernetes: each worker pod serves its own task metrics on this port (0: off; `make run`'s portal serves them).
+PLATFORM_WORKER_METRICS_PORT = env.integer("PLATFORM_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
 # Seconds each /readyz check (database, broker, hub) may take.
 PLATFORM_READY_TIMEOUT = env.integer("PLATFORM_READY_TIMEOUT", 3, minimum=1, maximum=30)
 

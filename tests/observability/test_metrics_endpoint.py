@@ -121,3 +121,34 @@ def test_counters_of_several_processes_add_up_in_one_registry(tmp_path):
     value = registry.get_sample_value("dsw_celery_tasks_total", {"task": "tests.multiprocess", "outcome": "success"})
     assert value == 7
     assert all(oct(path.stat().st_mode)[-3:] == "600" for path in folder.iterdir())
+
+
+def test_a_worker_pod_serves_its_task_metrics_with_the_same_token(tmp_path, settings):
+    """On Kubernetes each worker pod keeps its own metric files: its main process serves them."""
+    import requests
+
+    from observability.worker_server import worker_metrics_serve
+
+    settings.PLATFORM_METRICS_TOKEN = "s3cret-metrics-token"
+    folder = tmp_path / "metrics"
+    folder.mkdir(mode=0o700)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    assert subprocess.run([sys.executable, "-c", _RECORD.format(root=ROOT, times=3)], env=env).returncode == 0
+    saved = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    server = worker_metrics_serve(port=0, host="127.0.0.1")
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        assert requests.get(url, timeout=5).status_code == 401
+        assert requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 403
+        answer = requests.get(url, headers={"Authorization": "Bearer s3cret-metrics-token"}, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        if saved is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR")
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved
+    assert answer.status_code == 200
+    assert 'dsw_celery_tasks_total{outcome="success",task="tests.multiprocess"} 3.0' in answer.text
+    assert "dsw_workspaces" not in answer.text  # the database's state is the portal's to serve, once
