@@ -11,11 +11,22 @@ logger = logging.getLogger("portal.requests")
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
+def _machine_endpoints():
+    from observability import views
+
+    return {"/healthz": ("healthz", views.healthz), "/readyz": ("readyz", views.readyz),
+            "/metrics": ("metrics", views.metrics)}
+
+
 class RequestObservabilityMiddleware:
-    """Outermost, so the time it measures is the request's whole time in the portal."""
+    """Outermost, so the time it measures is the request's whole time in the portal.
+
+    It answers the probes and /metrics itself, before any middleware validates the Host header: kubelets and
+    Prometheus reach pods by their address, which no DJANGO_ALLOWED_HOSTS lists (and /metrics has its token)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.endpoints = _machine_endpoints()
 
     def __call__(self, request):
         started = time.perf_counter()
@@ -23,8 +34,9 @@ class RequestObservabilityMiddleware:
         token = logs.request_id_set(rid)
         request.request_id = rid
         status = 500
+        endpoint = self.endpoints.get(request.path_info)
         try:
-            response = self.get_response(request)
+            response = endpoint[1](request) if endpoint else self.get_response(request)
             status = response.status_code
             response[logs.HEADER] = rid
             return response
@@ -32,7 +44,7 @@ class RequestObservabilityMiddleware:
             seconds = time.perf_counter() - started
             # The route's name, never the path: a bounded label whatever people type into the address bar.
             match = getattr(request, "resolver_match", None)
-            view = (match.view_name or match.route) if match else "unmatched"
+            view = endpoint[0] if endpoint else (match.view_name or match.route) if match else "unmatched"
             method = request.method if request.method in _METHODS else "other"
             metrics.http_request(view=view, method=method, status=status, seconds=seconds)
             logger.info("%s %s %s", request.method, request.path, status,

@@ -37,3 +37,13 @@ def test_readyz_names_the_broker_when_it_does_not_answer(client, db, settings):
         app.conf.broker_url = saved
     assert body["status"] == "failing" and set(body["failing"]) == {"broker", "hub"}
     assert body["checks"]["database"] == "ok"
+
+
+def test_probes_and_metrics_answer_on_a_pod_address_no_allowed_host_lists(client, db, settings):
+    """Kubelets and Prometheus reach pods by their IP address; every other page still checks the host."""
+    settings.PLATFORM_METRICS_TOKEN = "s3cret-metrics-token"
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/metrics", HTTP_HOST="10.1.2.3:8000",
+                      HTTP_AUTHORIZATION="Bearer s3cret-metrics-token").status_code == 200
+    assert client.get("/metrics", HTTP_HOST="10.1.2.3:8000").status_code == 401
+    assert client.get("/accounts/login/", HTTP_HOST="10.1.2.3:8000").status_code == 400
