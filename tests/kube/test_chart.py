@@ -62,7 +62,8 @@ def test_defaults_render_every_component():
     # Runs before the migration hook (lower weight), and survives uninstalls.
     assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(job["metadata"]["annotations"]["helm.sh/hook-weight"])
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    assert sorted(secret["data"]) == ["configproxy-auth-token", "django-secret-key", "hub-api-token", "hub-oauth-client-secret"]
+    assert sorted(secret["data"]) == ["configproxy-auth-token", "django-secret-key", "hub-api-token", "hub-oauth-client-secret",
+                                     "metrics-token"]
     assert "Ingress" not in {d["kind"] for d in docs}
 
 

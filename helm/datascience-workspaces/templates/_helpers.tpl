@@ -72,6 +72,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{ include "dsw.secretEnv" (dict "name" "DJANGO_SECRET_KEY" "secret" (include "dsw.secretsName" .) "key" "django-secret-key") }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_HUB_API_TOKEN" "secret" (include "dsw.secretsName" .) "key" "hub-api-token") }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_HUB_OAUTH_CLIENT_SECRET" "secret" (include "dsw.secretsName" .) "key" "hub-oauth-client-secret") }}
+{{ include "dsw.secretEnv" (dict "name" "PLATFORM_METRICS_TOKEN" "secret" (include "dsw.secretsName" .) "key" "metrics-token") }}
+- name: PLATFORM_LOG_FORMAT
+  value: {{ .Values.logFormat | quote }}
 {{- range $name, $value := .Values.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}
@@ -117,4 +120,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   podSelector:
     matchLabels:
       {{- include "dsw.workspaceSelector" . | nindent 6 }}
+{{- end -}}
+
+{{- /* Who may scrape metrics (NetworkPolicy peers). */}}
+{{- define "dsw.scrapePeers" -}}
+{{- range .Values.metrics.scrapeFrom }}
+- {{ toJson . }}
+{{- end }}
 {{- end -}}
