@@ -560,6 +560,8 @@ if not PLATFORM_METRICS_TOKEN and not PRODUCTION:
 PLATFORM_METRICS_DIR = PLATFORM_DATA_DIR / "metrics"
 # Kubernetes: each worker pod serves its own task metrics on this port (0: off; `make run`'s portal serves them).
 PLATFORM_WORKER_METRICS_PORT = env.integer("PLATFORM_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+# `make run` also starts Debian's prometheus (docs/operations/metrics.md), scraping the portal and the hub.
+PLATFORM_PROMETHEUS = env.boolean("PLATFORM_PROMETHEUS", False)
 # Seconds each /readyz check (database, broker, hub) may take.
 PLATFORM_READY_TIMEOUT = env.integer("PLATFORM_READY_TIMEOUT", 3, minimum=1, maximum=30)
 
