@@ -180,6 +180,10 @@ def test_images_by_digest_and_external_database_secrets():
     (["workspaces.gpuTypes.h100.nodeSelectors.x=y"], "at '/workspaces/gpuTypes/h100': additional properties 'nodeSelectors' not allowed"),
     (["workspaces.defaultStorage=ten gigs"], "at '/workspaces/defaultStorage': 'ten gigs' does not match pattern"),
     (["networkPolicy.registry.cidrs={10.0.0.1}"], "at '/networkPolicy/registry/cidrs/0': '10.0.0.1' does not match pattern"),
+    (["metrics.workerPort=80"], "at '/metrics/workerPort': minimum: got 80, want 1,024"),
+    (["metrics.dashboards.enabled=true"], "at '/metrics': additional properties 'dashboards' not allowed"),
+    (["metrics.podMonitor.interval=often"], "at '/metrics/podMonitor/interval': 'often' does not match pattern"),
+    (["logFormat=xml"], "at '/logFormat': value must be one of"),
 ])
 def test_schema_refuses_bad_values_naming_them(sets, message):
     args = ["template", "dsw", str(CHART), "--kube-version", KUBE_VERSION]
