@@ -579,5 +579,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": PLATFORM_LOG_FORMAT,
                              "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.string("PLATFORM_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # One line per task is portal.tasks' (observability/task_signals.py); Celery's own success line would repeat it
+    # (failures it still logs, with their traceback).
+    "loggers": {"django.request": {"level": "ERROR"}, "celery.app.trace": {"level": "WARNING"}},
 }
+# Workers keep this configuration (JSON or plain) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -107,7 +107,9 @@ def platform_children(*, web_workers):
     run = data / "run"
     specs = [
         ChildSpec("web", [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port['portal']}",
-                          "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
+                          # No gunicorn access log: the portal logs each request once, with its id
+                          # (observability/middleware.py).
+                          "--workers", str(web_workers), "--threads", "4",
                           "--graceful-timeout", "10", "--control-socket", str(run / "gunicorn.ctl")], metered, cwd),
         ChildSpec("worker", [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
                              "--concurrency", "2"], metered, cwd),
