@@ -43,6 +43,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
     secretKeyRef:
       name: {{ .secret }}
       key: {{ .key }}
+      {{- if .optional }}
+      optional: true
+      {{- end }}
 {{- end -}}
 
 {{/* What the portal, workers, beat and the migration job share: settings from the environment. */}}
@@ -72,7 +75,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{ include "dsw.secretEnv" (dict "name" "DJANGO_SECRET_KEY" "secret" (include "dsw.secretsName" .) "key" "django-secret-key") }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_HUB_API_TOKEN" "secret" (include "dsw.secretsName" .) "key" "hub-api-token") }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_HUB_OAUTH_CLIENT_SECRET" "secret" (include "dsw.secretsName" .) "key" "hub-oauth-client-secret") }}
-{{ include "dsw.secretEnv" (dict "name" "PLATFORM_METRICS_TOKEN" "secret" (include "dsw.secretsName" .) "key" "metrics-token") }}
+{{ include "dsw.secretEnv" (dict "name" "PLATFORM_METRICS_TOKEN" "secret" (include "dsw.secretsName" .) "key" "metrics-token" "optional" true) }}
 - name: PLATFORM_LOG_FORMAT
   value: {{ .Values.logFormat | quote }}
 {{- range $name, $value := .Values.extraEnv }}
