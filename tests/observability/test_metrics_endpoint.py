@@ -152,3 +152,23 @@ def test_a_worker_pod_serves_its_task_metrics_with_the_same_token(tmp_path, sett
     assert answer.status_code == 200
     assert 'dsw_celery_tasks_total{outcome="success",task="tests.multiprocess"} 3.0' in answer.text
     assert "dsw_workspaces" not in answer.text  # the database's state is the portal's to serve, once
+
+
+def test_launches_refused_by_the_budget_are_counted_with_their_reason(client, db, settings, team, alice):
+    from costs.models import PriceSheet
+    from costs.services import budget_set
+    from observability.metrics import REGISTRY
+    from tests.conftest import api_as
+
+    settings.PLATFORM_METRICS_TOKEN = "s3cret-metrics-token"
+    Profile.objects.create(name="Pricey", cpu="2", memory_bytes=2**30)
+    PriceSheet.objects.create(effective_from=timezone.now() - timedelta(hours=1), currency="EUR", cpu_core_hour=1000,
+                              memory_gib_hour=0, storage_gib_month=0)
+    budget_set(team=team, actor=make_user("budgets", is_staff=True), amount=100, currency="EUR", action="block_launches")
+    labels = {"outcome": "refused", "profile": "Pricey"}
+    before = REGISTRY.get_sample_value("dsw_launches_total", labels) or 0
+    refused = api_as(alice).post("/api/v1/workspaces/", {"name": "too-big", "profile": "Pricey"}, format="json")
+    assert refused.status_code == 400 and "budget" in refused.json()["errors"]
+    assert REGISTRY.get_sample_value("dsw_launches_total", labels) == before + 1
+    samples = scrape(client, settings.PLATFORM_METRICS_TOKEN)
+    assert samples[("dsw_launch_failures_total", (("profile", "Pricey"), ("reason", "budget")))] >= 1
