@@ -12,10 +12,15 @@ _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def _machine_endpoints():
+    """{path: (view name, handler)}: the view inside the security and CSP middleware every response gets (they
+    ask nothing of the Host header), without the rest of the stack."""
+    from csp.middleware import CSPMiddleware
+    from django.middleware.security import SecurityMiddleware
+
     from observability import views
 
-    return {"/healthz": ("healthz", views.healthz), "/readyz": ("readyz", views.readyz),
-            "/metrics": ("metrics", views.metrics)}
+    return {path: (name, SecurityMiddleware(CSPMiddleware(view))) for path, name, view in (
+        ("/healthz", "healthz", views.healthz), ("/readyz", "readyz", views.readyz), ("/metrics", "metrics", views.metrics))}
 
 
 class RequestObservabilityMiddleware:

@@ -4,8 +4,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider import views as oauth_views
 
-from observability import views as observability_views
-
 from portal.accounts import oauth
 from portal.accounts.urls import auth_patterns, web_patterns
 from portal.web import views as web_views
@@ -24,12 +22,11 @@ oauth_patterns = [
     path("revoke_token/", oauth.RevokeTokenView.as_view(), name="revoke-token"),
 ]
 
+# /healthz, /readyz and /metrics are served by observability.middleware.RequestObservabilityMiddleware, before the
+# Host header is checked (kubelets and Prometheus reach pods by address), so they have no route here.
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("welcome/", web_views.welcome, name="welcome"),
-    path("healthz", observability_views.healthz, name="healthz"),
-    path("readyz", observability_views.readyz, name="readyz"),
-    path("metrics", observability_views.metrics, name="metrics"),
     path("accounts/", include(auth_patterns)),
     path("", include(web_patterns)),
     path("costs/", include("costs.urls")),

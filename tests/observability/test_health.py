@@ -47,3 +47,11 @@ def test_probes_and_metrics_answer_on_a_pod_address_no_allowed_host_lists(client
                       HTTP_AUTHORIZATION="Bearer s3cret-metrics-token").status_code == 200
     assert client.get("/metrics", HTTP_HOST="10.1.2.3:8000").status_code == 401
     assert client.get("/accounts/login/", HTTP_HOST="10.1.2.3:8000").status_code == 400
+
+
+def test_probes_and_metrics_still_send_the_security_headers(client, db, settings):
+    settings.PLATFORM_METRICS_TOKEN = "s3cret-metrics-token"
+    for path in ("/healthz", "/readyz", "/metrics"):
+        response = client.get(path, HTTP_HOST="10.1.2.3:8000", HTTP_AUTHORIZATION="Bearer s3cret-metrics-token")
+        assert "default-src 'self'" in response["Content-Security-Policy"], path
+        assert response["X-Content-Type-Options"] == "nosniff", path
