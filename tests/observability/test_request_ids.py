@@ -72,15 +72,20 @@ def test_the_id_reaches_the_task_and_the_hub_and_tasks_are_counted(hub, celery_w
     try:
         client.server_state("nobody-here", "ws-1")
         with caplog.at_level(logging.INFO, logger="portal.tasks"):
-            workspace_reconcile_task.delay(10**9)  # no such workspace: the task ends at once
+            queued = workspace_reconcile_task.delay(10**9)  # no such workspace: the task ends at once
             deadline = time.monotonic() + 30
-            while not [r for r in caplog.records if r.name == "portal.tasks"] and time.monotonic() < deadline:
+            while not _task_lines(caplog, queued.id) and time.monotonic() < deadline:
                 time.sleep(0.1)
     finally:
         logs.request_id_reset(token)
     assert sent and sent[0]["X-Request-ID"] == "chain-id-12345"
-    assert _sample("dsw_hub_api_request_duration_seconds_count", {"method": "GET", "route": "/users/{user}"}) == hub_calls_before + 1
-    line = next(r for r in caplog.records if r.name == "portal.tasks")
+    # At least: the session's worker may still be reconciling workspaces of earlier tests.
+    assert _sample("dsw_hub_api_request_duration_seconds_count", {"method": "GET", "route": "/users/{user}"}) >= hub_calls_before + 1
+    (line,) = _task_lines(caplog, queued.id)
     assert (line.task, line.outcome, line.request_id) == (task, "success", "chain-id-12345")
-    assert _sample("dsw_celery_tasks_total", {"task": task, "outcome": "success"}) == ran_before + 1
-    assert _sample("dsw_celery_task_queue_seconds_count", {"task": task}) == queued_before + 1
+    assert _sample("dsw_celery_tasks_total", {"task": task, "outcome": "success"}) >= ran_before + 1
+    assert _sample("dsw_celery_task_queue_seconds_count", {"task": task}) >= queued_before + 1
+
+
+def _task_lines(caplog, task_id):
+    return [r for r in caplog.records if r.name == "portal.tasks" and r.task_id == task_id]
