@@ -23,14 +23,15 @@ def metrics_registry(multiprocess_dir=None, *, state=True):
     if multiprocess_dir:
         MultiProcessCollector(registry, path=multiprocess_dir)
     else:
-        registry.register(_Same(REGISTRY))
+        registry.register(_ThisProcess(REGISTRY))
     if state:
         registry.register(PlatformCollector())
     return registry
 
 
-class _Same:
-    """This process's own series (no multiprocess directory: one process, e.g. the tests' live server)."""
+class _ThisProcess:
+    """This process's own series (no multiprocess directory: one process, e.g. the tests' live server). A view of
+    the module's registry, so the per-scrape registry can add the database's state without touching it."""
 
     def __init__(self, source):
         self.source = source
