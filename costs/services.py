@@ -208,15 +208,20 @@ def team_spent_micros(*, team_id, start, end):
         total=Sum("cost_micros"))["total"] or 0
 
 
+def spend_forecast(*, spent, start, end, at):
+    """What a period's spend comes to at the current pace (linear). Pure."""
+    elapsed = (at - start).total_seconds()
+    # A linear forecast means little in the first day of a period; until then it is the spend so far.
+    return round(spent * (end - start).total_seconds() / elapsed) if elapsed >= 86400 else spent
+
+
 def budget_status(budget, at=None):
     """Where a budget stands now: a dict with period, limit, spent, remaining (minor units) and forecast."""
     at = at or timezone.now()
     start, end = budget_period(budget, at)
     limit = budget_limit(budget, at)
     spent = micros_to_minor(team_spent_micros(team_id=budget.team_id, start=start, end=end))
-    elapsed = (at - start).total_seconds()
-    # A linear forecast means little in the first day of a period; until then it is the spend so far.
-    forecast = round(spent * (end - start).total_seconds() / elapsed) if elapsed >= 86400 else spent
+    forecast = spend_forecast(spent=spent, start=start, end=end, at=at)
     return {"period_start": start, "period_end": end, "limit": limit, "amount": budget.amount, "spent": spent,
             "remaining": limit - spent, "forecast": forecast, "currency": budget.currency,
             "percent": round(100 * spent / limit, 1) if limit else None}

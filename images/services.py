@@ -13,6 +13,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from observability import metrics
 from portal.accounts.models import Membership, User
 from portal.accounts.services import TOKEN_PREFIX, token_authenticate
 from portal.audit.services import audit_record
@@ -196,6 +197,7 @@ def catalog_sync(*, page_size=100):
     gone = Repository.objects.exclude(namespace=Repository.Namespace.LOCAL).exclude(name__in=names).filter(present=True)
     ImageTag.objects.filter(repository__in=gone).update(present=False)
     gone.update(present=False)
+    metrics.registry_synced()
     return names
 
 

@@ -37,6 +37,8 @@ install_missing() {
   # inside every container host); spawner/containers.py uses them when both work.
   command -v podman >/dev/null || missing+=(podman)
   command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
+  # tests/observability: a real Prometheus (with promtool) scrapes the portal and the hub.
+  command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     log "missing ${missing[*]}: install them (sudo apt-get install ${missing[*]}) or run as root"; exit 1

@@ -76,6 +76,11 @@ c.JupyterHub.load_roles = [
     {"name": "user", "scopes": ["access:servers!user", "read:users:name!user", "read:users:groups!user",
                                 "read:servers!user", "users:activity!user"]},
 ]
+# Prometheus scrapes /hub/metrics with the platform's metrics token (the one /metrics asks for): a
+# service that may read metrics and nothing else (docs/operations/metrics.md).
+if env.get("PLATFORM_METRICS_TOKEN"):
+    c.JupyterHub.services.append({"name": "metrics", "api_token": env["PLATFORM_METRICS_TOKEN"]})
+    c.JupyterHub.load_roles.append({"name": "metrics", "services": ["metrics"], "scopes": ["read:metrics"]})
 
 # Sign-in through the portal (it is the OAuth2 provider), so there is no second password.
 c.JupyterHub.authenticator_class = "generic-oauth"

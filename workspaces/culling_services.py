@@ -19,6 +19,7 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 
+from observability import metrics
 from workspaces import culling
 from workspaces.hub import HubError, hub_activity, hub_client, servers_activity
 from workspaces.models import Workspace, WorkspaceEvent
@@ -172,6 +173,7 @@ def _cull(workspace, decision, now):
             or current.cull_warned_at is None):
         return False
     workspace_request_stop(workspace=current, actor=None, reason=decision.reason, kind=WorkspaceEvent.Kind.CULLED)
+    metrics.workspace_culled(profile=workspace.profile.name)
     return True
 
 
@@ -204,6 +206,7 @@ def workspace_keep_running(*, workspace, actor, now=None):
         WorkspaceEvent.objects.create(workspace=workspace, kind=WorkspaceEvent.Kind.KEPT_RUNNING, actor_username=actor.get_username(),
                                       message=f"Kept running until at least {until:%Y-%m-%d %H:%M} UTC.",
                                       data={"until": until.isoformat()})
+        metrics.workspace_kept_running(profile=workspace.profile.name)
     workspace.refresh_from_db()
     return workspace
 

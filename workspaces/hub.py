@@ -12,6 +12,7 @@ timeout; one server that hangs or answers garbage gives an error for that server
 
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.conf import settings
 
+from observability import logs, metrics
 from workspaces.culling import kernels_activity, parse_time
 
 logger = logging.getLogger(__name__)
@@ -92,11 +94,17 @@ class HubClient:
 
     def _call(self, method, path, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
+        if logs.request_id():  # the hub logs it with the call: one id from the portal request to the hub
+            kwargs["headers"] = {**kwargs.get("headers", {}), logs.HEADER: logs.request_id()}
         self.requests_made += 1
+        started = time.perf_counter()
         try:
-            return self.session.request(method, f"{self.api_url}{path}", **kwargs)
+            response = self.session.request(method, f"{self.api_url}{path}", **kwargs)
         except requests.RequestException as exc:
+            metrics.hub_call(method=method, path=path, seconds=time.perf_counter() - started)
             raise HubUnreachable(f"The hub at {self.api_url} does not answer: {exc.__class__.__name__}") from exc
+        metrics.hub_call(method=method, path=path, seconds=time.perf_counter() - started, status=response.status_code)
+        return response
 
     @staticmethod
     def _server_path(user, server):

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from observability import metrics
 from workspaces.hub import HubError, HubUnreachable, hub_client
 from workspaces.models import Workspace, WorkspaceEvent
 from workspaces.services import record_event, stopped_message, stopping_message, workspace_request_stop
@@ -51,6 +52,10 @@ def _observe(workspace, observed, *, kind=None, message=None, progress=None, fai
             record_event(workspace, kind or observed, message=changes.get("status_message", ""),
                    **({"reason": failure} if failure else {}),
                    **({"ended_at": min(ended_at, now).isoformat()} if ended_at else {}))
+        if updated:
+            metrics.workspace_observed(before=workspace.observed_state, after=observed, profile=workspace.profile.name,
+                                       failure=failure or "", requested_at=workspace.start_requested,
+                                       message=changes.get("status_message", ""))
     return bool(updated)
 
 
@@ -71,7 +76,7 @@ def workspace_reconcile(*, workspace_id, hub=None):
     Idempotent: it reads the hub's state first and only asks for what is missing. `hub`: a client
     (default: the platform's hub).
     """
-    workspace = Workspace.objects.select_related("owner").filter(pk=workspace_id).first()
+    workspace = Workspace.objects.select_related("owner", "profile").filter(pk=workspace_id).first()
     if workspace is None:
         return None
     settled = is_settled(workspace.desired_state, workspace.observed_state)

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from observability import metrics
 from portal.accounts.models import Membership
 from workspaces import budgets, environments
 from workspaces.models import WORKSPACE_NAME, Workspace, WorkspaceEvent
@@ -49,6 +50,14 @@ def _resolve_team(owner, team):
     return teams[0].team
 
 
+def _budget_check(*, team, profile, workspace=None):
+    try:
+        budgets.budget_check_launch(team=team, profile=profile, workspace=workspace)
+    except ValidationError:
+        metrics.launch_refused(reason="budget", profile=profile.name)
+        raise
+
+
 def workspace_create(*, owner, name, profile, team=None, image="", request=None):
     """Create a workspace and ask for it to run. Returns at once; the reconciler launches it."""
     name = (name or "").strip()
@@ -59,10 +68,14 @@ def workspace_create(*, owner, name, profile, team=None, image="", request=None)
     team = _resolve_team(owner, team)
     if profile is None or not profile_list_for(user=owner, team=team).filter(pk=profile.pk).exists():
         raise ValidationError({"profile": "That profile does not exist or is not available to your team."})
-    image = environments.resolve(image, user=owner, team=team)
+    try:
+        image = environments.resolve(image, user=owner, team=team)
+    except ValidationError:
+        metrics.launch_refused(reason="image_blocked", profile=profile.name)
+        raise
     try:
         with transaction.atomic():
-            budgets.budget_check_launch(team=team, profile=profile)
+            _budget_check(team=team, profile=profile)
             workspace = Workspace.objects.create(owner=owner, team=team, name=name, profile=profile, image=image,
                                                  desired_state=Desired.RUNNING, observed_state=Observed.PENDING,
                                                  generation=1, start_requested=timezone.now(),
@@ -82,7 +95,7 @@ def workspace_request_start(*, workspace, actor):
             raise ValidationError({"detail": "This workspace was deleted."})
         if workspace.desired_state == Desired.RUNNING and workspace.observed_state not in (Observed.FAILED, Observed.STOPPED, Observed.NONE):
             return workspace
-        budgets.budget_check_launch(team=workspace.team, profile=workspace.profile, workspace=workspace)
+        _budget_check(team=workspace.team, profile=workspace.profile, workspace=workspace)
         workspace.desired_state = Desired.RUNNING
         workspace.observed_state = Observed.PENDING
         workspace.failure_reason = Failure.NONE

@@ -90,10 +90,13 @@ INSTALLED_APPS = [
     "images",
     "costs",
     "buckets",
+    "observability",
 ]
 
 MIDDLEWARE = [
-    # First: a body over the limit is refused before anything reads it.
+    # Outermost: every request gets its id, its log line and its metrics, refusals below included.
+    "observability.middleware.RequestObservabilityMiddleware",
+    # A body over the limit is refused before anything reads it.
     "portal.web.middleware.RequestLimitsMiddleware",
     # Portal pages are served on the portal's host only, never on a person's workspace host.
     "portal.web.middleware.PortalHostMiddleware",
@@ -500,8 +503,8 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.boolean("DJANGO_SECURE_HSTS_PRELOAD", True)
     if env.boolean("DJANGO_BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # The health endpoint is probed over plain HTTP inside the cluster.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Probes and Prometheus reach these over plain HTTP inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -546,12 +549,39 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
+# --- Observability (docs/operations/metrics.md) ----------------------------------
+# /metrics answers only to `Authorization: Bearer <this>`; without one it is off. The embedded mode makes
+# one in the data directory (`make run` says where); production sets it (the chart's Secret does).
+PLATFORM_METRICS_TOKEN = env.string("PLATFORM_METRICS_TOKEN", "")
+if not PLATFORM_METRICS_TOKEN and not PRODUCTION:
+    PLATFORM_METRICS_TOKEN = _embedded_secret(PLATFORM_DATA_DIR / "metrics_token", 32)
+# Where the portal, worker and beat processes of `make run` keep their metric files (PROMETHEUS_MULTIPROC_DIR,
+# set by platform_run for those processes only; private like the rest of the data directory).
+PLATFORM_METRICS_DIR = PLATFORM_DATA_DIR / "metrics"
+# Kubernetes: each worker pod serves its own task metrics on this port (0: off; `make run`'s portal serves them).
+PLATFORM_WORKER_METRICS_PORT = env.integer("PLATFORM_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+# `make run` also starts Debian's prometheus (docs/operations/metrics.md), scraping the portal and the hub.
+PLATFORM_PROMETHEUS = env.boolean("PLATFORM_PROMETHEUS", False)
+# Seconds each /readyz check (database, broker, hub) may take.
+PLATFORM_READY_TIMEOUT = env.integer("PLATFORM_READY_TIMEOUT", 3, minimum=1, maximum=30)
+
 # --- Logging ------------------------------------------------------------------
+# json: one object a line (what log collectors read); plain: for people at a terminal (`make run`).
+PLATFORM_LOG_FORMAT = env.choice("PLATFORM_LOG_FORMAT", ["json", "plain"], "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "observability.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "observability.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": PLATFORM_LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.string("PLATFORM_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # One line per task is portal.tasks' (observability/task_signals.py); Celery's own success line would repeat it
+    # (failures it still logs, with their traceback).
+    "loggers": {"django.request": {"level": "ERROR"}, "celery.app.trace": {"level": "WARNING"}},
 }
+# Workers keep this configuration (JSON or plain) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

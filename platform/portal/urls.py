@@ -22,10 +22,11 @@ oauth_patterns = [
     path("revoke_token/", oauth.RevokeTokenView.as_view(), name="revoke-token"),
 ]
 
+# /healthz, /readyz and /metrics are served by observability.middleware.RequestObservabilityMiddleware, before the
+# Host header is checked (kubelets and Prometheus reach pods by address), so they have no route here.
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("welcome/", web_views.welcome, name="welcome"),
-    path("healthz", web_views.healthz, name="healthz"),
     path("accounts/", include(auth_patterns)),
     path("", include(web_patterns)),
     path("costs/", include("costs.urls")),

@@ -63,7 +63,7 @@ def test_defaults_render_every_component():
     assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(job["metadata"]["annotations"]["helm.sh/hook-weight"])
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert sorted(secret["data"]) == ["buckets-encryption-key", "configproxy-auth-token", "django-secret-key", "hub-api-token",
-                                      "hub-oauth-client-secret"]
+                                      "hub-oauth-client-secret", "metrics-token"]
     # No object store unless one is named: production never guesses an S3.
     assert not any(name.startswith("PLATFORM_S3_") for name in env_of(deployments["dsw-portal"]))
     assert "Ingress" not in {d["kind"] for d in docs}
@@ -210,6 +210,10 @@ def test_object_storage_without_its_secret_is_refused_naming_it():
     (["networkPolicy.registry.cidrs={10.0.0.1}"], "at '/networkPolicy/registry/cidrs/0': '10.0.0.1' does not match pattern"),
     (["objectStorage.endpoint=s3.example.org"], "at '/objectStorage/endpoint': 's3.example.org' does not match pattern"),
     (["objectStorage.bucketPrefix=Team_A"], "at '/objectStorage/bucketPrefix': 'Team_A' does not match pattern"),
+    (["metrics.workerPort=80"], "at '/metrics/workerPort': minimum: got 80, want 1,024"),
+    (["metrics.dashboards.enabled=true"], "at '/metrics': additional properties 'dashboards' not allowed"),
+    (["metrics.podMonitor.interval=often"], "at '/metrics/podMonitor/interval': 'often' does not match pattern"),
+    (["logFormat=xml"], "at '/logFormat': value must be one of"),
 ])
 def test_schema_refuses_bad_values_naming_them(sets, message):
     args = ["template", "dsw", str(CHART), "--kube-version", KUBE_VERSION]

@@ -67,7 +67,7 @@ def test_every_object_of_the_release_is_in_the_cluster(cluster, installed):
         assert live["metadata"]["name"] == doc["metadata"]["name"]
     policies = cluster.api("GET", f"/apis/networking.k8s.io/v1/namespaces/{NAMESPACE}/networkpolicies")["items"]
     assert {p["metadata"]["name"] for p in policies} == {"dsw-workspaces", "dsw-hub", "dsw-proxy", "dsw-portal",
-                                                          "dsw-no-ingress"}
+                                                          "dsw-no-ingress", "dsw-worker-metrics"}
 
 
 def test_the_migration_hook_migrated_the_database(installed, database_url):

@@ -97,8 +97,11 @@ def test_every_component_runs_from_its_deployment(control_plane, release):
         if owner.get("kind") == "ReplicaSet" and ready:
             running[pod["metadata"]["labels"]["app.kubernetes.io/component"]] = pod
     assert set(COMPONENTS) <= set(running), sorted(running)
-    assert {"dsw-portal", "dsw-hub", "dsw-proxy-public", "dsw-proxy-api"} <= {
-        name for (namespace, name, _), members in kubelet.services.endpoints().items() if members}
+    # The kubelet's loop syncs Services before it probes pods: a pod that just turned ready (the portal's /readyz
+    # waits for the hub) is an endpoint one round later.
+    wanted = {"dsw-portal", "dsw-hub", "dsw-proxy-public", "dsw-proxy-api"}
+    wait_until(lambda: wanted <= {name for (namespace, name, _), members in kubelet.services.endpoints().items() if members},
+               timeout=30, message=lambda: f"endpoints of {wanted}: {kubelet.services.endpoints()}")
 
 
 def test_a_script_launches_a_workspace_through_the_installed_platform(control_plane, release):

@@ -43,6 +43,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
     secretKeyRef:
       name: {{ .secret }}
       key: {{ .key }}
+      {{- if .optional }}
+      optional: true
+      {{- end }}
 {{- end -}}
 
 {{/* What the portal, workers, beat and the migration job share: settings from the environment. */}}
@@ -88,6 +91,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_S3_ADMIN_SECRET_KEY" "secret" .existingSecret "key" .secretAccessKeyKey) }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_BUCKETS_ENCRYPTION_KEYS" "secret" (include "dsw.secretsName" $) "key" "buckets-encryption-key") }}
 {{- end }}{{ end }}
+{{ include "dsw.secretEnv" (dict "name" "PLATFORM_METRICS_TOKEN" "secret" (include "dsw.secretsName" .) "key" "metrics-token" "optional" true) }}
+- name: PLATFORM_LOG_FORMAT
+  value: {{ .Values.logFormat | quote }}
 {{- range $name, $value := .Values.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}
@@ -133,4 +139,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   podSelector:
     matchLabels:
       {{- include "dsw.workspaceSelector" . | nindent 6 }}
+{{- end -}}
+
+{{- /* Who may scrape metrics (NetworkPolicy peers). */}}
+{{- define "dsw.scrapePeers" -}}
+{{- range .Values.metrics.scrapeFrom }}
+- {{ toJson . }}
+{{- end }}
 {{- end -}}

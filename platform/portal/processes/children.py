@@ -4,8 +4,8 @@
 single ones with the same builders, so every process runs the way `make run` runs it.
 
 Ports, from the public one (PLATFORM_PORT = P): P the proxy (the one public origin), P+1 the
-proxy's API, P+2 the hub, P+3 the portal, P+5 the image registry, P+6 the object store (S3; its own
-components and their gRPC ports take P+7 … P+15, see buckets/server.py).
+proxy's API, P+2 the hub, P+3 the portal, P+4 Prometheus (with PLATFORM_PROMETHEUS=1), P+5 the image registry,
+P+6 the object store (S3; its own components and their gRPC ports take P+7 … P+15, see buckets/server.py).
 """
 
 import os
@@ -16,12 +16,13 @@ from django.conf import settings
 
 from buckets.server import embedded_s3_command
 from images.registry_server import embedded_registry_command
+from observability.prometheus_server import prometheus_command, prometheus_files_write, prometheus_installed
 from portal.processes.supervisor import ChildSpec
 
 
 def ports(public_port):
     return {"public": public_port, "proxy_api": public_port + 1, "hub": public_port + 2, "portal": public_port + 3,
-            "registry": public_port + 5, "s3": public_port + 6}
+            "prometheus": public_port + 4, "registry": public_port + 5, "s3": public_port + 6}
 
 
 def _python_env():
@@ -64,6 +65,7 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port, proxy_toke
         "PLATFORM_PROXY_API_URL": f"http://127.0.0.1:{proxy_api_port}",
         "PLATFORM_PROXY_EXTERNAL": "true" if proxy_external else "false",
         "PLATFORM_HUB_API_TOKEN": settings.PLATFORM_HUB_API_TOKEN,
+        "PLATFORM_METRICS_TOKEN": settings.PLATFORM_METRICS_TOKEN,
         "PLATFORM_HUB_OAUTH_CLIENT_ID": settings.PLATFORM_HUB_OAUTH_CLIENT_ID,
         "PLATFORM_HUB_OAUTH_CLIENT_SECRET": settings.PLATFORM_HUB_OAUTH_CLIENT_SECRET,
         "PLATFORM_DATA_DIR": str(settings.PLATFORM_DATA_DIR),
@@ -96,19 +98,24 @@ def platform_children(*, web_workers):
     port = ports(settings.PLATFORM_PORT)
     portal_url, hub_url = f"http://127.0.0.1:{port['portal']}", f"http://127.0.0.1:{port['hub']}"
     python, env, cwd = sys.executable, _python_env(), str(settings.BASE_DIR)
+    # The portal, the worker and beat write their metrics there and /metrics merges them; only these: the hub
+    # and the servers it starts must not inherit it (observability/metrics.py).
+    metered = {**env, "PROMETHEUS_MULTIPROC_DIR": str(settings.PLATFORM_METRICS_DIR)}
     proxy_token = secrets.token_hex(32)
     hub_env = {**env, **hub_environment(portal_internal_url=portal_url, hub_port=port["hub"],
                                         proxy_api_port=port["proxy_api"], proxy_token=proxy_token, proxy_external=True)}
     run = data / "run"
     specs = [
         ChildSpec("web", [python, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port['portal']}",
-                          "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
-                          "--graceful-timeout", "10", "--control-socket", str(run / "gunicorn.ctl")], env, cwd),
+                          # No gunicorn access log: the portal logs each request once, with its id
+                          # (observability/middleware.py).
+                          "--workers", str(web_workers), "--threads", "4",
+                          "--graceful-timeout", "10", "--control-socket", str(run / "gunicorn.ctl")], metered, cwd),
         ChildSpec("worker", [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                             "--concurrency", "2"], env, cwd),
+                             "--concurrency", "2"], metered, cwd),
         ChildSpec("beat", [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                            "--schedule", str(data / "celery" / "beat-schedule"), "--pidfile", str(run / "beat.pid")],
-                  env, cwd),
+                  metered, cwd),
         ChildSpec("proxy", proxy_command(public_port=port["public"], api_port=port["proxy_api"], portal_url=portal_url,
                                          hub_url=hub_url), {**env, "CONFIGPROXY_AUTH_TOKEN": proxy_token}, cwd,
                   ready_port=port["proxy_api"]),
@@ -121,4 +128,22 @@ def platform_children(*, web_workers):
     s3, s3_note = embedded_s3_command(s3_port=port["s3"])
     if s3:
         specs.append(ChildSpec("s3", s3, env, cwd, ready_port=port["s3"]))
-    return specs, f"{registry_note}\n  {s3_note}"
+    prometheus, prometheus_note = embedded_prometheus_command(port=port)
+    if prometheus:
+        specs.append(ChildSpec("prometheus", prometheus, env, cwd, ready_port=port["prometheus"]))
+    return specs, f"{registry_note}\n  {s3_note}" + (f"\n  {prometheus_note}" if prometheus_note else "")
+
+
+def embedded_prometheus_command(*, port):
+    """(argv or None, a line for people or "") for `PLATFORM_PROMETHEUS=1 make run`: Debian's prometheus with the
+    chart's rules, scraping the portal and the hub on loopback, its data under PLATFORM_DATA_DIR/prometheus."""
+    if not settings.PLATFORM_PROMETHEUS:
+        return None, ""
+    if not prometheus_installed():
+        return None, "PLATFORM_PROMETHEUS is set but prometheus is not installed (apt-get install prometheus)."
+    folder = settings.PLATFORM_DATA_DIR / "prometheus"
+    config = prometheus_files_write(folder, portal_target=f"127.0.0.1:{port['portal']}",
+                                    hub_target=f"127.0.0.1:{port['hub']}")
+    listen = f"127.0.0.1:{port['prometheus']}"
+    return (prometheus_command(config=config, data_dir=folder / "data", listen=listen),
+            f"Prometheus:      http://{listen}/  (the platform's rules loaded; alerts at http://{listen}/alerts)")

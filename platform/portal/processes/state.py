@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 # Folders platform_run needs; each is created 0700.
-STATE_FOLDERS = ("celery/broker", "celery/control", "celery/broken", "mail", "hub", "run", "logs")
+STATE_FOLDERS = ("celery/broker", "celery/control", "celery/broken", "mail", "hub", "run", "logs", "metrics")
 
 
 def _passages():
@@ -53,6 +53,16 @@ def state_dir_prepare():
     from buckets.server import weed_data_private
 
     weed_data_private(data / "s3")
+
+
+def metrics_dir_reset():
+    """Empty the metric files of the previous run (PLATFORM_METRICS_DIR): prometheus_client keeps one file per
+    process id, and ids are reused; counters start again from zero, which Prometheus's rate() expects after a
+    restart. Call before any child starts."""
+    folder = settings.PLATFORM_METRICS_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in folder.glob("*.db"):
+        path.unlink(missing_ok=True)
 
 
 def state_dir_problems(*, limit=10):

@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
@@ -27,13 +26,6 @@ def welcome(request):
     steps = setup_steps(user=request.user)
     return render(request, "web/welcome.html", {"steps": steps, "section": "manage",
                                                 "done": sum(step.done for step in steps)})
-
-
-def healthz(request):
-    """Liveness and readiness: the process answers and the database accepts a query."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def page_not_found(request, exception=None):

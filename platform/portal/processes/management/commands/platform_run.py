@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.processes.children import hub_oauth_client_ensure, platform_children, ports
-from portal.processes.state import state_dir_fix_command, state_dir_prepare, state_dir_problems
+from portal.processes.state import metrics_dir_reset, state_dir_fix_command, state_dir_prepare, state_dir_problems
 
 
 class Command(BaseCommand):
@@ -35,6 +35,7 @@ class Command(BaseCommand):
                 "Refusing to start: workspaces run other people's code on this machine, and the platform's state "
                 "is open to other accounts:\n  " + "\n  ".join(problems)
                 + f"\nMake it private with:\n  {state_dir_fix_command()}")
+        metrics_dir_reset()
         hub_oauth_client_ensure()
         specs, registry_note = platform_children(web_workers=web_workers)
         supervisor = Supervisor(specs, output=self._child_output, log=self._log, on_restart=self._restarted)
@@ -81,11 +82,19 @@ class Command(BaseCommand):
             f"  JupyterHub       {url}/hub/  (hub on 127.0.0.1:{port['hub']}, proxy API on 127.0.0.1:{port['proxy_api']})",
             f"  tasks            Celery worker and beat (broker: {settings.CELERY_BROKER_URL.split('://')[0]})",
             f"  {registry_note}",
+            f"  metrics          {url}/metrics and {url}/hub/metrics with Authorization: Bearer {self._token_hint()}",
+            f"  health           {url}/healthz (alive), {url}/readyz (database, broker, hub)",
             f"  state            {settings.PLATFORM_DATA_DIR} (private to this account)",
             "",
         ]
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))
         self.stdout.flush()
+
+    @staticmethod
+    def _token_hint():
+        if os.environ.get("PLATFORM_METRICS_TOKEN") or os.environ.get("PLATFORM_METRICS_TOKEN_FILE"):
+            return "$PLATFORM_METRICS_TOKEN"
+        return f"$(cat {settings.PLATFORM_DATA_DIR / 'metrics_token'})"
 
     def _after_stop_message(self):
         from workspaces.models import Workspace
