@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "images",
     "costs",
     "buckets",
+    "projects",
 ]
 
 MIDDLEWARE = [
