@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('costs', '0001_squashed'),
-        ('projects', '0001_projects'),
+        ('projects', '0001_initial'),
     ]
 
     operations = [

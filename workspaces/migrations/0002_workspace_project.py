@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0001_projects'),
+        ('projects', '0001_initial'),
         ('workspaces', '0001_squashed'),
     ]
 
