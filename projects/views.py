@@ -44,6 +44,9 @@ def project_detail(request, pk):
         "history": list(project.stage_changes.all()), "members": selectors.project_member_usernames(project=project),
         "stage_form": StageForm(initial={"stage": project.stage}) if can_manage and not project.is_archived else None,
         "workspaces": project.workspaces.exclude(desired_state="deleted").select_related("owner", "profile"),
+        # The project's data (the buckets app makes it with the project; only its members' keys open it).
+        "data_bucket": project.buckets.filter(kind="project").first(),
+        "is_member": selectors.project_is_member(user=request.user, project=project),
         "section": "projects",
     }
     return render(request, "projects/project_detail.html", context)
