@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from projects import selectors, services, templates
 from projects.serializers import (
-    ProjectCreateInput, ProjectOutput, ProjectTemplateInput, ProjectTemplateOutput, ProjectUpdateInput, StageInput,
+    DefaultTemplateInput, DefaultTemplateOutput, ProjectCreateInput, ProjectOutput, ProjectTemplateInput, ProjectTemplateOutput, ProjectUpdateInput, StageInput,
 )
 
 
@@ -108,3 +108,21 @@ class ProjectTemplateListApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         template = templates.template_register(actor=request.user, request=request._request, **serializer.validated_data)
         return Response(ProjectTemplateOutput(template).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["projects"])
+class ProjectTemplateDefaultApi(APIView):
+    """The template new project files come from when none is named. PUT picks it (platform admins)."""
+
+    @extend_schema(responses=DefaultTemplateOutput)
+    def get(self, request):
+        return Response({"template": templates.template_resolve("")[0]})
+
+    @extend_schema(request=DefaultTemplateInput, responses=DefaultTemplateOutput)
+    def put(self, request):
+        if not request.user.is_platform_admin:
+            raise PermissionDenied("Only platform admins pick the default project template.")
+        serializer = DefaultTemplateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        templates.template_set_default(actor=request.user, name=serializer.validated_data["template"], request=request._request)
+        return Response({"template": templates.template_resolve("")[0]})

@@ -9,4 +9,5 @@ urlpatterns = [
     path("projects/<int:pk>/archive/", api.ProjectArchiveApi.as_view(), name="api_project_archive"),
     path("projects/<int:pk>/restore/", api.ProjectRestoreApi.as_view(), name="api_project_restore"),
     path("project-templates/", api.ProjectTemplateListApi.as_view(), name="api_project_template_list"),
+    path("project-templates/default/", api.ProjectTemplateDefaultApi.as_view(), name="api_project_template_default"),
 ]

@@ -87,3 +87,11 @@ class ProjectTemplateInput(serializers.Serializer):
     source = serializers.CharField(max_length=500, help_text="A cookiecutter directory on the platform or a Git URL.")
     description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
     is_default = serializers.BooleanField(required=False, default=False)
+
+
+class DefaultTemplateInput(serializers.Serializer):
+    template = serializers.CharField(max_length=60, help_text="A registered template's name, or dslp (the built-in one).")
+
+
+class DefaultTemplateOutput(serializers.Serializer):
+    template = serializers.CharField()

@@ -540,6 +540,13 @@ class Projects(_Resource):
     def templates(self) -> list[ProjectTemplate]:
         return [ProjectTemplate.from_api(item) for item in self._api.get("/api/v1/project-templates/")]
 
+    def default_template(self) -> str:
+        return self._api.get("/api/v1/project-templates/default/")["template"]
+
+    def set_default_template(self, name: str) -> str:
+        """Platform admins: the template new project files come from (``dslp``: the built-in one)."""
+        return self._api.put("/api/v1/project-templates/default/", json={"template": name})["template"]
+
     def register_template(self, name: str, source: str, *, description: str | None = None,
                           is_default: bool | None = None) -> ProjectTemplate:
         """Platform admins: a cookiecutter directory on the platform or a Git URL it can reach."""

@@ -60,6 +60,12 @@ def test_a_second_default_replaces_the_first(admin, tmp_path):
         assert api_as(admin).post("/api/v1/project-templates/", {"name": name, "source": url, "is_default": True},
                                   format="json").status_code == 201
     assert list(ProjectTemplate.objects.filter(is_default=True).values_list("name", flat=True)) == ["two"]
+    assert api_as(admin).get("/api/v1/project-templates/default/").json() == {"template": "two"}
+    # Back to the built-in one; an unknown name is refused naming the field.
+    assert api_as(admin).put("/api/v1/project-templates/default/", {"template": "dslp"}, format="json").json() == {"template": "dslp"}
+    assert not ProjectTemplate.objects.filter(is_default=True).exists()
+    unknown = api_as(admin).put("/api/v1/project-templates/default/", {"template": "three"}, format="json")
+    assert unknown.status_code == 400 and "template" in unknown.json()["errors"]
 
 
 @pytest.mark.parametrize(("body", "field"), [
