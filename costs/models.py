@@ -158,6 +158,23 @@ class ProjectBudget(models.Model):
         return f"Budget of project {self.project}"
 
 
+class ProjectBudgetAlert(models.Model):
+    """A threshold of a project's budget crossed in one period; the unique constraint makes each fire once."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="budget_alerts")
+    period_start = models.DateTimeField()
+    threshold = models.PositiveSmallIntegerField()
+    spent = models.BigIntegerField(help_text="Minor units spent when it fired.")
+    limit = models.BigIntegerField()
+    fired_at = models.DateTimeField()
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-fired_at"]
+        constraints = [models.UniqueConstraint(fields=["project", "period_start", "threshold"],
+                                               name="project_budget_alert_once_per_period")]
+
+
 class BudgetGrant(models.Model):
     """A time-boxed increase of a team's budget, granted by a platform admin."""
 

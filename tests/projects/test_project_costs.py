@@ -108,3 +108,26 @@ def test_a_project_budget_lies_inside_the_teams_and_only_admins_set_it(admin, al
     assert api_as(alice).get(f"/api/v1/projects/{churn.pk}/budget/").json()["amount"] == 1000
     assert api_as(admin).delete(f"/api/v1/projects/{churn.pk}/budget/").status_code == 204
     assert api_as(alice).get(f"/api/v1/projects/{churn.pk}/budget/").status_code == 404
+
+
+def test_a_project_budget_alerts_its_owners_once_per_threshold(admin, alice, bob, team, mailoutbox):
+    from costs.alerts import budgets_check, project_alert_deliver
+    from costs.models import ProjectBudgetAlert
+    from costs.services import project_budget_set
+    from tests.costs.conftest import spend
+
+    bobs = make_project(bob, team, "Bobs")
+    project_budget_set(project=bobs, actor=admin, amount=1000, thresholds=[50, 80])
+    spend(team, 600, timezone.now() - timedelta(minutes=5), project=bobs)
+    spend(team, 5000, timezone.now() - timedelta(minutes=5))  # the team's, in no project: not the project's
+    assert budgets_check() == 1  # 60 %: the 50 % threshold, not 80 or 100
+    assert budgets_check() == 0  # once per period
+    (alert,) = ProjectBudgetAlert.objects.all()
+    assert alert.threshold == 50 and (alert.spent, alert.limit) == (600, 1000)
+    project_alert_deliver(alert_id=alert.pk)  # what the task queued after commit does
+    project_alert_deliver(alert_id=alert.pk)  # delivered once
+    message = mailoutbox[0]
+    assert message.subject.endswith("Project Bobs has used 50 % of its budget")
+    assert "6.00 EUR of its 10.00 EUR" in message.body and f"/costs/projects/{bobs.pk}/" in message.body
+    recipients = sorted(m.to[0] for m in mailoutbox)
+    assert recipients == ["admin@example.org", "alice@example.org", "bob@example.org"]  # platform admin, team admin, owner
