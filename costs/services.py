@@ -242,14 +242,7 @@ def budget_check_launch(*, team, profile, workspace=None, project=None):
         return
     now = timezone.now()
     status = budget_status(budget, now)
-    sheet = price_sheet_at(now)
-    active = Workspace.objects.filter(ACTIVE, team=team).select_related("profile")
-    if workspace is not None:
-        active = active.exclude(pk=workspace.pk)
-    hours = settings.PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS
-    reserved = micros_to_minor(hours * sum(profile_hourly_micros(w.profile, sheet) for w in active))
-    needed = micros_to_minor(hours * profile_hourly_micros(profile, sheet))
-    available = status["remaining"] - reserved
+    hours, needed, available = _launch_room(status, Workspace.objects.filter(ACTIVE, team=team), profile, workspace, now)
     if status["remaining"] <= 0 or needed > available:
         currency = budget.currency
         raise ValidationError({"budget": (
@@ -257,6 +250,20 @@ def budget_check_launch(*, team, profile, workspace=None, project=None):
             f"this period ({format_money(max(available, 0), currency)} after the running workspaces' next "
             f"{hours} h), and this size needs {format_money(needed, currency)} for {hours} h. "
             "Stop a workspace, choose a smaller size, or ask an admin for more budget.")})
+
+
+def _launch_room(status, active, profile, workspace, now):
+    """(reservation hours, what the launch needs, what remains after the active workspaces' reservation), in
+    minor units, for a budget ``status`` and its ``active`` workspaces (``workspace``, when it starts again,
+    left out of them)."""
+    sheet = price_sheet_at(now)
+    active = active.select_related("profile")
+    if workspace is not None:
+        active = active.exclude(pk=workspace.pk)
+    hours = settings.PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS
+    reserved = micros_to_minor(hours * sum(profile_hourly_micros(w.profile, sheet) for w in active))
+    needed = micros_to_minor(hours * profile_hourly_micros(profile, sheet))
+    return hours, needed, status["remaining"] - reserved
 
 
 def profile_price_label(profile, sheet, budget=None):
@@ -351,14 +358,7 @@ def _project_budget_check(*, project, team_budget, profile, workspace):
         return
     now = timezone.now()
     status = project_budget_status(budget, now)
-    sheet = price_sheet_at(now)
-    active = Workspace.objects.filter(ACTIVE, project=project).select_related("profile")
-    if workspace is not None:
-        active = active.exclude(pk=workspace.pk)
-    hours = settings.PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS
-    reserved = micros_to_minor(hours * sum(profile_hourly_micros(w.profile, sheet) for w in active))
-    needed = micros_to_minor(hours * profile_hourly_micros(profile, sheet))
-    available = status["remaining"] - reserved
+    hours, needed, available = _launch_room(status, Workspace.objects.filter(ACTIVE, project=project), profile, workspace, now)
     if status["remaining"] <= 0 or needed > available:
         currency = budget.currency
         raise ValidationError({"project": (

@@ -57,15 +57,9 @@ def team_costs(request, team_id):
     now = timezone.now()
     start, end = period_bounds(now, time_zone=team.time_zone, start_day=budget.period_start_day if budget else 1)
     status = services.budget_status(budget, now) if budget else None
-    by_day, total = selectors.cost_report(team=team, start=start, end=end, group_by="day")
-    by_user, _ = selectors.cost_report(team=team, start=start, end=end, group_by="user")
-    by_profile, _ = selectors.cost_report(team=team, start=start, end=end, group_by="profile")
-    by_workspace, _ = selectors.cost_report(team=team, start=start, end=end, group_by="workspace")
-    spend = _spend_chart(team, start, end, by_day, total, status, now)
     context = {
-        "team": team, "budget": budget, "status": status, "total": total, "currency": _currency(),
-        "period_start": start, "period_end": end, "spend": spend,
-        "by_user": charts.bar_chart(by_user), "by_profile": charts.bar_chart(by_profile), "by_workspace": by_workspace,
+        "team": team, "budget": budget, "status": status, "currency": _currency(),
+        **_period_reports(team, start, end, status, now),
         "grants": BudgetGrant.objects.filter(team=team, ends__gt=now).select_related("created_by"),
         "budget_stop": budget_stop_for(team_id=team.pk), "section": "costs",
     }
@@ -79,12 +73,21 @@ def team_costs(request, team_id):
     return render(request, "costs/team.html", context)
 
 
-def _spend_chart(team, start, end, by_day, total, status, now):
+def _period_reports(team, start, end, status, now, project=None):
+    """What a cost page shows of a period (a team's, or one project's of it): the spend chart against the
+    budget, spend by user and by size, and each workspace's cost."""
+    def report(group_by):
+        return selectors.cost_report(team=team, start=start, end=end, group_by=group_by, project=project)
+
+    by_day, total = report("day")
     zone = ZoneInfo(team.time_zone)
     days = [(datetime.combine(datetime.fromisoformat(g["key"]).date(), dt_time(), tzinfo=zone), g["cost"]) for g in by_day]
-    return charts.spend_chart(days=days, period_start=start.astimezone(zone), period_end=end.astimezone(zone),
-                              limit=status["limit"] if status else 0, forecast=status["forecast"] if status else total,
-                              today=now.astimezone(zone))
+    spend = charts.spend_chart(days=days, period_start=start.astimezone(zone), period_end=end.astimezone(zone),
+                               limit=status["limit"] if status else 0, forecast=status["forecast"] if status else total,
+                               today=now.astimezone(zone))
+    return {"total": total, "period_start": start, "period_end": end, "spend": spend,
+            "by_user": charts.bar_chart(report("user")[0]), "by_profile": charts.bar_chart(report("profile")[0]),
+            "by_workspace": report("workspace")[0]}
 
 
 def _managed_project(request, pk):
@@ -102,15 +105,9 @@ def project_costs(request, pk):
     start, end = services.project_budget_period(project, now)
     budget = selectors.project_budget_for(project=project)
     status = services.project_budget_status(budget, now) if budget else None
-    by_day, total = selectors.cost_report(team=team, start=start, end=end, group_by="day", project=project)
-    by_user, _ = selectors.cost_report(team=team, start=start, end=end, group_by="user", project=project)
-    by_profile, _ = selectors.cost_report(team=team, start=start, end=end, group_by="profile", project=project)
-    by_workspace, _ = selectors.cost_report(team=team, start=start, end=end, group_by="workspace", project=project)
     context = {
-        "project": project, "team": team, "budget": budget, "status": status, "total": total, "currency": _currency(),
-        "period_start": start, "period_end": end, "spend": _spend_chart(team, start, end, by_day, total, status, now),
-        "by_user": charts.bar_chart(by_user), "by_profile": charts.bar_chart(by_profile), "by_workspace": by_workspace,
-        "section": "projects",
+        "project": project, "team": team, "budget": budget, "status": status, "currency": _currency(),
+        **_period_reports(team, start, end, status, now, project=project), "section": "projects",
     }
     if team_can_manage(user=request.user, team=team):
         initial = {"amount": budget.amount, "thresholds": ", ".join(map(str, budget.thresholds))} if budget else {}

@@ -46,3 +46,11 @@ class ProjectForm(forms.Form):
 
 class StageForm(forms.Form):
     stage = forms.ChoiceField(choices=STAGE_CHOICES, label="Move to stage")
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(max_length=60)
+    source = forms.CharField(max_length=500, help_text="A Git URL the platform can clone, or the absolute path of a "
+                                                       "cookiecutter directory on the platform's machine.")
+    description = forms.CharField(max_length=300, required=False)
+    is_default = forms.BooleanField(required=False, label="Make it the default")

@@ -38,8 +38,9 @@ def is_git_url(source):
 
 
 def _git(*args, cwd=None, env=None):
+    # No prompt ever (a worker has no one to answer it): not git's for a password, not ssh's for a host key.
     base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
-            "HOME": cwd or tempfile.gettempdir(), "LC_ALL": "C"}
+            "GIT_SSH_COMMAND": "ssh -o BatchMode=yes", "HOME": cwd or tempfile.gettempdir(), "LC_ALL": "C"}
     return subprocess.run(["git", *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,
                           timeout=GIT_TIMEOUT, check=False)
 

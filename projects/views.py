@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.web.helpers import form_add_errors
-from projects import selectors, services
-from projects.forms import ProjectForm, StageForm
+from portal.web.helpers import form_add_errors, platform_admin_required
+from projects import selectors, services, templates
+from projects.forms import ProjectForm, StageForm, TemplateForm
 from projects.stages import STAGES
 
 
@@ -96,3 +96,25 @@ def project_archive(request, pk, action):
     services.project_set_archived(project=project, actor=request.user, archived=action == "archive", request=request)
     messages.success(request, f"{project.name} was {'archived: it is read-only now' if action == 'archive' else 'restored'}.")
     return redirect("project_detail", pk=project.pk)
+
+
+@platform_admin_required
+def template_list(request):
+    form = TemplateForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("default"):
+        try:
+            templates.template_set_default(actor=request.user, name=request.POST["default"], request=request)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("project_templates")
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = templates.template_register(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            form_add_errors(form, exc)
+        else:
+            messages.success(request, f"Template {template.name} was registered.")
+            return redirect("project_templates")
+    return render(request, "projects/template_list.html", {
+        "form": form, "templates": selectors.template_list(), "default": templates.template_resolve("")[0],
+        "builtin": templates.BUILTIN_NAME, "section": "manage"})

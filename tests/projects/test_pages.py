@@ -108,3 +108,19 @@ def test_the_list_page_costs_the_same_queries_for_one_project_or_many(alice, tea
     for number in range(5):
         make_project(make_user(f"owner{number}", team=team), team, f"Project {number}")
     assert queries() == one
+
+
+def test_platform_admins_register_templates_and_pick_the_default_on_a_page(admin, alice, tmp_path):
+    from tests.projects.test_templates import make_template_repo
+
+    url = make_template_repo(tmp_path / "notes")
+    client = browser(admin)
+    assert "Project templates" in client.get("/manage/").content.decode()
+    unreachable = client.post("/projects/templates/", {"name": "gone", "source": "file:///nonexistent.git"})
+    assert unreachable.status_code == 200 and "cannot read the Git URL" in unreachable.content.decode()
+    assert client.post("/projects/templates/", {"name": "notes", "source": url}).status_code == 302
+    client.post("/projects/templates/", {"default": "notes"})
+    page = client.get("/projects/templates/").content.decode()
+    assert '<tr data-template="notes"><td>notes</td>' in page and page.count("<strong>default</strong>") == 1
+    assert 'value="dslp">Make default' in page
+    assert browser(alice).get("/projects/templates/").status_code in (302, 403, 404)
