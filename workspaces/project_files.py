@@ -1,10 +1,11 @@
 """A project's template files written into a workspace's home: at launch in a project (asked for with
 `project_files`) or later ("add project files" on a running workspace).
 
-The files reach the home through the single-user server's contents API, over the hub's proxy, with the
-portal's service token (the same way idle culling reads kernels): the server writes them as the workspace's
-own account, so nothing of the platform (no credential, no path of its state) enters the workspace, and the
-workspace gains no way into the platform. The template is rendered, committed with git and packed in the
+The files reach the home through the single-user server's contents API, over the hub's proxy, with a hub
+token the portal mints for that one server and revokes when done (it expires within minutes anyway): the
+server writes them as the workspace's own account. Workspace code may be hostile and could read whatever
+reaches its server, so the portal's own token never goes there; the one that does opens nothing but that
+workspace. Nothing of the platform's state enters the workspace. The template is rendered, committed with git and packed in the
 Celery worker (projects/templates.py); the folder `<project slug>/` in the home receives the result,
 `.git` included. A folder of that name that exists already is left alone.
 """
@@ -59,11 +60,13 @@ def project_files_write(*, workspace_id, template, project_id, hub=None):
     if workspace.observed_state != Observed.RUNNING:
         return WAIT_SECONDS if workspace.observed_state in (Observed.PENDING, Observed.STARTING) else None
     hub = hub or hub_client()
+    username, token_id = workspace.owner.get_username(), None
     try:
-        state = hub.server_state(workspace.owner.get_username(), workspace.server_name)
+        state = hub.server_state(username, workspace.server_name)
         if not state.ready:
             return WAIT_SECONDS
-        if hub.server_contents_exists(state.url, project.slug):
+        token_id, token = hub.server_token(username, workspace.server_name, note="project files")
+        if hub.server_contents_exists(state.url, project.slug, token=token):
             _record(workspace, WorkspaceEvent.Kind.PROJECT_FILES_FAILED, record_event,
                     f"~/{project.slug} exists already: the project's files were not written over it.", project=project.slug)
             return None
@@ -75,7 +78,7 @@ def project_files_write(*, workspace_id, template, project_id, hub=None):
             author_name=owner.get_full_name() or owner.get_username(), author_email=owner.email))
         prefix = project.slug  # whatever a third-party template names its output folder
         hub.server_contents_write(state.url, directories=[prefix, *(f"{prefix}/{d}" for d in rendered.directories)],
-                                  files={f"{prefix}/{path}": data for path, data in rendered.files.items()})
+                                  files={f"{prefix}/{path}": data for path, data in rendered.files.items()}, token=token)
     except (TemplateError, ValidationError) as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         _record(workspace, WorkspaceEvent.Kind.PROJECT_FILES_FAILED, record_event, message, project=project.slug)
@@ -85,10 +88,21 @@ def project_files_write(*, workspace_id, template, project_id, hub=None):
         _record(workspace, WorkspaceEvent.Kind.PROJECT_FILES_FAILED, record_event,
                 f"The workspace's server did not take the files: {exc}", project=project.slug)
         return None
+    finally:
+        if token_id is not None:
+            _revoke_quietly(hub, username, token_id)
     _record(workspace, WorkspaceEvent.Kind.PROJECT_FILES, record_event,
             f"The {name} template's files are in ~/{prefix}, committed with git ({rendered.commit[:12]}).",
             project=project.slug, template=name, commit=rendered.commit, folder=prefix)
     return None
+
+
+def _revoke_quietly(hub, username, token_id):
+    """The token expires by itself within minutes; revoking it now only shortens that."""
+    try:
+        hub.token_revoke(username, token_id)
+    except HubError as exc:
+        logger.info("Revoking the project-files token of %s failed (it expires anyway): %s", username, exc)
 
 
 def _record(workspace, kind, record_event, message, **data):

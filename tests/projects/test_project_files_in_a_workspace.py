@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import api_as
 from tests.workspaces.test_hub_lifecycle import wait_for_status
@@ -37,7 +38,7 @@ def git(folder, *args):
     return result.stdout.strip()
 
 
-def test_a_workspace_launched_in_a_project_gets_the_template_committed_in_git(hub, celery_worker, alice, team, small):
+def test_a_workspace_launched_in_a_project_gets_the_template_committed_in_git(hub, celery_worker, alice, team, small, settings):
     client = api_as(alice)
     project = client.post("/api/v1/projects/", {"team": team.slug, "name": "Churn model",
                                                 "repository_url": "https://git.example.org/ds/churn.git"}, format="json").json()
@@ -70,6 +71,11 @@ def test_a_workspace_launched_in_a_project_gets_the_template_committed_in_git(hu
     assert git(folder, "config", "filter.nbstripout.clean") == "nbstripout"
     if os.geteuid() == 0:  # written by the server, as the workspace's own account
         assert (folder / "README.md").stat().st_uid == pwd.getpwnam(hub.account("alice")).pw_uid
+
+    # What went into the workspace was a token for that server alone, and it is revoked once the files are written.
+    tokens = requests.get(f"{hub.api_url}/users/alice/tokens", timeout=10,
+                          headers={"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}).json()
+    assert not [token for token in tokens["api_tokens"] if token["note"] == "project files"], tokens
 
     # Asked again: the folder is there, and it is left alone.
     again = client.post(f"/api/v1/workspaces/{workspace_id}/project-files/", {}, format="json")
