@@ -8,12 +8,13 @@ from buckets.models import Bucket, StorageIdentity
 
 def bucket_access_q(user):
     """The buckets a person's key opens: their own, their teams' (project buckets excepted), and the buckets
-    of the projects they work in (an owner, a listed member, or in the team of a whole-team project)."""
+    of the projects they work in (in the project's team, and an owner, a listed member, or any member for a
+    whole-team project)."""
     Kind = Bucket.Kind
-    project_member = (Q(project__owners=user) | Q(project__members=user)
-                      | Q(project__whole_team=True, team__memberships__user=user))
-    return (Q(owner=user, kind=Kind.PERSONAL) | (Q(team__memberships__user=user) & Q(kind=Kind.TEAM))
-            | (Q(kind=Kind.PROJECT) & project_member))
+    in_team = Q(team__memberships__user=user)  # a project's bucket's team is the project's
+    # Listed people who left the team are no longer in the project.
+    project_member = in_team & (Q(project__owners=user) | Q(project__members=user) | Q(project__whole_team=True))
+    return (Q(owner=user, kind=Kind.PERSONAL) | (in_team & Q(kind=Kind.TEAM)) | (Q(kind=Kind.PROJECT) & project_member))
 
 
 def bucket_list_for(*, user):

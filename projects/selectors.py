@@ -33,9 +33,10 @@ def project_can_manage(*, user, project):
 
 
 def project_member_q(user):
-    """A filter on projects the user works in: an owner, a listed member, or in the team of a whole-team project."""
+    """A filter on projects the user works in: in the project's team, and an owner, a listed member, or anyone
+    for a whole-team project. (Listed people who left the team are no longer in the project.)"""
     in_team = Exists(Membership.objects.filter(team=OuterRef("team"), user=user))
-    return Q(owners=user) | Q(members=user) | (Q(whole_team=True) & in_team)
+    return in_team & (Q(owners=user) | Q(members=user) | Q(whole_team=True))
 
 
 def project_is_member(*, user, project):
@@ -52,11 +53,11 @@ def project_launch_choices(*, user, team=None):
 
 def project_member_usernames(*, project):
     """Who the project's data is for: owners, listed members, or the whole team."""
+    team = set(Membership.objects.filter(team_id=project.team_id).values_list("user__username", flat=True))
     if project.whole_team:
-        names = set(Membership.objects.filter(team_id=project.team_id).values_list("user__username", flat=True))
-    else:
-        names = set(project.members.values_list("username", flat=True))
-    return sorted(names | set(project.owners.values_list("username", flat=True)))
+        return sorted(team)
+    listed = set(project.members.values_list("username", flat=True)) | set(project.owners.values_list("username", flat=True))
+    return sorted(listed & team)
 
 
 def template_list():

@@ -132,3 +132,10 @@ def test_the_list_costs_the_same_number_of_queries_for_one_project_or_many(alice
         project = create(client, team=team.slug, name=f"Project {number}", members=["bob"], whole_team=False).json()
         client.post(f"/api/v1/projects/{project['id']}/stage/", {"stage": "research"}, format="json")
     assert list_queries() == one
+
+
+def test_a_team_with_projects_is_not_deleted(admin, alice, team):
+    create(api_as(alice), team=team.slug)
+    refused = api_as(admin).delete(f"/api/v1/teams/{team.pk}/")
+    assert refused.status_code == 400 and "projects" in refused.json()["detail"]
+    assert Project.objects.filter(team=team).exists()

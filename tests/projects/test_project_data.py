@@ -69,3 +69,17 @@ def test_the_project_page_shows_its_bucket(s3, alice, bob, team):  # noqa: F811
         section = client.get(f"/projects/{project.pk}/").content.decode().split('id="project-data"')[1].split("</section>")[0]
         assert f"s3://{bucket.name}/" in section
         assert (f"/data/buckets/{bucket.pk}/" in section) is member
+
+
+def test_leaving_the_team_closes_the_project_bucket_even_to_a_listed_member(any_store, alice, bob, team):  # noqa: F811
+    from portal.accounts import services as accounts
+    from portal.accounts.models import Membership
+
+    project = make_project(alice, team, "Churn", whole_team=False, members=["bob"])
+    bucket = Bucket.objects.get(project=project)
+    keys = provision(project, alice, bob)
+    keys["bob"].put_object(Bucket=bucket.name, Key="mine.csv", Body=b"1")
+    accounts.membership_remove(membership=Membership.objects.get(user=bob, team=team), actor=alice)
+    services.identity_sync(user_id=bob.pk)
+    assert list(project.members.values_list("username", flat=True)) == ["bob"]  # still listed
+    assert denied(keys["bob"].get_object, Bucket=bucket.name, Key="mine.csv")
