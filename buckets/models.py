@@ -18,12 +18,15 @@ class Bucket(models.Model):
     class Kind(models.TextChoices):
         PERSONAL = "personal", "Personal"
         TEAM = "team", "Team"
+        PROJECT = "project", "Project"  # a project's data: only its members' keys open it
 
     name = models.CharField(max_length=63, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="buckets")
     team = models.ForeignKey("accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="buckets")
+    # A project's bucket: its team pays; only the project's members' keys open it (not the whole team's).
+    project = models.ForeignKey("projects.Project", on_delete=models.SET_NULL, null=True, blank=True, related_name="buckets")
     # The team's main bucket (made with the team); admins' extra ones are not.
     primary = models.BooleanField(default=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PROVISIONING)
@@ -41,6 +44,7 @@ class Bucket(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["owner"], condition=models.Q(kind="personal"), name="bucket_one_personal_per_owner"),
             models.UniqueConstraint(fields=["team"], condition=models.Q(primary=True), name="bucket_one_primary_per_team"),
+            models.UniqueConstraint(fields=["project"], condition=models.Q(kind="project"), name="bucket_one_per_project"),
         ]
 
     def __str__(self):

@@ -68,6 +68,12 @@ def bucket_name_for_team(team, label=""):
                         taken_ok=bool(label))
 
 
+def bucket_name_for_project(project):
+    part, exact = _name_part(f"{project.team.slug}-{project.slug}")
+    return _unique_name(f"{settings.PLATFORM_BUCKETS_PREFIX}-p-{part}".rstrip("-"), suffix=f"p{project.pk}",
+                        exact=exact and bool(part))
+
+
 def iam_name_for(user):
     return f"{settings.PLATFORM_BUCKETS_PREFIX}-user-{user.pk}"
 
@@ -97,6 +103,16 @@ def bucket_ensure_team(*, team):
     if bucket is None:
         bucket = _create_bucket(name=bucket_name_for_team(team), kind=Bucket.Kind.TEAM, team=team, primary=True)
         bucket = bucket or Bucket.objects.get(team=team, primary=True)
+    return bucket
+
+
+def bucket_ensure_project(*, project):
+    """The project's bucket row (made with the project; its team pays). Idempotent; no object-store call."""
+    bucket = Bucket.objects.filter(project=project, kind=Bucket.Kind.PROJECT).first()
+    if bucket is None:
+        bucket = _create_bucket(name=bucket_name_for_project(project), kind=Bucket.Kind.PROJECT, team=project.team,
+                                project=project)
+        bucket = bucket or Bucket.objects.get(project=project, kind=Bucket.Kind.PROJECT)
     return bucket
 
 
@@ -192,11 +208,13 @@ def bucket_provision(*, bucket_id):
 # --- Identities ---------------------------------------------------------------
 
 def _allowed_buckets(user):
-    """(read-write names, read-only names): the person's own bucket and every bucket of their teams;
-    buckets over their quota are read-only."""
+    """(read-write names, read-only names): the person's own bucket, every bucket of their teams, and the
+    buckets of the projects they work in; buckets over their quota are read-only."""
+    from buckets.selectors import bucket_access_q
+
     if not user.is_active:
         return [], []
-    buckets = Bucket.objects.filter(Q(owner=user, kind=Bucket.Kind.PERSONAL) | Q(team__memberships__user=user)).exclude(
+    buckets = Bucket.objects.filter(bucket_access_q(user)).exclude(
         state=State.ORPHANED).distinct().values_list("name", "over_quota")
     read_write = sorted(name for name, over in buckets if not over)
     read_only = sorted(name for name, over in buckets if over)
@@ -360,7 +378,7 @@ def keys_reencrypt():
 def _payer(bucket):
     """(user id, username, team id, team slug) billed for the bucket now: a team bucket's team, a personal
     bucket's owner in their first team (by name)."""
-    if bucket.kind == Bucket.Kind.TEAM:
+    if bucket.kind in (Bucket.Kind.TEAM, Bucket.Kind.PROJECT):
         team = bucket.team
         return None, "", (team.pk if team else None), (team.slug if team else "")
     owner = bucket.owner
@@ -423,7 +441,7 @@ def buckets_janitor():
         return {}
     now = timezone.now()
     orphaned = Bucket.objects.filter(Q(kind=Bucket.Kind.PERSONAL, owner__isnull=True) | Q(kind=Bucket.Kind.TEAM, team__isnull=True)
-                                     ).exclude(state=State.ORPHANED).update(state=State.ORPHANED, state_reason="")
+                                     | Q(kind=Bucket.Kind.PROJECT, project__isnull=True)).exclude(state=State.ORPHANED).update(state=State.ORPHANED, state_reason="")
     for team in Team.objects.filter(buckets__isnull=True):
         bucket_ensure_team(team=team)
     buckets = list(Bucket.objects.filter(state__in=[State.PROVISIONING, State.FAILED]).values_list("pk", flat=True))
@@ -473,9 +491,11 @@ def _usable(bucket, user):
     portal signs with its admin key, so it must not open more than the person's key would."""
     if bucket.state != State.READY:
         raise ValidationError({"detail": f"The bucket {bucket.name} is not ready ({bucket.get_state_display().lower()})."})
-    personal = bucket.kind == Bucket.Kind.PERSONAL and bucket.owner_id == user.pk
-    if not user.is_active or not (personal or bucket.team_id and bucket.team.memberships.filter(user=user).exists()):
-        raise ValidationError({"detail": "Only the bucket's owner or its team's members open its data."})
+    from buckets.selectors import bucket_access_q
+
+    if not user.is_active or not Bucket.objects.filter(bucket_access_q(user), pk=bucket.pk).exists():
+        raise ValidationError({"detail": "Only the bucket's owner, its team's members (a project's: the project's "
+                                         "members) open its data."})
 
 
 def key_clean(key, *, field="key"):

@@ -12,10 +12,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from portal.accounts.models import Membership, Team
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -103,3 +104,28 @@ def _team_deleted(sender, instance, **kwargs):
 @receiver(post_delete, sender=Membership)
 def _membership_changed(sender, instance, **kwargs):
     _sync_user(instance.user_id)
+
+
+def _sync_team(team_id):
+    for user_id in Membership.objects.filter(team_id=team_id).values_list("user_id", flat=True):
+        _sync_user(user_id)
+
+
+@receiver(post_save, sender=Project)
+def _project_saved(sender, instance, created, **kwargs):
+    """A new project gets its bucket; any change (whole team or not) may open or close it for people of the team."""
+    from buckets.services import bucket_ensure_project
+    from buckets.tasks import bucket_provision_task
+
+    if not _enabled():
+        return
+    if created:
+        _queue(bucket_provision_task, bucket_ensure_project(project=instance).pk)
+    _sync_team(instance.team_id)
+
+
+@receiver(m2m_changed, sender=Project.owners.through)
+@receiver(m2m_changed, sender=Project.members.through)
+def _project_people_changed(sender, instance, action, **kwargs):
+    if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, Project):
+        _sync_team(instance.team_id)

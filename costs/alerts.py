@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from costs import enforcement
 from costs.currencies import format_money
-from costs.models import Budget, BudgetAlert, BudgetStop
-from costs.services import ACTIVE, budget_status
+from costs.models import Budget, BudgetAlert, BudgetStop, ProjectBudget, ProjectBudgetAlert
+from costs.services import ACTIVE, budget_status, project_budget_status
 from portal.accounts.models import Membership
 from workspaces.models import Workspace, WorkspaceEvent
 from workspaces.services import workspace_request_stop
@@ -36,6 +36,34 @@ def budgets_check(*, now=None):
     fired = 0
     for budget in Budget.objects.select_related("team"):
         fired += budget_check(budget=budget, now=now)
+    for project_budget in ProjectBudget.objects.select_related("project__team"):
+        fired += project_budget_check(budget=project_budget, now=now)
+    return fired
+
+
+def project_budget_check(*, budget, now=None):
+    """Fire the thresholds of a project's budget reached this period, each once (a unique row); the mail
+    goes out after commit. Idempotent; returns how many fired. (A project budget refuses launches at
+    100 % by itself, in the launch check: nothing here stops anything.)"""
+    now = now or timezone.now()
+    status = project_budget_status(budget, now)
+    done = set(ProjectBudgetAlert.objects.filter(project_id=budget.project_id, period_start=status["period_start"])
+               .values_list("threshold", flat=True))
+    fired = 0
+    for threshold in sorted(set(budget.thresholds) | {100}):
+        if threshold in done or not _reached(status["spent"], status["limit"], threshold):
+            continue
+        try:
+            with transaction.atomic():
+                alert = ProjectBudgetAlert.objects.create(project=budget.project, period_start=status["period_start"],
+                                                          threshold=threshold, spent=status["spent"],
+                                                          limit=status["limit"], fired_at=now)
+                from costs.tasks import costs_project_alert_deliver_task
+
+                costs_project_alert_deliver_task.delay_on_commit(alert.pk)
+        except IntegrityError:
+            continue  # another pass fired it
+        fired += 1
     return fired
 
 
@@ -249,3 +277,28 @@ def webhook_send(*, alert_id, url):
     response = requests.post(url, data=body, headers=headers, timeout=10, allow_redirects=False)
     if not 200 <= response.status_code < 300:
         raise WebhookFailed(f"{url} answered {response.status_code}")
+
+
+def project_alert_recipients(project):
+    """The project's owners, the team's admins and the platform admins (their addresses)."""
+    User = get_user_model()
+    people = User.objects.filter(is_active=True).filter(
+        Q(owned_projects=project) | Q(is_staff=True) | Q(is_superuser=True)
+        | Q(memberships__team_id=project.team_id, memberships__role=Membership.Role.ADMIN))
+    return sorted({email for email in people.values_list("email", flat=True) if email})
+
+
+def project_alert_deliver(*, alert_id):
+    """Mail a project budget alert, once."""
+    alert = ProjectBudgetAlert.objects.select_related("project__team").filter(pk=alert_id, mailed_at__isnull=True).first()
+    if alert is None:
+        return
+    project, currency = alert.project, settings.PLATFORM_CURRENCY
+    subject = f"[{settings.PLATFORM_SITE_NAME}] Project {project.name} has used {alert.threshold} % of its budget"
+    body = (f"Project {project.name} ({project.team.name}) has spent {format_money(alert.spent, currency)} of its "
+            f"{format_money(alert.limit, currency)} budget for the period that began {alert.period_start:%Y-%m-%d %H:%M} UTC."
+            + ("\n\nNew launches in the project are refused until the next period or a bigger project budget."
+               if alert.threshold >= 100 else "")
+            + f"\n\n{settings.PLATFORM_PUBLIC_URL}/costs/projects/{project.pk}/\n")
+    send_mass_mail([(subject, body, None, [recipient]) for recipient in project_alert_recipients(project)])
+    ProjectBudgetAlert.objects.filter(pk=alert.pk, mailed_at__isnull=True).update(mailed_at=timezone.now())

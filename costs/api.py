@@ -22,10 +22,11 @@ from costs.models import BudgetGrant, PriceSheet
 from costs.periods import period_bounds
 from costs.serializers import (
     BudgetGrantInput, BudgetGrantOutput, BudgetInput, BudgetOutput, CostReportOutput, CostReportQuery,
-    PriceSheetInput, PriceSheetOutput,
+    PriceSheetInput, PriceSheetOutput, ProjectBudgetInput, ProjectBudgetOutput,
 )
 from portal.accounts.models import Membership, Team
-from portal.accounts.selectors import team_role
+from portal.accounts.selectors import team_can_manage, team_role
+from projects.selectors import project_can_manage, project_get_for
 
 
 def team_for(request, team_id, *, manage):
@@ -162,10 +163,10 @@ def report_window(team, params):
     return start, end, data["group_by"]
 
 
-def _report(request, team_id):
-    team = team_for(request, team_id, manage=True)
+def _report(request, team_id, project=None):
+    team = project.team if project is not None else team_for(request, team_id, manage=True)
     start, end, group_by = report_window(team, request.query_params)
-    groups, total = selectors.cost_report(team=team, start=start, end=end, group_by=group_by)
+    groups, total = selectors.cost_report(team=team, start=start, end=end, group_by=group_by, project=project)
     return team, {"team": team.pk, "currency": settings.PLATFORM_CURRENCY, "start": start, "end": end,
                   "group_by": group_by, "total": total, "groups": groups}
 
@@ -173,7 +174,7 @@ def _report(request, team_id):
 REPORT_PARAMETERS = [
     OpenApiParameter("start", str, description="ISO date or date-time; default: the current budget period's start"),
     OpenApiParameter("end", str, description="exclusive; default: the period's end"),
-    OpenApiParameter("group_by", str, enum=["user", "profile", "image", "day", "workspace", "bucket"], description="default: user"),
+    OpenApiParameter("group_by", str, enum=["user", "profile", "image", "day", "workspace", "bucket", "project"], description="default: user"),
 ]
 
 
@@ -196,7 +197,72 @@ class CostReportCsvApi(APIView):
         return cost_report_csv(team, report)
 
 
-def cost_report_csv(team, report):
+def project_for_costs(request, pk):
+    """The project if the caller may see its costs: 404 for outsiders, 403 for team members who neither own
+    it nor administer the team (costs per person are for those who answer for them)."""
+    project = project_get_for(user=request.user, pk=pk)
+    if not project_can_manage(user=request.user, project=project):
+        raise PermissionDenied("Only the project's owners and the team's admins see its budget and costs.")
+    return project
+
+
+@extend_schema(tags=["costs"])
+class ProjectCostReportApi(APIView):
+    """What a project's workspaces cost in a window (the team's budget period by default), grouped."""
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses=CostReportOutput)
+    def get(self, request, pk):
+        return Response(CostReportOutput(_report(request, None, project_for_costs(request, pk))[1]).data)
+
+
+@extend_schema(tags=["costs"])
+class ProjectCostReportCsvApi(APIView):
+    """The project's report as CSV (amounts in major units)."""
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses={(200, "text/csv"): str})
+    def get(self, request, pk):
+        project = project_for_costs(request, pk)
+        team, report = _report(request, None, project)
+        return cost_report_csv(team, report, name=f"{team.slug}-{project.slug}")
+
+
+def _project_budget_response(budget):
+    return Response(ProjectBudgetOutput(budget, context={"status": services.project_budget_status(budget)}).data)
+
+
+@extend_schema(tags=["costs"])
+class ProjectBudgetApi(APIView):
+    """A project's budget inside its team's: owners and team admins read it; team admins and platform admins set it."""
+
+    @extend_schema(responses=ProjectBudgetOutput)
+    def get(self, request, pk):
+        project = project_for_costs(request, pk)
+        budget = selectors.project_budget_for(project=project)
+        if budget is None:
+            raise NotFound("This project has no budget.")
+        return _project_budget_response(budget)
+
+    @extend_schema(request=ProjectBudgetInput, responses=ProjectBudgetOutput)
+    def put(self, request, pk):
+        project = project_for_costs(request, pk)
+        if not team_can_manage(user=request.user, team=project.team):
+            raise PermissionDenied("Only the team's admins and platform admins set project budgets.")
+        serializer = ProjectBudgetInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        budget = services.project_budget_set(project=project, actor=request.user, request=request._request,
+                                             **serializer.validated_data)
+        return _project_budget_response(budget)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        project = project_for_costs(request, pk)
+        if not team_can_manage(user=request.user, team=project.team):
+            raise PermissionDenied("Only the team's admins and platform admins set project budgets.")
+        services.project_budget_remove(project=project, actor=request.user, request=request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def cost_report_csv(team, report, *, name=None):
     from costs.currencies import minor_to_major
 
     buffer = io.StringIO()
@@ -207,7 +273,7 @@ def cost_report_csv(team, report):
                          group["hours"], group["records"]])
     writer.writerow(["total", "", minor_to_major(report["total"], report["currency"]), "", ""])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    name = f"costs-{team.slug}-{report['start']:%Y%m%d}-{report['end']:%Y%m%d}-{report['group_by']}.csv"
+    name = f"costs-{name or team.slug}-{report['start']:%Y%m%d}-{report['end']:%Y%m%d}-{report['group_by']}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

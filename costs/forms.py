@@ -84,6 +84,13 @@ class BudgetForm(forms.Form):
             raise forms.ValidationError("Give whole percentages separated by commas, e.g. 50, 80, 100.") from None
 
 
+class ProjectBudgetForm(forms.Form):
+    amount = MoneyField(label="Amount", help_text="Per period of the team's budget, at most the team's amount.")
+    thresholds = forms.CharField(initial="50, 80, 100", help_text="Alert at these percentages.")
+
+    clean_thresholds = BudgetForm.clean_thresholds
+
+
 class GrantForm(forms.Form):
     amount = MoneyField(label="Amount", help_text="Added to the limit until the grant ends, e.g. 100.00.")
     ends = forms.DateTimeField(help_text="UTC, e.g. 2026-12-01 00:00.")

@@ -53,7 +53,8 @@ def _open_spans(since, now):
         Exists(MeterRun.objects.filter(pk=OuterRef("pk"))))
     if since is not None:
         events = events.filter(created__gte=since - LOOKBACK)
-    events = list(events.select_related("workspace__owner", "workspace__team", "workspace__profile").order_by("created", "id"))
+    events = list(events.select_related("workspace__owner", "workspace__team", "workspace__profile", "workspace__project")
+                  .order_by("created", "id"))
     spans = []
     for event in events:
         workspace = event.workspace
@@ -63,6 +64,7 @@ def _open_spans(since, now):
             workspace_id=workspace.pk, workspace_name=workspace.name,
             user_id=workspace.owner_id, username=workspace.owner.get_username(),
             team_id=workspace.team_id, team_slug=workspace.team.slug,
+            project_id=workspace.project_id, project_slug=workspace.project.slug if workspace.project_id else "",
             profile_id=profile.pk, profile_name=profile.name, image=workspace.image,
             cpu=profile.cpu, memory_bytes=profile.memory_bytes, gpus=profile.gpus, gpu_type=profile.gpu_type,
             disk_bytes=profile.disk_bytes, start=event.created, metered_until=event.created))
@@ -172,7 +174,7 @@ def _slices(span, until, *, time_zone, sheets, default_currency):
             run=span, kind=span.kind, workspace_id=span.workspace_id, workspace_name=span.workspace_name,
             bucket_id=span.bucket_id, bucket_name=span.bucket_name,
             user_id=span.user_id, username=span.username, team_id=span.team_id, team_slug=span.team_slug,
-            profile_id=span.profile_id, profile_name=span.profile_name, image=span.image,
+            project_id=span.project_id, project_slug=span.project_slug, profile_id=span.profile_id, profile_name=span.profile_name, image=span.image,
             start=start, end=end, duration_ms=duration_us // 1000, price_sheet=sheet, rate_micros_per_hour=rate,
             cost_micros=cost_micros(rate, duration_us), currency=currency))
     return records

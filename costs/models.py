@@ -64,6 +64,8 @@ class MeterRun(models.Model):
     username = models.CharField(max_length=150)
     team_id = models.BigIntegerField(null=True)
     team_slug = models.CharField(max_length=100)
+    project_id = models.BigIntegerField(null=True, blank=True)
+    project_slug = models.CharField(max_length=50, blank=True)
     profile_id = models.BigIntegerField(null=True)
     profile_name = models.CharField(max_length=60)
     image = models.CharField(max_length=300)
@@ -98,6 +100,8 @@ class UsageRecord(models.Model):
     username = models.CharField(max_length=150)
     team_id = models.BigIntegerField(null=True)
     team_slug = models.CharField(max_length=100)
+    project_id = models.BigIntegerField(null=True, blank=True)
+    project_slug = models.CharField(max_length=50, blank=True)
     profile_id = models.BigIntegerField(null=True)
     profile_name = models.CharField(max_length=60)
     image = models.CharField(max_length=300)
@@ -117,6 +121,7 @@ class UsageRecord(models.Model):
             models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="usage_record_end_after_start"),
         ]
         indexes = [models.Index(fields=["team_id", "start"], name="costs_usage_team_start"),
+                   models.Index(fields=["project_id", "start"], name="costs_usage_project_start"),
                    models.Index(fields=["workspace_id", "start"], name="costs_usage_workspace_start")]
 
 
@@ -137,6 +142,37 @@ class Budget(models.Model):
 
     def __str__(self):
         return f"Budget of {self.team}"
+
+
+class ProjectBudget(models.Model):
+    """A project's share of its team's budget, per the team's budget period: launches in the project that it
+    cannot carry are refused (whatever the team budget's action); alerts fire like a team's."""
+
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="budget")
+    amount = models.PositiveBigIntegerField(help_text="Minor units per period.")
+    currency = models.CharField(max_length=3)
+    thresholds = models.JSONField(default=list, help_text="Percentages of the budget that send an alert.")
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Budget of project {self.project}"
+
+
+class ProjectBudgetAlert(models.Model):
+    """A threshold of a project's budget crossed in one period; the unique constraint makes each fire once."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="budget_alerts")
+    period_start = models.DateTimeField()
+    threshold = models.PositiveSmallIntegerField()
+    spent = models.BigIntegerField(help_text="Minor units spent when it fired.")
+    limit = models.BigIntegerField()
+    fired_at = models.DateTimeField()
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-fired_at"]
+        constraints = [models.UniqueConstraint(fields=["project", "period_start", "threshold"],
+                                               name="project_budget_alert_once_per_period")]
 
 
 class BudgetGrant(models.Model):

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
-from costs.models import Budget, UsageRecord
+from costs.models import Budget, ProjectBudget, UsageRecord
 from costs.pricing import micros_to_minor
 
 GROUPS = {
@@ -14,18 +14,23 @@ GROUPS = {
     "image": ("image", "image"),
     "workspace": ("workspace_id", "workspace_name"),
     "bucket": ("bucket_id", "bucket_name"),
+    "project": ("project_id", "project_slug"),
 }
-GROUP_BY_CHOICES = ["user", "profile", "image", "day", "workspace", "bucket"]
+GROUP_BY_CHOICES = ["user", "profile", "image", "day", "workspace", "bucket", "project"]
+NO_PROJECT = "(no project)"
 
 
-def cost_report(*, team, start, end, group_by):
+def cost_report(*, team, start, end, group_by, project=None):
     """Costs of a team's usage that started in [start, end), grouped. One query.
 
     Returns (groups, total): groups are {"key", "label", "cost" (minor units), "hours", "records"},
     biggest first (days in order; days are the team's local days); total is rounded once, from the
-    micro-units, so it can differ from the sum of the rounded groups by a cent or so.
+    micro-units, so it can differ from the sum of the rounded groups by a cent or so. With ``project``, only
+    that project's usage.
     """
     records = UsageRecord.objects.filter(team_id=team.pk, start__gte=start, start__lt=end)
+    if project is not None:
+        records = records.filter(project_id=project.pk)
     if group_by == "day":
         rows = (records.annotate(day=TruncDate("start", tzinfo=ZoneInfo(team.time_zone))).values("day")
                 .annotate(micros=Sum("cost_micros"), ms=Sum("duration_ms"), records=Count("id")).order_by("day"))
@@ -37,7 +42,8 @@ def cost_report(*, team, start, end, group_by):
     rows = records.values(*fields).annotate(micros=Sum("cost_micros"), ms=Sum("duration_ms"), records=Count("id")).order_by("-micros", key)
     merged = {}
     for row in rows:  # a renamed workspace or profile keeps one key: the newest name seen wins
-        item = merged.setdefault(row[key], {"key": row[key], "label": row[label], "micros": 0, "ms": 0, "records": 0})
+        item = merged.setdefault(row[key], {"key": row[key], "label": row[label] or (NO_PROJECT if group_by == "project" else ""),
+                                            "micros": 0, "ms": 0, "records": 0})
         item["micros"] += row["micros"]
         item["ms"] += row["ms"]
         item["records"] += row["records"]
@@ -60,3 +66,7 @@ def remaining_for_user(*, user):
 
     budgets = Budget.objects.filter(team__memberships__user=user).select_related("team").order_by("team__name")
     return [{"team": budget.team, **budget_status(budget)} for budget in budgets]
+
+
+def project_budget_for(*, project):
+    return ProjectBudget.objects.select_related("project__team").filter(project=project).first()

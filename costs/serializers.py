@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from costs.currencies import minor_to_major, parse_money
-from costs.models import Budget, BudgetGrant, PriceSheet
+from costs.models import Budget, BudgetGrant, PriceSheet, ProjectBudget
 from costs.selectors import GROUP_BY_CHOICES
 
 # Money in the API: every amount a script sets can be given either as the integer field in minor
@@ -157,6 +157,33 @@ class BudgetInput(serializers.Serializer):
     grace_minutes = serializers.IntegerField(required=False, default=60)
     period_start_day = serializers.IntegerField(required=False, default=1)
     time_zone = serializers.CharField(required=False, default=None, allow_null=True, help_text="IANA name; the team's zone.")
+
+    def validate(self, attrs):
+        attrs["amount"] = money_from(attrs, "amount", required=True)
+        return attrs
+
+
+class ProjectBudgetOutput(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id")
+    amount_decimal = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProjectBudget
+        fields = ["project", "amount", "amount_decimal", "currency", "thresholds", "updated", "status"]
+
+    def get_amount_decimal(self, budget) -> str:
+        return decimal_text(budget.amount, budget.currency)
+
+    def get_status(self, budget) -> BudgetStatusOutput:
+        return BudgetStatusOutput(self.context["status"]).data
+
+
+class ProjectBudgetInput(serializers.Serializer):
+    amount = serializers.IntegerField(required=False, help_text="Minor units per period of the team's budget.")
+    amount_decimal = _decimal_twin("amount", "Per period")
+    thresholds = serializers.ListField(child=serializers.IntegerField(), required=False, default=None, allow_null=True,
+                                       help_text="Alert at these percentages; default [50, 80, 100].")
 
     def validate(self, attrs):
         attrs["amount"] = money_from(attrs, "amount", required=True)

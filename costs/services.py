@@ -12,7 +12,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from costs.currencies import format_money, validate_currency
-from costs.models import Budget, BudgetGrant, PriceSheet, UsageRecord
+from costs.models import Budget, BudgetGrant, PriceSheet, ProjectBudget, UsageRecord
 from costs.periods import period_bounds, validate_time_zone
 from costs.pricing import Resources, compute_rate_micros, hours_affordable, micros_to_minor, storage_rate_micros
 from portal.audit.services import audit_record
@@ -232,27 +232,22 @@ def budget_status(budget, at=None):
 ACTIVE = Q(desired_state="running") & ~Q(observed_state__in=["failed", "stopped"])
 
 
-def budget_check_launch(*, team, profile, workspace=None):
-    """Refuse a launch that would overshoot the team's budget. Call inside the transaction that records
-    the launch: the team's budget row stays locked until it commits, so parallel launches are checked
-    one after the other and cannot overshoot together.
+def budget_check_launch(*, team, profile, workspace=None, project=None):
+    """Refuse a launch that would overshoot the team's budget, or the budget of the project it runs in.
+    Call inside the transaction that records the launch: the team's budget row stays locked until it
+    commits, so parallel launches are checked one after the other and cannot overshoot together.
 
     A launch fits when the period's spend plus ``PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS`` of every
-    active workspace of the team, this one included, stays within the limit.
+    active workspace of the team (of the project), this one included, stays within the limit.
     """
     budget = Budget.objects.select_for_update().select_related("team").filter(team=team).first()
+    if project is not None:
+        _project_budget_check(project=project, team_budget=budget, profile=profile, workspace=workspace)
     if budget is None or budget.action == Budget.Action.NOTIFY:
         return
     now = timezone.now()
     status = budget_status(budget, now)
-    sheet = price_sheet_at(now)
-    active = Workspace.objects.filter(ACTIVE, team=team).select_related("profile")
-    if workspace is not None:
-        active = active.exclude(pk=workspace.pk)
-    hours = settings.PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS
-    reserved = micros_to_minor(hours * sum(profile_hourly_micros(w.profile, sheet) for w in active))
-    needed = micros_to_minor(hours * profile_hourly_micros(profile, sheet))
-    available = status["remaining"] - reserved
+    hours, needed, available = _launch_room(status, Workspace.objects.filter(ACTIVE, team=team), profile, workspace, now)
     if status["remaining"] <= 0 or needed > available:
         currency = budget.currency
         raise ValidationError({"budget": (
@@ -260,6 +255,20 @@ def budget_check_launch(*, team, profile, workspace=None):
             f"this period ({format_money(max(available, 0), currency)} after the running workspaces' next "
             f"{hours} h), and this size needs {format_money(needed, currency)} for {hours} h. "
             "Stop a workspace, choose a smaller size, or ask an admin for more budget.")})
+
+
+def _launch_room(status, active, profile, workspace, now):
+    """(reservation hours, what the launch needs, what remains after the active workspaces' reservation), in
+    minor units, for a budget ``status`` and its ``active`` workspaces (``workspace``, when it starts again,
+    left out of them)."""
+    sheet = price_sheet_at(now)
+    active = active.select_related("profile")
+    if workspace is not None:
+        active = active.exclude(pk=workspace.pk)
+    hours = settings.PLATFORM_COSTS_LAUNCH_RESERVATION_HOURS
+    reserved = micros_to_minor(hours * sum(profile_hourly_micros(w.profile, sheet) for w in active))
+    needed = micros_to_minor(hours * profile_hourly_micros(profile, sheet))
+    return hours, needed, status["remaining"] - reserved
 
 
 def profile_price_label(profile, sheet, budget=None):
@@ -290,3 +299,75 @@ def profile_budget_hours(*, profile, sheet, budgets):
     rate = profile_hourly_micros(profile, sheet)
     return [{"team": item["team"], "remaining": item["remaining"], "hours": hours_affordable(item["remaining"], rate)}
             for item in budgets]
+
+
+# --- Project budgets ----------------------------------------------------------
+
+def project_budget_period(project, at=None):
+    """A project's budget runs over its team's budget periods (calendar months in the team's zone without one)."""
+    team_budget = Budget.objects.filter(team_id=project.team_id).first()
+    start_day = team_budget.period_start_day if team_budget else 1
+    return period_bounds(at or timezone.now(), time_zone=project.team.time_zone, start_day=start_day)
+
+
+def project_spent_micros(*, project_id, start, end):
+    return UsageRecord.objects.filter(project_id=project_id, start__gte=start, start__lt=end).aggregate(
+        total=Sum("cost_micros"))["total"] or 0
+
+
+def project_budget_status(project_budget, at=None):
+    """Where a project's budget stands: period, limit, spent, remaining (minor units), percent."""
+    start, end = project_budget_period(project_budget.project, at)
+    spent = micros_to_minor(project_spent_micros(project_id=project_budget.project_id, start=start, end=end))
+    limit = project_budget.amount
+    return {"period_start": start, "period_end": end, "limit": limit, "amount": limit, "spent": spent,
+            "remaining": limit - spent, "forecast": spent, "currency": project_budget.currency,
+            "percent": round(100 * spent / limit, 1) if limit else None}
+
+
+def project_budget_set(*, project, actor, amount, thresholds=None, request=None):
+    """Set (or with ``amount`` None remove) a project's budget. It lies inside the team's: never above the
+    team budget's amount when the team has one."""
+    errors = {}
+    _check_money(errors, "amount", amount)
+    if errors:
+        raise ValidationError(errors)
+    thresholds = sorted(set(thresholds if thresholds is not None else [50, 80, 100]))
+    if any(not 1 <= value <= 1000 for value in thresholds):
+        raise ValidationError({"thresholds": "Percentages between 1 and 1000."})
+    team_budget = Budget.objects.filter(team_id=project.team_id).first()
+    if team_budget is not None and amount > team_budget.amount:
+        raise ValidationError({"amount": f"A project's budget lies inside its team's: at most "
+                                         f"{format_money(team_budget.amount, team_budget.currency)} per period."})
+    currency = team_budget.currency if team_budget else settings.PLATFORM_CURRENCY
+    with transaction.atomic():
+        budget, _ = ProjectBudget.objects.update_or_create(
+            project=project, defaults={"amount": amount, "currency": currency, "thresholds": thresholds})
+        audit_record(action="project.budget.set", actor=actor, request=request, target=project,
+                     data={"amount": amount, "currency": currency, "thresholds": thresholds})
+    return budget
+
+
+def project_budget_remove(*, project, actor, request=None):
+    with transaction.atomic():
+        deleted, _ = ProjectBudget.objects.filter(project=project).delete()
+        if deleted:
+            audit_record(action="project.budget.remove", actor=actor, request=request, target=project)
+
+
+def _project_budget_check(*, project, team_budget, profile, workspace):
+    """The project's budget for a launch in it; the caller holds the team budget's row lock (when the team
+    has a budget), and the project budget's row is locked here, so launches in one project queue up."""
+    budget = ProjectBudget.objects.select_for_update().select_related("project__team").filter(project=project).first()
+    if budget is None:
+        return
+    now = timezone.now()
+    status = project_budget_status(budget, now)
+    hours, needed, available = _launch_room(status, Workspace.objects.filter(ACTIVE, project=project), profile, workspace, now)
+    if status["remaining"] <= 0 or needed > available:
+        currency = budget.currency
+        raise ValidationError({"project": (
+            f"Project {project.slug}'s budget does not allow this launch: {format_money(max(status['remaining'], 0), currency)} "
+            f"of {format_money(budget.amount, currency)} remains this period ({format_money(max(available, 0), currency)} "
+            f"after its running workspaces' next {hours} h), and this size needs {format_money(needed, currency)} "
+            f"for {hours} h. Stop a workspace of the project, choose a smaller size, or ask its owners for more budget.")})

@@ -3,7 +3,9 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from costs.alerts import WebhookFailed, alert_deliver, budget_enforce, budget_stop_mail, budgets_check, webhook_send
+from costs.alerts import (
+    WebhookFailed, alert_deliver, budget_enforce, budget_stop_mail, budgets_check, project_alert_deliver, webhook_send,
+)
 from costs.models import Budget
 from costs.metering import metering_run
 
@@ -22,6 +24,13 @@ def costs_meter_task():
 def costs_alert_deliver_task(alert_id):
     """Mail an alert once and queue its webhooks. Safe to run twice."""
     alert_deliver(alert_id=alert_id)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=900, max_retries=8)
+def costs_project_alert_deliver_task(alert_id):
+    """Mail a project budget alert once, retried while the mail server is away. Safe to run twice."""
+    if isinstance(alert_id, int):
+        project_alert_deliver(alert_id=alert_id)
 
 
 @shared_task(ignore_result=True)

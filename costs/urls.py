@@ -8,4 +8,6 @@ urlpatterns = [
     path("teams/<int:team_id>/", views.team_costs, name="costs_team"),
     path("teams/<int:team_id>/budget/", views.budget_edit, name="costs_budget_edit"),
     path("teams/<int:team_id>/grants/", views.grant_create, name="costs_grant_create"),
+    path("projects/<int:pk>/", views.project_costs, name="costs_project"),
+    path("projects/<int:pk>/budget/", views.project_budget_edit, name="costs_project_budget"),
 ]

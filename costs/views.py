@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from costs import charts, selectors, services
 from costs.alerts import budget_stop_for
 from costs.currencies import format_money
-from costs.forms import BudgetForm, GrantForm, PriceSheetForm
+from costs.forms import BudgetForm, GrantForm, PriceSheetForm, ProjectBudgetForm
 from costs.metering import cost_so_far_micros
 from costs.models import BudgetGrant, PriceSheet
 from costs.periods import period_bounds
@@ -21,6 +21,7 @@ from costs.pricing import micros_to_minor
 from portal.accounts.models import Membership, Team
 from portal.accounts.selectors import team_can_manage, team_list_for
 from portal.web.helpers import form_add_errors, platform_admin_required
+from projects.selectors import project_can_manage, project_get_for
 from workspaces.selectors import workspace_list_for
 
 
@@ -56,19 +57,9 @@ def team_costs(request, team_id):
     now = timezone.now()
     start, end = period_bounds(now, time_zone=team.time_zone, start_day=budget.period_start_day if budget else 1)
     status = services.budget_status(budget, now) if budget else None
-    by_day, total = selectors.cost_report(team=team, start=start, end=end, group_by="day")
-    by_user, _ = selectors.cost_report(team=team, start=start, end=end, group_by="user")
-    by_profile, _ = selectors.cost_report(team=team, start=start, end=end, group_by="profile")
-    by_workspace, _ = selectors.cost_report(team=team, start=start, end=end, group_by="workspace")
-    zone = ZoneInfo(team.time_zone)
-    days = [(datetime.combine(datetime.fromisoformat(g["key"]).date(), dt_time(), tzinfo=zone), g["cost"]) for g in by_day]
-    spend = charts.spend_chart(days=days, period_start=start.astimezone(zone), period_end=end.astimezone(zone),
-                               limit=status["limit"] if status else 0, forecast=status["forecast"] if status else total,
-                               today=now.astimezone(zone))
     context = {
-        "team": team, "budget": budget, "status": status, "total": total, "currency": _currency(),
-        "period_start": start, "period_end": end, "spend": spend,
-        "by_user": charts.bar_chart(by_user), "by_profile": charts.bar_chart(by_profile), "by_workspace": by_workspace,
+        "team": team, "budget": budget, "status": status, "currency": _currency(),
+        **_period_reports(team, start, end, status, now),
         "grants": BudgetGrant.objects.filter(team=team, ends__gt=now).select_related("created_by"),
         "budget_stop": budget_stop_for(team_id=team.pk), "section": "costs",
     }
@@ -80,6 +71,67 @@ def team_costs(request, team_id):
         context["budget_form"] = BudgetForm(initial=initial)
         context["grant_form"] = GrantForm()
     return render(request, "costs/team.html", context)
+
+
+def _period_reports(team, start, end, status, now, project=None):
+    """What a cost page shows of a period (a team's, or one project's of it): the spend chart against the
+    budget, spend by user and by size, and each workspace's cost."""
+    def report(group_by):
+        return selectors.cost_report(team=team, start=start, end=end, group_by=group_by, project=project)
+
+    by_day, total = report("day")
+    zone = ZoneInfo(team.time_zone)
+    days = [(datetime.combine(datetime.fromisoformat(g["key"]).date(), dt_time(), tzinfo=zone), g["cost"]) for g in by_day]
+    spend = charts.spend_chart(days=days, period_start=start.astimezone(zone), period_end=end.astimezone(zone),
+                               limit=status["limit"] if status else 0, forecast=status["forecast"] if status else total,
+                               today=now.astimezone(zone))
+    return {"total": total, "period_start": start, "period_end": end, "spend": spend,
+            "by_user": charts.bar_chart(report("user")[0]), "by_profile": charts.bar_chart(report("profile")[0]),
+            "by_workspace": report("workspace")[0]}
+
+
+def _managed_project(request, pk):
+    """Project costs are for its owners, the team's admins and platform admins; to anyone else it does not exist."""
+    project = project_get_for(user=request.user, pk=pk)
+    if not project_can_manage(user=request.user, project=project):
+        raise Http404
+    return project
+
+
+@login_required
+def project_costs(request, pk):
+    project = _managed_project(request, pk)
+    team, now = project.team, timezone.now()
+    start, end = services.project_budget_period(project, now)
+    budget = selectors.project_budget_for(project=project)
+    status = services.project_budget_status(budget, now) if budget else None
+    context = {
+        "project": project, "team": team, "budget": budget, "status": status, "currency": _currency(),
+        **_period_reports(team, start, end, status, now, project=project), "section": "projects",
+    }
+    if team_can_manage(user=request.user, team=team):
+        initial = {"amount": budget.amount, "thresholds": ", ".join(map(str, budget.thresholds))} if budget else {}
+        context["budget_form"] = ProjectBudgetForm(initial=initial)
+    return render(request, "costs/project.html", context)
+
+
+@login_required
+@require_POST
+def project_budget_edit(request, pk):
+    project = _managed_project(request, pk)
+    if not team_can_manage(user=request.user, team=project.team):
+        raise Http404
+    form = ProjectBudgetForm(request.POST)
+    if form.is_valid():
+        try:
+            services.project_budget_set(project=project, actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"The budget of project {project.name} was saved.")
+    else:
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    return redirect("costs_project", pk=project.pk)
 
 
 @platform_admin_required

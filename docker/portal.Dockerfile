@@ -4,7 +4,8 @@ ARG BASE=docker.io/library/debian:bookworm-slim
 FROM ${BASE}
 # Set only by docker/build.sh behind a TLS-inspecting proxy (the host's CA bundle, mounted for the build).
 ARG PIP_CERT
-RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+# git: the workers render project templates into a git repository (projects/templates.py).
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates git \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 dsw && useradd --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin dsw
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -15,6 +16,7 @@ COPY platform platform
 COPY workspaces workspaces
 COPY images images
 COPY spawner spawner
+COPY projects projects
 RUN python3 -m venv /opt/venv && pip install --upgrade pip && pip install . \
     && (pip uninstall -y rfc3987-syntax || true) \
     # Static files are served by whitenoise from the image (production mode does not look in the apps).

@@ -67,11 +67,13 @@ c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 
 # The portal's service account: only what it needs to run servers for people. `access:servers`
 # lets it read each server's /api/kernels through the proxy for idle culling (a busy kernel is
-# not idle); it grants no hub administration beyond admin:servers, which it has anyway.
+# not idle); it grants no hub administration beyond admin:servers, which it has anyway. `tokens` lets it
+# mint a short-lived token for one person's one server (workspaces/project_files.py): what it sends into a
+# workspace is that token, which opens that workspace only, never its own.
 c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
 c.JupyterHub.load_roles = [
     {"name": "portal", "services": ["portal"],
-     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users"]},
+     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"]},
     # Users reach their own servers but cannot start or stop them here: the portal decides.
     {"name": "user", "scopes": ["access:servers!user", "read:users:name!user", "read:users:groups!user",
                                 "read:servers!user", "users:activity!user"]},

@@ -53,10 +53,13 @@ def platform(team, other_team, admin):
     from buckets.models import Bucket
 
     bucket = Bucket.objects.create(name="dsw-t-data-science", kind=Bucket.Kind.TEAM, team=team, primary=True)
+    from projects.services import project_create
+
+    project = project_create(actor=admin, team=team, name="Churn")
     known = {"team_id": team.id, "username": "bob", "user_id": bob.id, "slug": team.slug}
     by_path = {"/api/v1/profiles/": profile.id, "/api/v1/workspaces/": workspace.id, "/api/v1/tokens/": spare_token.id,
                "/api/v1/images/robots/": robot.id, "/api/v1/images/exceptions/": exception.id, "/api/v1/images/": image.id,
-               "/api/v1/buckets/": bucket.id}
+               "/api/v1/buckets/": bucket.id, "/api/v1/projects/": project.id}
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:

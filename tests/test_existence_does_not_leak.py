@@ -39,6 +39,7 @@ def _slug_routes(world):
         ("get", "/api/v1/images/policy/teams/{slug}/", None),
         ("put", "/api/v1/images/policy/teams/{slug}/", {"block_threshold": "HIGH", "allow_unscanned": False}),
         ("post", "/api/v1/workspaces/", {"name": "probe", "profile": "small", "team": "{slug}"}),
+        ("post", "/api/v1/projects/", {"name": "probe", "team": "{slug}"}),
         ("get", "/api/v1/images/choices/?team={slug}", None),
         ("post", f"/api/v1/images/{image}/approve/", {"all_teams": False, "teams": ["{slug}"]}),
     ]

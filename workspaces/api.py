@@ -14,13 +14,14 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from projects.selectors import project_list_for
 from spawner.spec import ServerEvent
-from workspaces import culling_services, profiles, selectors, services
+from workspaces import culling_services, profiles, project_files, selectors, services
 from workspaces.lab_access import LabGrantAuthentication, LabGrantForThisWorkspace, lab_origin
 from workspaces.launch import launch_spec_for
 from workspaces.models import Profile, Workspace
 from workspaces.serializers import (
-    ProfileInput, ProfileOutput, WorkspaceCreateInput, WorkspaceDeleteInput, WorkspaceEventOutput, WorkspaceOutput,
+    ProfileInput, ProfileOutput, ProjectFilesInput, WorkspaceCreateInput, WorkspaceDeleteInput, WorkspaceEventOutput, WorkspaceOutput,
 )
 
 
@@ -101,8 +102,47 @@ class WorkspaceListApi(generics.ListAPIView):
         profile = _profile_from_reference(request.user, data["profile"])
         if profile is None:
             raise ValidationError({"profile": f"No profile {data['profile']!r}. GET /api/v1/profiles/ lists yours."})
+        project = project_from_reference(request.user, data["project"], team=data["team"])
         workspace = services.workspace_create(owner=request.user, name=data["name"], profile=profile,
-                                              team=data["team"], image=data["image"], request=request._request)
+                                              team=data["team"], image=data["image"], project=project,
+                                              project_files=data["project_files"], request=request._request)
+        return Response(WorkspaceOutput(workspace, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+def project_from_reference(user, reference, *, team=None):
+    """A project the user may see from an id, a slug (in ``team`` when given) or team/slug; None for none;
+    a 400 naming `project` for anything else (another team's project reads as missing)."""
+    if reference in (None, ""):
+        return None
+    reference = str(reference).strip()
+    projects = project_list_for(user=user)
+    if reference.isdigit() and len(reference) < 19:
+        found = list(projects.filter(pk=int(reference)))
+    elif "/" in reference:
+        team_slug, _, slug = reference.partition("/")
+        found = list(projects.filter(team__slug=team_slug, slug=slug))
+    else:
+        found = list(projects.filter(slug=reference, **({"team": team} if team is not None else {})))
+    if len(found) > 1:
+        raise ValidationError({"project": f"Several of your teams have a project {reference!r}: give team/slug or its id."})
+    if not found:
+        raise ValidationError({"project": f"No project {reference!r}. GET /api/v1/projects/ lists yours."})
+    return found[0]
+
+
+@extend_schema(tags=["workspaces"])
+class WorkspaceProjectFilesApi(APIView):
+    """Write a project's template files into the running workspace (into `~/<project slug>/`, committed with
+    git); answers 202 at once, a `project_files` event says when they are there."""
+
+    @extend_schema(request=ProjectFilesInput, responses={202: WorkspaceOutput})
+    def post(self, request, pk):
+        workspace = _own_workspace(request, pk)
+        serializer = ProjectFilesInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = project_from_reference(request.user, serializer.validated_data["project"], team=workspace.team)
+        project_files.workspace_add_project_files(workspace=workspace, actor=request.user, project=project,
+                                                  template=serializer.validated_data["template"])
         return Response(WorkspaceOutput(workspace, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 

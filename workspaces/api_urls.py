@@ -12,6 +12,7 @@ urlpatterns = [
     path("workspaces/<int:pk>/restart/", api.WorkspaceRestartApi.as_view(), name="api_workspace_restart"),
     path("workspaces/<int:pk>/keep-running/", api.WorkspaceKeepRunningApi.as_view(), name="api_workspace_keep_running"),
     path("workspaces/<int:pk>/events/", api.WorkspaceEventListApi.as_view(), name="api_workspace_events"),
+    path("workspaces/<int:pk>/project-files/", api.WorkspaceProjectFilesApi.as_view(), name="api_workspace_project_files"),
     path("workspaces/<int:pk>/lab/", api.WorkspaceLabApi.as_view(), name="api_workspace_lab"),
     path("workspaces/<int:pk>/lab/keep-running/", api.WorkspaceLabKeepRunningApi.as_view(), name="api_workspace_lab_keep_running"),
 ]

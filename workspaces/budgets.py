@@ -14,12 +14,13 @@ __all__ = ["MoneyField", "budget_check_launch", "budget_stop_for", "budget_stops
            "price_sheet_at", "profile_budget_hours", "profile_hourly_price", "profile_price_label", "team_budget_left"]
 
 
-def budget_check_launch(*, team, profile, workspace=None):
-    """Refuse (ValidationError on `budget`) a launch the team's budget cannot carry; locks the team's budget
-    row until the caller's transaction commits, so parallel launches cannot overshoot."""
+def budget_check_launch(*, team, profile, workspace=None, project=None):
+    """Refuse (ValidationError on `budget`, or `project` for a project's budget) a launch the team's budget, or
+    the budget of the project it runs in, cannot carry; locks the team's budget row until the caller's
+    transaction commits, so parallel launches cannot overshoot."""
     from costs import services
 
-    return services.budget_check_launch(team=team, profile=profile, workspace=workspace)
+    return services.budget_check_launch(team=team, profile=profile, workspace=workspace, project=project)
 
 
 def price_sheet_at(instant=None):

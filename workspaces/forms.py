@@ -5,6 +5,7 @@ from django import forms
 from images.forms import launch_choice_label
 from images.selectors import default_choice, launch_choices
 from portal.accounts.models import Team
+from projects.selectors import project_launch_choices
 from workspaces import budgets
 from workspaces.selectors import profile_list_for
 from workspaces.units import parse_size
@@ -27,6 +28,14 @@ class WorkspaceCreateForm(forms.Form):
         self.fields["profile"].label_from_instance = (
             lambda profile: f"{profile.name} — {profile.summary}{budgets.profile_price_label(profile, sheet, budget)}")
         self._add_image_field(user, team)
+        projects = project_launch_choices(user=user)
+        self.fields["project"] = forms.ModelChoiceField(
+            queryset=projects, required=False, empty_label="— none —",
+            help_text="Its costs go to the project, and its budget applies. A project of the workspace's team.")
+        self.fields["project"].label_from_instance = lambda project: f"{project.name} ({project.team.name})"
+        self.fields["project_files"] = forms.BooleanField(
+            required=False, initial=True, label="Add the project's files to the home",
+            help_text="The project template (issue templates, folders, pipeline), committed with git, in ~/<project>.")
 
     def _chosen_team(self, teams):
         chosen = str(self.data.get("team", "")) if self.is_bound else ""

@@ -10,6 +10,7 @@ Kernel checks (for idle culling) run concurrently, at most `concurrency` at a ti
 timeout; one server that hangs or answers garbage gives an error for that server only.
 """
 
+import base64
 import json
 import logging
 import time
@@ -217,6 +218,61 @@ class HubClient:
         if not isinstance(kernels, list):
             raise HubError(f"The server at {server_url} sent an unexpected kernel list")
         return kernels
+
+    def server_token(self, user, server, *, expires_in=600, note="portal"):
+        """(token id, token) of a new hub token of ``user`` that opens their server ``server`` only, for
+        ``expires_in`` seconds. What the portal sends into a workspace (whose code may be hostile) is such a
+        token, never its own: the workspace could read it, and it opens nothing but the workspace itself."""
+        response = self._call("POST", f"/users/{quote(user, safe='')}/tokens", json={
+            "scopes": [f"access:servers!server={user}/{server}"], "expires_in": expires_in, "note": note})
+        if response.status_code not in (200, 201):
+            raise HubError(f"Making a token for {user}/{server} failed: {response.status_code} {_message(response)}")
+        body = response.json()
+        return body["id"], body["token"]
+
+    def token_revoke(self, user, token_id):
+        """Revoke a token of ``user`` (idempotent: a token gone already is a success)."""
+        response = self._call("DELETE", f"/users/{quote(user, safe='')}/tokens/{quote(str(token_id), safe='')}")
+        if response.status_code not in (200, 204, 404):
+            raise HubError(f"Revoking a token of {user} failed: {response.status_code} {_message(response)}")
+
+    def server_contents_exists(self, server_url, path, *, token):
+        """Whether ``path`` exists in a running server's home (its contents API, through the proxy)."""
+        response = self._server_request("GET", server_url, f"api/contents/{quote(path)}", token=token, params={"content": "0"})
+        if response.status_code == 404:
+            return False
+        if response.status_code != 200:
+            raise HubError(f"Reading {path} on {server_url} failed: {response.status_code} {_message(response)}")
+        return True
+
+    def server_contents_write(self, server_url, *, directories, files, token):
+        """Create ``directories`` (parents first) and write ``files`` ({path: bytes}) in a running server's home,
+        through its contents API, with ``token`` (one of ``server_token``). The server writes them as the
+        workspace's own account. Repeating it rewrites the same files."""
+        for directory in directories:
+            response = self._server_request("PUT", server_url, f"api/contents/{quote(directory)}", token=token,
+                                            json={"type": "directory"})
+            if response.status_code not in (200, 201):
+                raise HubError(f"Creating {directory} on {server_url} failed: {response.status_code} {_message(response)}")
+        for path, data in files.items():
+            model = {"type": "file", "format": "base64", "content": base64.b64encode(data).decode("ascii")}
+            response = self._server_request("PUT", server_url, f"api/contents/{quote(path)}", token=token, json=model)
+            if response.status_code not in (200, 201):
+                raise HubError(f"Writing {path} on {server_url} failed: {response.status_code} {_message(response)}")
+
+    def _server_request(self, method, server_url, path, *, token, **kwargs):
+        # As server_kernels: with per-user subdomains the hub's url is absolute, and the proxy at servers_url is
+        # asked for that host. `no_track_activity`: the platform writing files is not the owner being active.
+        # A plain request (not the session): the session carries the portal's own token, which must not go there.
+        parts = urlsplit(server_url)
+        headers = {"Authorization": f"token {token}", **({"Host": parts.netloc} if parts.netloc else {})}
+        params = {**kwargs.pop("params", {}), "no_track_activity": "1"}
+        self.requests_made += 1
+        try:
+            return requests.request(method, f"{self.servers_url}{parts.path.rstrip('/')}/{path}", headers=headers,
+                                    params=params, timeout=self.timeout, allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            raise HubUnreachable(f"The server at {server_url} does not answer: {exc.__class__.__name__}") from exc
 
 
 def _message(response):

@@ -75,6 +75,8 @@ class Workspace(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workspaces")
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="workspaces")
+    # The project it works for (of the same team): its costs are attributed to it (costs app).
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, null=True, blank=True, related_name="workspaces")
     name = models.CharField(max_length=40, validators=[WORKSPACE_NAME])
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="workspaces")
     image = models.CharField(max_length=300, help_text="The environment it launches from.")
@@ -175,6 +177,9 @@ class WorkspaceEvent(models.Model):
         KEPT_RUNNING = "kept_running"
         BUDGET_WARNING = "budget_warning"
         BUDGET_WARNING_CLEARED = "budget_warning_cleared"
+        # The project's template written into the home (workspaces/project_files.py), or why not.
+        PROJECT_FILES = "project_files"
+        PROJECT_FILES_FAILED = "project_files_failed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
     created = models.DateTimeField(auto_now_add=True, db_index=True)

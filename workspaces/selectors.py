@@ -15,7 +15,7 @@ def profile_list_for(*, user, team=None):
 def workspace_list_for(*, user):
     """The caller's own live workspaces (deleted ones are history, not listed)."""
     return (Workspace.objects.filter(owner=user).exclude(desired_state=Workspace.Desired.DELETED)
-            .select_related("owner", "team", "profile"))
+            .select_related("owner", "team", "profile", "project"))
 
 
 def workspace_for_hub_server(*, username, server_name):

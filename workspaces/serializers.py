@@ -117,6 +117,9 @@ class BudgetStopOutput(serializers.Serializer):
 class WorkspaceOutput(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
     team = serializers.CharField(source="team.slug")
+    project = serializers.CharField(source="project.slug", allow_null=True, read_only=True,
+                                    help_text="The project it works for (slug in its team), or null.")
+    project_id = serializers.IntegerField(allow_null=True, read_only=True)
     profile = serializers.CharField(source="profile.name")
     status = serializers.ChoiceField(choices=["pending", "starting", "running", "stopping", "stopped", "failed", "deleted"])
     url = serializers.SerializerMethodField()
@@ -127,7 +130,7 @@ class WorkspaceOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Workspace
-        fields = ["id", "name", "owner", "team", "profile", "image", "status", "status_message", "failure_reason",
+        fields = ["id", "name", "owner", "team", "project", "project_id", "profile", "image", "status", "status_message", "failure_reason",
                   "progress", "url", "created", "started", "stopped", "cull_warning", "budget_stop"]
 
     @extend_schema_field(BudgetStopOutput(allow_null=True))
@@ -152,6 +155,18 @@ class WorkspaceCreateInput(serializers.Serializer):
                                             "(GET /api/v1/images/choices/ lists yours). Default: the recommended one. "
                                             "Stored pinned by digest.")
     team = VisibleTeamField(required=False, default=None, help_text="Team slug; needed only when you are in several teams.")
+    project = serializers.CharField(required=False, default=None, allow_null=True, max_length=120,
+                                    help_text="A project of the team to work in and charge (id, slug or team/slug); "
+                                              "the team defaults to the project's.")
+    project_files = serializers.BooleanField(required=False, default=False,
+                                             help_text="Write the project's template files into the home once it runs.")
+
+
+class ProjectFilesInput(serializers.Serializer):
+    template = serializers.CharField(required=False, allow_blank=True, default="", max_length=60,
+                                     help_text="A template's name (GET /api/v1/project-templates/); default: the default one.")
+    project = serializers.CharField(required=False, default=None, allow_null=True, max_length=120,
+                                    help_text="For a workspace in no project: the project the files are for (id, slug or team/slug).")
 
 
 class WorkspaceEventOutput(serializers.ModelSerializer):

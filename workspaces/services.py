@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from observability import metrics
 from portal.accounts.models import Membership
+from projects.services import project_for_launch
 from workspaces import budgets, environments
 from workspaces.models import WORKSPACE_NAME, Workspace, WorkspaceEvent
 from workspaces.selectors import profile_list_for
@@ -50,22 +51,27 @@ def _resolve_team(owner, team):
     return teams[0].team
 
 
-def _budget_check(*, team, profile, workspace=None):
+def _budget_check(*, team, profile, workspace=None, project=None):
     try:
-        budgets.budget_check_launch(team=team, profile=profile, workspace=workspace)
+        budgets.budget_check_launch(team=team, profile=profile, workspace=workspace, project=project)
     except ValidationError:
         metrics.launch_refused(reason="budget", profile=profile.name)
         raise
 
 
-def workspace_create(*, owner, name, profile, team=None, image="", request=None):
-    """Create a workspace and ask for it to run. Returns at once; the reconciler launches it."""
+def workspace_create(*, owner, name, profile, team=None, image="", project=None, project_files=False, request=None):
+    """Create a workspace and ask for it to run. Returns at once; the reconciler launches it.
+
+    In a ``project`` (of the workspace's team, live, the owner a member; the team defaults to the project's),
+    its costs go to the project and its launch is checked against the project's budget too; with
+    ``project_files`` the project's template is written into its home once it runs."""
     name = (name or "").strip()
     try:
         WORKSPACE_NAME(name)
     except ValidationError as exc:
         raise ValidationError({"name": exc.messages}) from None
-    team = _resolve_team(owner, team)
+    team = _resolve_team(owner, team if team is not None or project is None else project.team)
+    project = project_for_launch(user=owner, team=team, project=project)
     if profile is None or not profile_list_for(user=owner, team=team).filter(pk=profile.pk).exists():
         raise ValidationError({"profile": "That profile does not exist or is not available to your team."})
     try:
@@ -75,13 +81,18 @@ def workspace_create(*, owner, name, profile, team=None, image="", request=None)
         raise
     try:
         with transaction.atomic():
-            _budget_check(team=team, profile=profile)
-            workspace = Workspace.objects.create(owner=owner, team=team, name=name, profile=profile, image=image,
+            _budget_check(team=team, profile=profile, project=project)
+            workspace = Workspace.objects.create(owner=owner, team=team, project=project, name=name, profile=profile, image=image,
                                                  desired_state=Desired.RUNNING, observed_state=Observed.PENDING,
                                                  generation=1, start_requested=timezone.now(),
                                                  status_message="Waiting to start…")
-            record_event(workspace, Kind.CREATED, actor=owner, profile=profile.name, image=image, team=team.slug)
+            record_event(workspace, Kind.CREATED, actor=owner, profile=profile.name, image=image, team=team.slug,
+                         **({"project": project.slug} if project else {}))
             _queue_reconcile(workspace)
+            if project is not None and project_files:
+                from workspaces.project_files import queue_project_files
+
+                queue_project_files(workspace=workspace, template="")
     except IntegrityError:
         raise ValidationError({"name": f"You already have a workspace named {name!r}."}) from None
     return workspace
@@ -95,7 +106,9 @@ def workspace_request_start(*, workspace, actor):
             raise ValidationError({"detail": "This workspace was deleted."})
         if workspace.desired_state == Desired.RUNNING and workspace.observed_state not in (Observed.FAILED, Observed.STOPPED, Observed.NONE):
             return workspace
-        _budget_check(team=workspace.team, profile=workspace.profile, workspace=workspace)
+        if workspace.project_id is not None and workspace.project.is_archived:
+            raise ValidationError({"project": f"Project {workspace.project.slug!r} is archived: its workspaces do not start again."})
+        _budget_check(team=workspace.team, profile=workspace.profile, workspace=workspace, project=workspace.project)
         workspace.desired_state = Desired.RUNNING
         workspace.observed_state = Observed.PENDING
         workspace.failure_reason = Failure.NONE

@@ -39,3 +39,15 @@ def workspace_cull_warning_mail_task(workspace_id, warned_at):
     if not isinstance(workspace_id, int) or when is None:
         return False
     return workspace_cull_warning_mail(workspace_id=workspace_id, warned_at=when)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def workspace_project_files_task(workspace_id, template, project_id, waited=0):
+    """Write a project's template files into a workspace once it runs; re-queues itself while it starts."""
+    from workspaces.project_files import MAX_WAITS, project_files_write
+
+    if not isinstance(workspace_id, int) or not isinstance(project_id, int) or waited > MAX_WAITS:
+        return
+    delay = project_files_write(workspace_id=workspace_id, template=str(template or ""), project_id=project_id)
+    if delay is not None:
+        workspace_project_files_task.apply_async((workspace_id, template, project_id, waited + 1), countdown=delay)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from workspaces.hub import server_public_url
 from portal.web.helpers import form_add_errors, platform_admin_required
-from workspaces import culling_services, profiles, selectors, services
+from workspaces import culling_services, profiles, project_files, selectors, services
 from workspaces.forms import ProfileForm, WorkspaceCreateForm
 from workspaces.models import Profile
 
@@ -16,12 +16,14 @@ from workspaces.models import Profile
 
 @login_required
 def workspace_list(request):
-    form = WorkspaceCreateForm(request.POST or None, user=request.user)
+    form = WorkspaceCreateForm(request.POST or None, user=request.user,
+                               initial={"project": request.GET.get("project"), "project_files": True})
     if request.method == "POST" and form.is_valid():
         try:
             workspace = services.workspace_create(owner=request.user, name=form.cleaned_data["name"],
                                                   profile=form.cleaned_data["profile"], team=form.cleaned_data["team"],
-                                                  image=form.cleaned_data["image"], request=request)
+                                                  image=form.cleaned_data["image"], project=form.cleaned_data["project"],
+                                                  project_files=form.cleaned_data["project_files"], request=request)
         except ValidationError as exc:
             form_add_errors(form, exc)
         else:
@@ -55,6 +57,14 @@ def workspace_action(request, pk, action):
         messages.success(request, f"Workspace {workspace.name} is being deleted"
                                   + (" with its home." if delete_home else "; its home is kept."))
         return redirect("workspace_list")
+    if action == "project-files":
+        try:
+            template = project_files.workspace_add_project_files(workspace=workspace, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"The {template} template's files are on their way to ~/{workspace.project.slug}.")
+        return redirect("workspace_detail", pk=workspace.pk)
     if action == "keep-running":
         try:
             culling_services.workspace_keep_running(workspace=workspace, actor=request.user)

@@ -357,12 +357,14 @@ def _open(url):
 @click.option("-s", "--size", help="A size from dsw profiles (any case, or its id); needed when there are several.")
 @click.option("-i", "--image", help="A catalog entry (dsw images); default: the recommended one.")
 @click.option("-t", "--team", help="Your team's slug; needed when you are in several.")
+@click.option("-p", "--project", help="A project to work in and charge (slug, team/slug or id); dsw projects lists them.")
+@click.option("--project-files", is_flag=True, help="Write the project's template files into the home once it runs.")
 @click.option("-w", "--wait", is_flag=True, help="Wait until it runs, then print its JupyterLab URL.")
 @click.option("--open", "open_browser", is_flag=True, help="Open JupyterLab in a browser once it runs (implies --wait).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True, help="Seconds to wait.")
 @json_option
 @pass_context
-def launch(context, name, size, image, team, wait, open_browser, timeout, as_json):
+def launch(context, name, size, image, team, project, project_files, wait, open_browser, timeout, as_json):
     """Launch a workspace called NAME."""
     client = context.client
     if size is None:
@@ -371,7 +373,8 @@ def launch(context, name, size, image, team, wait, open_browser, timeout, as_jso
             names = ", ".join(profile.name for profile in sizes) or "none: ask an admin"
             raise click.UsageError(f"Choose a size with --size ({names}).")
         size = sizes[0].id
-    workspace = client.workspaces.create(name, size=size, image=image, team=team)
+    workspace = client.workspaces.create(name, size=size, image=image, team=team, project=project,
+                                         project_files=project_files or None)
     if not (wait or open_browser):
         if as_json:
             return _print_json(workspace.raw)
@@ -379,6 +382,23 @@ def launch(context, name, size, image, team, wait, open_browser, timeout, as_jso
                    f"dsw ls shows its progress; dsw open {workspace.name} opens it once it runs.")
         return
     _report_running(_wait_running(client, workspace, timeout), as_json, open_browser)
+
+
+@cli.command()
+@click.option("-t", "--team", help="Only this team's projects (slug).")
+@json_option
+@pass_context
+def projects(context, team, as_json):
+    """Your teams' projects, with their stage."""
+    found = context.client.projects.list(team=team)
+    if as_json:
+        return _print_json([project.raw for project in found])
+    if not found:
+        click.echo("No projects yet: start one on the Projects page.", err=True)
+        return
+    _table(["ID", "TEAM", "SLUG", "NAME", "STAGE", "OWNERS", "ARCHIVED"],
+           [[p.id, p.team, p.slug, p.name, p.stage_label, ", ".join(p.owners), _when(p.archived, with_time=False)]
+            for p in found])
 
 
 @cli.command(name="ls")
@@ -500,7 +520,7 @@ team_option = click.option("-t", "--team", help="The team's slug (default: your 
 
 @cli.command()
 @team_option
-@click.option("--by", "group_by", type=click.Choice(["user", "profile", "image", "day", "workspace"]), default="user",
+@click.option("--by", "group_by", type=click.Choice(["user", "profile", "image", "day", "workspace", "project"]), default="user",
               show_default=True, help="Group the costs by.")
 @click.option("--start", help="ISO date or date-time (default: the budget period's start).")
 @click.option("--end", help="Exclusive (default: the budget period's end).")

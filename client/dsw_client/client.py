@@ -17,11 +17,13 @@ from dsw_client.config import credentials_resolve
 from dsw_client.errors import NotFound, NotSignedIn, WaitTimeout, WorkspaceFailed
 from dsw_client.models import (
     Bucket, BucketListing, Budget, BudgetGrant, CostReport, CreatedToken, Image, LaunchChoices, Me, Membership,
-    PresignedLink, PriceSheet, Profile, S3Credentials, S3Secret, Team, TeamRole, Token, Workspace, WorkspaceEvent,
+    PresignedLink, PriceSheet, Profile, Project, ProjectBudget, ProjectTemplate, S3Credentials, S3Secret, Team, TeamRole,
+    Token, Workspace, WorkspaceEvent,
 )
 from dsw_client.transport import Transport
 
 WorkspaceRef = Union[Workspace, int, str]
+ProjectRef = Union[Project, int, str]
 BucketRef = Union[Bucket, int, str]
 TeamRef = Union[Team, TeamRole, int, str]
 Money = Union[str, Decimal]
@@ -58,6 +60,7 @@ class Client:
         self.budgets = Budgets(self._api, self.teams)
         self.costs = Costs(self._api, self.teams)
         self.buckets = Buckets(self._api, self.teams)
+        self.projects = Projects(self._api)
 
     def __repr__(self):
         return f"Client({self.url!r})"
@@ -239,15 +242,27 @@ class Workspaces(_Resource):
         return Workspace.from_api(self._api.get("/api/v1/workspaces/{id}/", id=self.id_of(workspace)))
 
     def create(self, name: str, size: Profile | int | str, *, image: str | None = None,
-               team: TeamRef | None = None) -> Workspace:
+               team: TeamRef | None = None, project: ProjectRef | None = None,
+               project_files: bool | None = None) -> Workspace:
         """Create a workspace and ask for it to start; returns at once (status pending).
 
         ``size``: a profile, its id or its name (any case). ``image``: a catalog reference (default: the
-        recommended one). ``team``: needed only when you are in several teams."""
+        recommended one). ``team``: needed only when you are in several teams. ``project``: a project of the
+        team to work in and charge (the project, its id, slug or team/slug); ``project_files``: write the
+        project's template files into the home once it runs."""
         profile = size.id if isinstance(size, Profile) else size
         team_slug = team.slug if isinstance(team, (Team, TeamRole)) else team
+        project_ref = project.id if isinstance(project, Project) else project
         return Workspace.from_api(self._api.post("/api/v1/workspaces/", json=_given(
-            name=name, profile=profile, image=image, team=team_slug)))
+            name=name, profile=profile, image=image, team=team_slug, project=project_ref, project_files=project_files)))
+
+    def add_project_files(self, workspace: WorkspaceRef, *, template: str | None = None,
+                          project: ProjectRef | None = None) -> Workspace:
+        """Write a project's template files into the running workspace (``~/<project slug>/``, committed with
+        git); ``project`` only for a workspace in no project. Returns at once; a `project_files` event follows."""
+        project_ref = project.id if isinstance(project, Project) else project
+        return Workspace.from_api(self._api.post("/api/v1/workspaces/{id}/project-files/", id=self.id_of(workspace),
+                                                 json=_given(template=template, project=project_ref)))
 
     def start(self, workspace: WorkspaceRef) -> Workspace:
         """Start a stopped or failed workspace (idempotent)."""
@@ -449,6 +464,94 @@ class Costs(_Resource):
         """The same report as the platform's CSV (amounts in currency units)."""
         return self._api.get("/api/v1/teams/{team_id}/costs/export/", team_id=self._teams.id_of(team),
                              params=_query(group_by, start, end), text=True)
+
+
+class Projects(_Resource):
+    """Your teams' projects: the lifecycle stage, archive, their costs and budget, and project templates."""
+
+    def list(self, *, team: str | None = None, archived: bool | None = None) -> list[Project]:
+        params = _given(team=team, archived=None if archived is None else str(archived).lower())
+        return [Project.from_api(item) for item in self._api.paginate("/api/v1/projects/", params=params)]
+
+    def id_of(self, project: ProjectRef) -> int:
+        """A project's id from the project, its id, its slug (when only one of your teams has it) or team/slug."""
+        if isinstance(project, Project):
+            return project.id
+        if isinstance(project, int):
+            return project
+        team, _, slug = project.rpartition("/")
+        found = [p for p in self.list(team=team or None) if p.slug == slug]
+        if len(found) != 1:
+            raise NotFound(f"No single project {project!r} among yours" + (" (give team/slug)." if found else "."),
+                           status=404, detail="Not found.")
+        return found[0].id
+
+    def get(self, project: ProjectRef) -> Project:
+        return Project.from_api(self._api.get("/api/v1/projects/{id}/", id=self.id_of(project)))
+
+    def create(self, team: TeamRef, name: str, *, slug: str | None = None, description: str | None = None,
+               owners: list[str] | None = None, members: list[str] | None = None, whole_team: bool | None = None,
+               stage: str | None = None, repository_url: str | None = None, board_url: str | None = None) -> Project:
+        """Create a project in a team you belong to (``team``: the team, its id or slug); you own it unless
+        ``owners`` says otherwise."""
+        team_ref = team.id if isinstance(team, (Team, TeamRole)) else team
+        return Project.from_api(self._api.post("/api/v1/projects/", json=_given(
+            team=team_ref, name=name, slug=slug, description=description, owners=owners, members=members,
+            whole_team=whole_team, stage=stage, repository_url=repository_url, board_url=board_url)))
+
+    def update(self, project: ProjectRef, **fields) -> Project:
+        """Change name, description, owners, members, whole_team, repository_url or board_url (owners, team admins)."""
+        return Project.from_api(self._api.patch("/api/v1/projects/{id}/", id=self.id_of(project), json=fields))
+
+    def set_stage(self, project: ProjectRef, stage: str) -> Project:
+        return Project.from_api(self._api.post("/api/v1/projects/{id}/stage/", id=self.id_of(project),
+                                               json={"stage": stage}))
+
+    def archive(self, project: ProjectRef) -> Project:
+        return Project.from_api(self._api.post("/api/v1/projects/{id}/archive/", id=self.id_of(project)))
+
+    def restore(self, project: ProjectRef) -> Project:
+        return Project.from_api(self._api.post("/api/v1/projects/{id}/restore/", id=self.id_of(project)))
+
+    def costs(self, project: ProjectRef, *, group_by: str = "user", start: When | None = None,
+              end: When | None = None) -> CostReport:
+        """What the project's workspaces cost (owners, team admins); as the team report."""
+        return CostReport.from_api(self._api.get("/api/v1/projects/{id}/costs/", id=self.id_of(project),
+                                                 params=_query(group_by, start, end)))
+
+    def costs_csv(self, project: ProjectRef, *, group_by: str = "user", start: When | None = None,
+                  end: When | None = None) -> str:
+        return self._api.get("/api/v1/projects/{id}/costs/export/", id=self.id_of(project),
+                             params=_query(group_by, start, end), text=True)
+
+    def budget(self, project: ProjectRef) -> ProjectBudget:
+        """NotFound when the project has no budget."""
+        return ProjectBudget.from_api(self._api.get("/api/v1/projects/{id}/budget/", id=self.id_of(project)))
+
+    def set_budget(self, project: ProjectRef, *, amount: int | None = None, amount_decimal: Money | None = None,
+                   thresholds: list[int] | None = None) -> ProjectBudget:
+        """Team admins and platform admins: the project's share of its team's budget."""
+        return ProjectBudget.from_api(self._api.put("/api/v1/projects/{id}/budget/", id=self.id_of(project), json=_given(
+            amount=amount, amount_decimal=_text(amount_decimal), thresholds=thresholds)))
+
+    def remove_budget(self, project: ProjectRef) -> None:
+        self._api.delete("/api/v1/projects/{id}/budget/", id=self.id_of(project))
+
+    def templates(self) -> list[ProjectTemplate]:
+        return [ProjectTemplate.from_api(item) for item in self._api.get("/api/v1/project-templates/")]
+
+    def default_template(self) -> str:
+        return self._api.get("/api/v1/project-templates/default/")["template"]
+
+    def set_default_template(self, name: str) -> str:
+        """Platform admins: the template new project files come from (``dslp``: the built-in one)."""
+        return self._api.put("/api/v1/project-templates/default/", json={"template": name})["template"]
+
+    def register_template(self, name: str, source: str, *, description: str | None = None,
+                          is_default: bool | None = None) -> ProjectTemplate:
+        """Platform admins: a cookiecutter directory on the platform or a Git URL it can reach."""
+        return ProjectTemplate.from_api(self._api.post("/api/v1/project-templates/", json=_given(
+            name=name, source=source, description=description, is_default=is_default)))
 
 
 def _query(group_by, start, end):

@@ -225,6 +225,8 @@ class Workspace(_Model):
     name: str
     owner: str
     team: str
+    project: str | None
+    project_id: int | None
     profile: str
     image: str
     status: str
@@ -481,4 +483,68 @@ class S3Secret(_Model):
     secret_access_key: str = field(repr=False)
     endpoint_url: str
     region: str
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class StageChange(_Model):
+    """One step of a project's timeline: the stage it entered, when, and who moved it."""
+
+    stage: str
+    entered: datetime | None = field(metadata=WHEN)
+    actor_username: str
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class Project(_Model):
+    """A project of a team. ``stage``: define, research, data, poc, poc_service, evaluation or handoff;
+    ``timeline`` lists the stages it went through; ``archived`` is set while it is read-only."""
+
+    id: int
+    team: str
+    team_id: int
+    name: str
+    slug: str
+    description: str
+    owners: list[str]
+    whole_team: bool
+    members: list[str]
+    stage: str
+    stage_label: str
+    timeline: list[StageChange] = field(metadata=_many(StageChange))
+    repository_url: str
+    board_url: str
+    template: str
+    archived: datetime | None = field(metadata=WHEN)
+    created: datetime | None = field(metadata=WHEN)
+    created_by: str
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class ProjectTemplate(_Model):
+    """A template projects' files are rendered from (a cookiecutter directory or Git URL)."""
+
+    id: int
+    name: str
+    source: str
+    description: str
+    is_default: bool
+    created: datetime | None = field(metadata=WHEN)
+    created_by: str
+    raw: dict = field(repr=False, compare=False)
+
+
+@_typed
+class ProjectBudget(_Model):
+    """A project's share of its team's budget, per the team's budget period; amounts in minor units."""
+
+    project: int
+    amount: int
+    amount_decimal: str
+    currency: str
+    thresholds: list[int]
+    updated: datetime | None = field(metadata=WHEN)
+    status: BudgetStatus = field(metadata=_one(BudgetStatus))
     raw: dict = field(repr=False, compare=False)

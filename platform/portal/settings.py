@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "costs",
     "buckets",
     "observability",
+    "projects",
 ]
 
 MIDDLEWARE = [

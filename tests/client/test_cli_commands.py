@@ -225,3 +225,15 @@ def test_progress_on_a_terminal_is_one_line_that_fills_up():
         "analysis [                              ]   0% Waiting to start…",
         "analysis [############                  ]  40% Server requested"]
     assert frames[2].startswith("analysis [##############################] 100%") and shown.endswith("\n")
+
+
+def test_projects_lists_and_launch_takes_a_project(signed_in, alice, team, small):
+    from projects.services import project_create
+
+    project_create(actor=alice, team=team, name="Churn model")
+    table = signed_in.ok("projects").stdout
+    assert re.search(r"data-science\s+churn-model\s+Churn model\s+Define\s+alice", table), table
+    launched = json.loads(signed_in.ok("launch", "churn", "--size", "small", "--project", "churn-model", "--json").stdout)
+    assert launched["project"] == "churn-model" and Workspace.objects.get(name="churn").project.slug == "churn-model"
+    refused = signed_in("launch", "other", "--size", "small", "--project", "no-such")
+    assert refused.returncode != 0 and "project" in one_line_error(refused)

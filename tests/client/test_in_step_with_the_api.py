@@ -48,6 +48,8 @@ MODELS = {
     models.BudgetGrant: "BudgetGrantOutput", models.CostReport: "CostReportOutput", models.CostGroup: "CostGroupOutput",
     models.Bucket: "BucketOutput", models.BucketObject: "ObjectOutput", models.BucketListing: "ListingOutput",
     models.PresignedLink: "LinkOutput", models.S3Credentials: "CredentialsOutput", models.S3Secret: "CredentialsRevealOutput",
+    models.Project: "ProjectOutput", models.StageChange: "StageChangeOutput", models.ProjectTemplate: "ProjectTemplateOutput",
+    models.ProjectBudget: "ProjectBudgetOutput",
 }
 
 _VERBS = {"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE", "paginate": "GET"}

@@ -49,7 +49,7 @@ def _key(name):
     return _keys.setdefault(name, len(_keys) + 1)
 
 
-def spend(team, minor, at, *, username="alice", profile_name="Small", workspace_id=1):
+def spend(team, minor, at, *, username="alice", profile_name="Small", workspace_id=1, project=None):
     """Put ``minor`` units of spend for ``team`` into the ledger at ``at`` (for budget and report tests)."""
     run = MeterRun.objects.create(id=next(_ids), kind="compute", workspace_id=workspace_id, workspace_name=f"ws{workspace_id}",
                                   username=username, team_id=team.pk, team_slug=team.slug, profile_name=profile_name,
@@ -58,4 +58,5 @@ def spend(team, minor, at, *, username="alice", profile_name="Small", workspace_
     return UsageRecord.objects.create(run=run, kind="compute", workspace_id=workspace_id, workspace_name=run.workspace_name,
                                       username=username, user_id=_key(username), profile_id=_key(profile_name), team_id=team.pk, team_slug=team.slug, profile_name=profile_name,
                                       image="local:default", start=at, end=at + timedelta(minutes=1), duration_ms=60_000,
+                                      project_id=project.pk if project else None, project_slug=project.slug if project else "",
                                       rate_micros_per_hour=0, cost_micros=minor * MICROS, currency="EUR")

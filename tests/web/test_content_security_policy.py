@@ -17,6 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 from images import services as image_services
 from portal.accounts.models import Membership
 from portal.accounts.services import token_create
+from projects.services import project_create
 from tests.conftest import make_user
 from tests.images.factories import make_image
 from buckets.models import Bucket
@@ -48,7 +49,8 @@ def objects(team, admin, bob):
                                                      expires=timezone.now() + timedelta(days=7), actor=admin)
     token, _ = token_create(user=bob, name="laptop")
     bucket = Bucket.objects.create(name="t-data-science", kind=Bucket.Kind.TEAM, team=team)
-    by_prefix = {"workspaces/": workspace.pk, "images/robots/": robot.pk, "images/policy/": exception.pk, "images/": image.pk,
+    project = project_create(actor=bob, team=team, name="Churn")
+    by_prefix = {"projects/": project.pk, "costs/projects/": project.pk, "workspaces/": workspace.pk, "images/robots/": robot.pk, "images/policy/": exception.pk, "images/": image.pk,
                  "manage/profiles/": profile.pk, "data/buckets/": bucket.pk}
     return {
         "slug": team.slug, "team_id": team.pk, "user_id": bob.pk, "token_id": token.pk, "username": "bob",

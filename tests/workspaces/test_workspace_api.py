@@ -6,7 +6,7 @@ from portal.accounts.models import Membership
 from tests.conftest import api_as, make_user
 from workspaces.models import Workspace
 
-FIELDS = {"id", "name", "owner", "team", "profile", "image", "status", "status_message", "failure_reason",
+FIELDS = {"id", "name", "owner", "team", "project", "project_id", "profile", "image", "status", "status_message", "failure_reason",
           "progress", "url", "created", "started", "stopped", "cull_warning", "budget_stop"}
 
 

@@ -247,14 +247,14 @@ def team_update(*, team, actor, request=None, name=None, description=None):
 
 
 def team_delete(*, team, actor, request=None):
-    """Delete a team. Refused while workspaces (live or deleted: their history and costs) belong to it."""
+    """Delete a team. Refused while workspaces (live or deleted: their history and costs) or projects belong to it."""
     try:
         with transaction.atomic():
             audit_record(action="team.deleted", actor=actor, request=request, target=team,
                          data={"members": list(team.memberships.values_list("user__username", flat=True))})
             team.delete()
     except ProtectedError:
-        raise ValidationError({"detail": f"{team.name} has workspaces (their history and costs are kept): "
+        raise ValidationError({"detail": f"{team.name} has workspaces or projects (their history and costs are kept): "
                                          "it cannot be deleted. Remove its members instead."}) from None
 
 

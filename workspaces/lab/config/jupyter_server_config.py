@@ -12,6 +12,10 @@ if os.environ.get("PLATFORM_PORTAL_URL") and os.environ.get("PLATFORM_LAB_GRANT"
     c.ServerApp.tornado_settings = {"page_config_data": {"dswPortalUrl": os.environ["PLATFORM_PORTAL_URL"],
                                                          "dswLabGrant": os.environ["PLATFORM_LAB_GRANT"]}}
 
+# Project files (workspaces/project_files.py) arrive through the contents API with their `.git`, `.github`
+# and `.gitignore`: the server must accept hidden paths. The files are the owner's own either way.
+c.ContentsManager.allow_hidden = True
+
 name, size = os.environ.get("PLATFORM_WORKSPACE_NAME"), os.environ.get("PLATFORM_WORKSPACE_SIZE")
 if name:
     try:
