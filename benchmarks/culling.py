@@ -148,7 +148,7 @@ def run(count, data_dir):
     from workspaces.hub import HubUnreachable
     from workspaces import environments
     from workspaces.culling_services import workspace_cull_sweep
-    from workspaces.hub import hub_client
+    from workspaces.hub import hub_client, kernel_check_token
     from workspaces.models import Profile, Workspace
 
     hub_process = start_hub(data_dir, public_port, hub_port, proxy_api_port, fake.server_address[1])
@@ -220,7 +220,9 @@ def run(count, data_dir):
             began = time.monotonic()
             found = client.running_servers(page_size=200)
             with ThreadPoolExecutor(settings.PLATFORM_CULL_CONCURRENCY) as pool:
-                list(pool.map(lambda state: client.server_kernels(state.url, timeout=10), found.values()))
+                # With the same one-server tokens the sweep uses (minted at the warm-up, then from the cache).
+                list(pool.map(lambda item: client.server_kernels(
+                    item[1].url, token=kernel_check_token(client, *item[0], item[1].started), timeout=10), found.items()))
             return time.monotonic() - began, found
 
         raw_pass()  # warm-up: the proxy's first request to each route is slower, for either side

@@ -21,9 +21,13 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 
 from observability import logs, metrics
 from workspaces.culling import kernels_activity, parse_time
+
+# How long the idle check's per-server token lives (kernel_check_token): a day, so one serves many sweeps.
+KERNEL_CHECK_TOKEN_SECONDS = 24 * 3600
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ class ServerState:
     pending: str = ""  # "spawn", "stop" or ""
     url: str = ""  # absolute (http://alice.localhost:8000/user/…) with per-user subdomains, else a path
     last_activity: str = ""
+    started: str = ""  # when this run began: names the run (a restarted server is another run)
 
     @classmethod
     def from_model(cls, server):
@@ -69,7 +74,8 @@ class ServerState:
         if not server:
             return cls(exists=False)
         return cls(exists=True, ready=bool(server.get("ready")), pending=server.get("pending") or "",
-                   url=server.get("url") or "", last_activity=server.get("last_activity") or "")
+                   url=server.get("url") or "", last_activity=server.get("last_activity") or "",
+                   started=server.get("started") or "")
 
 
 @dataclass(frozen=True)
@@ -195,20 +201,12 @@ class HubClient:
                 return
             offset = next_page["offset"]
 
-    def server_kernels(self, server_url, *, timeout=None):
-        """The kernels of a running single-user server (its `/api/kernels`), reached through the proxy
-        with this token (needs the `access:servers` scope). ``server_url`` is the hub's `url`, e.g.
-        "/user/alice/ws-1/". `no_track_activity` keeps this look from counting as the owner's activity."""
-        # With per-user subdomains the hub's url is absolute (http://alice.localhost:8000/user/…): ask the proxy
-        # at servers_url for that host.
-        parts = urlsplit(server_url)
-        headers = {"Host": parts.netloc} if parts.netloc else {}
-        try:
-            response = self.session.get(f"{self.servers_url}{parts.path.rstrip('/')}/api/kernels", headers=headers,
-                                        params={"no_track_activity": "1"}, timeout=timeout or self.timeout,
-                                        allow_redirects=False)
-        except requests.RequestException as exc:
-            raise HubUnreachable(f"The server at {server_url} does not answer: {exc.__class__.__name__}") from exc
+    def server_kernels(self, server_url, *, token, timeout=None):
+        """The kernels of a running single-user server (its `/api/kernels`), reached through the proxy with
+        ``token``: one of ``server_token``, opening that server only. Never the portal's own token: the server
+        runs its owner's code, which can read what a request brings it. ``server_url`` is the hub's `url`, e.g.
+        "/user/alice/ws-1/"."""
+        response = self._server_request("GET", server_url, "api/kernels", token=token, timeout=timeout)
         if response.status_code != 200:
             raise HubError(f"Reading the kernels of {server_url} failed: {response.status_code}")
         try:
@@ -260,7 +258,7 @@ class HubClient:
             if response.status_code not in (200, 201):
                 raise HubError(f"Writing {path} on {server_url} failed: {response.status_code} {_message(response)}")
 
-    def _server_request(self, method, server_url, path, *, token, **kwargs):
+    def _server_request(self, method, server_url, path, *, token, timeout=None, **kwargs):
         # As server_kernels: with per-user subdomains the hub's url is absolute, and the proxy at servers_url is
         # asked for that host. `no_track_activity`: the platform writing files is not the owner being active.
         # A plain request (not the session): the session carries the portal's own token, which must not go there.
@@ -270,7 +268,7 @@ class HubClient:
         self.requests_made += 1
         try:
             return requests.request(method, f"{self.servers_url}{parts.path.rstrip('/')}/{path}", headers=headers,
-                                    params=params, timeout=self.timeout, allow_redirects=False, **kwargs)
+                                    params=params, timeout=timeout or self.timeout, allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             raise HubUnreachable(f"The server at {server_url} does not answer: {exc.__class__.__name__}") from exc
 
@@ -296,15 +294,27 @@ def hub_activity(state):
     return ServerActivity(last_activity=parse_time(state.last_activity))
 
 
+def kernel_check_token(hub, user, server, started):
+    """A hub token that opens this one server of ``user`` and nothing else, for the idle check to send into
+    it. Minted once per run of the server and kept in the cache: a sweep every few minutes costs the hub no
+    new token. Leaked to the workspace's own code, it opens only what its owner already has."""
+    key = f"hub:kernel-check-token:{user}/{server}/{started}"
+    token = cache.get(key)
+    if token is None:
+        _, token = hub.server_token(user, server, expires_in=KERNEL_CHECK_TOKEN_SECONDS, note="idle check")
+        cache.set(key, token, KERNEL_CHECK_TOKEN_SECONDS - 3600)  # never handed out in its last hour
+    return token
+
+
 def servers_activity(hub, states, *, concurrency, timeout, connected_is_active):
-    """{key: ServerActivity} for {key: ServerState}, combining the hub's last activity with each
+    """{key: ServerActivity} for {(user, server): ServerState}, combining the hub's last activity with each
     server's kernels (the latest kernel activity; busy when a kernel executes)."""
 
     def check(item):
         key, state = item
         from_hub = hub_activity(state)
         try:
-            kernels = hub.server_kernels(state.url, timeout=timeout)
+            kernels = hub.server_kernels(state.url, token=kernel_check_token(hub, *key, state.started), timeout=timeout)
         except HubError as exc:
             logger.warning("Culling: kernels of %s/%s unreadable: %s", *key, exc)
             return key, ServerActivity(from_hub.last_activity, error=str(exc))

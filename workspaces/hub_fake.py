@@ -27,6 +27,7 @@ class FakeHub:
         self.kernels = {}
         self.calls = []  # (method, user, server): what the portal asked, in order
         self.requests_made = 0
+        self.tokens_made = 0  # server_token: the one-server tokens the portal asked for
 
     # --- failure modes ----------------------------------------------------------------------------
 
@@ -107,8 +108,15 @@ class FakeHub:
         for start in range(0, max(len(items), 1), page_size):
             yield items[start:start + page_size]
 
-    def server_kernels(self, server_url, *, timeout=None):
+    def server_token(self, user, server, *, expires_in=600, note="portal"):
+        self._call("server_token", user, server)
+        self.tokens_made += 1
+        return str(self.tokens_made), f"token-{user}-{server}-{self.tokens_made}"
+
+    def server_kernels(self, server_url, *, token, timeout=None):
         self._call("server_kernels", server_url)
+        if not token.startswith("token-"):
+            raise HubError(f"Reading the kernels of {server_url} failed: 403")
         if server_url not in self.kernels:
             raise HubError(f"Reading the kernels of {server_url} failed: 503")
         return self.kernels[server_url]
