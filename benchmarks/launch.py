@@ -10,6 +10,7 @@ and for N launched together.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -140,11 +141,12 @@ class Platform:
         deadline = time.monotonic() + (0 if keep_workspaces else 180)
         while time.monotonic() < deadline:
             listed = requests.get(f"{self.base}/api/v1/workspaces/", headers=self.headers, timeout=30).json()["results"]
-            if not [workspace for workspace in listed if workspace["status"] not in ("stopped", "failed", "deleted")]:
+            # Failed ones too: a launch that failed late may still hold its home's mount.
+            pending = [workspace for workspace in listed if workspace["status"] not in ("stopped", "deleted")]
+            if not pending:
                 break
-            for workspace in listed:
-                if workspace["status"] not in ("stopped", "failed"):
-                    self.delete(workspace["id"])
+            for workspace in pending:
+                self.delete(workspace["id"])
             time.sleep(1)
         if not keep_workspaces:
             time.sleep(3)  # the hub forgets a deleted server a moment after it stopped
@@ -161,10 +163,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--parallel", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the platform's data directory (its logs) and print it")
     args = parser.parse_args()
     python = sys.executable
 
-    with tempfile.TemporaryDirectory() as data_dir:
+    with (contextlib.nullcontext(tempfile.mkdtemp(prefix="dsw-bench-")) if args.keep else tempfile.TemporaryDirectory()) as data_dir:
+        if args.keep:
+            print(f"data directory (kept): {data_dir}")
         platform = Platform(Path(data_dir))
         platform.start()
         try:

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 
 from jupyterhub.utils import random_port
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Enum, Integer, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -260,7 +260,7 @@ class ContainerLaunch(LoggingConfigurable):
             try:
                 if (await AsyncHTTPClient().fetch(url, raise_error=False, request_timeout=2)).code < 500:
                     return
-            except OSError:
+            except (OSError, HTTPClientError):  # not listening yet, or too busy to answer in 2 s (see local.py)
                 pass
             checks += 1
             if checks % 10 == 0 and (await self._container_state(name) or {}).get("Status") != "running":

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from jupyterhub.utils import random_port
 from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default
 
@@ -220,7 +220,9 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
                 response = await AsyncHTTPClient().fetch(url, raise_error=False, request_timeout=2)
                 if response.code < 500:
                     return
-            except OSError:  # not listening yet
+            except (OSError, HTTPClientError):  # not listening yet, or too busy to answer within the 2 s
+                # (a timeout raises even with raise_error=False: on a loaded host, 20 servers starting at once,
+                # one answering late is still starting, not failed; ready_timeout decides)
                 pass
             await asyncio.sleep(0.05)
 

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import pwd
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from spawner.gpus import GpuInventory
 from spawner.local import OUT_OF_MEMORY, LaunchError, PortalLocalSpawner
 from spawner.resources import detect_limiter
 from spawner.storage import can_loop_mount
+from tests.ports import free_port_block
 from tests.stub_portal import Portal
 
 TOKEN = "s3cret-token"
@@ -392,3 +394,44 @@ def test_a_start_frees_what_an_interrupted_start_of_the_same_workspace_left(port
     assert orphan.wait(timeout=10) == -9
     assert not any(directory.exists() for directory in cgroup_limiter.group_dirs(left_key))
     assert GpuInventory(tmp_path / "gpus.json", devices).holders() == []
+
+
+SLOW_FIRST_ANSWER = """
+import http.server, sys, time
+class Slow(http.server.BaseHTTPRequestHandler):
+    answered = 0
+    def do_GET(self):
+        Slow.answered += 1
+        if Slow.answered == 1:
+            time.sleep(3)  # longer than the readiness check's 2 s
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Slow).serve_forever()
+"""
+
+
+def test_a_server_too_busy_to_answer_within_the_check_is_still_starting(tmp_path):
+    """On a loaded host (20 servers starting on 2 cores) a server may accept a connection and answer late:
+    the check's timeout is not the launch's failure (it was: 'The server could not start: Timeout during
+    request'); only ready_timeout is."""
+    port = free_port_block(1)
+    process = subprocess.Popen([sys.executable, "-c", SLOW_FIRST_ANSWER, str(port)])
+    try:
+        spawner = make_spawner("http://127.0.0.1:9", tmp_path, ready_timeout=60)
+        spawner.proc = process
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # listening first
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        started = time.monotonic()
+        asyncio.run(spawner._wait_until_answering("127.0.0.1", port))  # returns, raises nothing
+        assert time.monotonic() - started >= 2  # it did wait past the first, timed-out check
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
