@@ -95,6 +95,8 @@ def setup_django(data_dir, public_port, hub_port):
         os.environ.pop(name, None)
     os.environ.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "PLATFORM_DATA_DIR": str(data_dir),
                        "PLATFORM_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
+                       # The stand-in servers answer on /user/… of the proxy's one address, not on <name>.<host>.
+                       "PLATFORM_WORKSPACE_SUBDOMAINS": "false",
                        "PLATFORM_HUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
                        "PLATFORM_CULL_IDLE_MINUTES": "30", "PLATFORM_CULL_WARNING_MINUTES": "10",
                        "PLATFORM_LOG_LEVEL": "WARNING"})

@@ -97,7 +97,7 @@ class HubClient:
         self.session.mount("https://", adapter)
         self.session.headers["Authorization"] = f"token {token}"
         self.timeout = timeout
-        self.requests_made = 0  # hub API calls, for benchmarks and logs
+        self.requests_made = 0  # hub API calls (not requests to servers), for benchmarks and logs
 
     def _call(self, method, path, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
@@ -265,7 +265,6 @@ class HubClient:
         parts = urlsplit(server_url)
         headers = {"Authorization": f"token {token}", **({"Host": parts.netloc} if parts.netloc else {})}
         params = {**kwargs.pop("params", {}), "no_track_activity": "1"}
-        self.requests_made += 1
         try:
             return requests.request(method, f"{self.servers_url}{parts.path.rstrip('/')}/{path}", headers=headers,
                                     params=params, timeout=timeout or self.timeout, allow_redirects=False, **kwargs)
