@@ -12,18 +12,13 @@ servers would fit in 24 GiB at that rate.
 """
 
 import argparse
-import os
-import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.launch import Platform, wait_ok  # noqa: E402
-from tests.ports import free_port_block  # noqa: E402
+from benchmarks.launch import Platform, bare_server, bare_server_stop, wait_ok  # noqa: E402
 
 GIB = 2**30
 
@@ -68,19 +63,13 @@ def bare_servers_pss(count, python):
     started = []
     try:
         for _ in range(count):
-            port, token = free_port_block(1), secrets.token_hex(16)
-            proc = subprocess.Popen([python, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1", "--no-browser",
-                                     f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tempfile.mkdtemp()}",
-                                     "--allow-root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
-            started.append((proc, port, token))
-        for _, port, token in started:
-            wait_ok(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
+            started.append(bare_server(python))
+        for _, status_url, headers in started:
+            wait_ok(status_url, headers=headers)
         return sum(pss_bytes(proc.pid) for proc, _, _ in started)
     finally:
         for proc, _, _ in started:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(30)
+            bare_server_stop(proc)
 
 
 def main():

@@ -42,20 +42,28 @@ def wait_ok(url, headers=None, timeout=180, interval=0.05):
     raise TimeoutError(url)
 
 
-def bare_server_start(python):
+def bare_server(python):
+    """A bare `jupyter server` being started (the baselines): (process, its /api/status URL, headers)."""
     port = free_port_block(1)
     token = secrets.token_hex(16)
-    workdir = tempfile.mkdtemp()
-    started = time.monotonic()
     proc = subprocess.Popen([python, "-m", "jupyter", "server", f"--port={port}", "--ip=127.0.0.1", "--no-browser",
-                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}", "--allow-root"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tempfile.mkdtemp()}",
+                             "--allow-root"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return proc, f"http://127.0.0.1:{port}/api/status", {"Authorization": f"token {token}"}
+
+
+def bare_server_stop(proc):
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+
+
+def bare_server_start(python):
+    started = time.monotonic()
+    proc, status_url, headers = bare_server(python)
     try:
-        ready = wait_ok(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
-        return ready - started
+        return wait_ok(status_url, headers=headers) - started
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        bare_server_stop(proc)
 
 
 class Platform:

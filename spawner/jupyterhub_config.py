@@ -65,11 +65,11 @@ c.JupyterHub.active_server_limit = 0
 # and this skips the hub's own wait-and-poll path, which can race a server that is still starting.
 c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 
-# The portal's service account: only what it needs to run servers for people. `access:servers`
-# lets it read each server's /api/kernels through the proxy for idle culling (a busy kernel is
-# not idle); it grants no hub administration beyond admin:servers, which it has anyway. `tokens` lets it
-# mint a short-lived token for one person's one server (workspaces/project_files.py): what it sends into a
-# workspace is that token, which opens that workspace only, never its own.
+# The portal's service account: only what it needs to run servers for people. `tokens` lets it mint a
+# token of one person's that opens one server (workspaces/hub.py server_token): the idle check's kernel
+# reads and project files go into a workspace with such a token, never with this one, which the
+# workspace's code could read from the request. `access:servers` grants no hub administration beyond
+# admin:servers, which it has anyway; the portal no longer sends this token to servers.
 c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
 c.JupyterHub.load_roles = [
     {"name": "portal", "services": ["portal"],

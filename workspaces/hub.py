@@ -86,16 +86,24 @@ class SpawnProgress:
     failed: bool = False
 
 
+def _pooled_session(pool_size):
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class HubClient:
     def __init__(self, api_url, token, *, timeout=10, servers_url="", pool_size=10):
         self.api_url = api_url.rstrip("/")
         # Where /user/… servers answer (the proxy); needed only for server_kernels.
         self.servers_url = servers_url.rstrip("/")
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = _pooled_session(pool_size)
         self.session.headers["Authorization"] = f"token {token}"
+        # Requests into servers (kernel checks, project files) go through a pool of their own that carries no
+        # token by default: each request brings the one-server token it was given, never the portal's.
+        self.servers = _pooled_session(pool_size)
         self.timeout = timeout
         self.requests_made = 0  # hub API calls (not requests to servers), for benchmarks and logs
 
@@ -261,12 +269,12 @@ class HubClient:
     def _server_request(self, method, server_url, path, *, token, timeout=None, **kwargs):
         # As server_kernels: with per-user subdomains the hub's url is absolute, and the proxy at servers_url is
         # asked for that host. `no_track_activity`: the platform writing files is not the owner being active.
-        # A plain request (not the session): the session carries the portal's own token, which must not go there.
+        # Not self.session: it carries the portal's own token, which must not go there.
         parts = urlsplit(server_url)
         headers = {"Authorization": f"token {token}", **({"Host": parts.netloc} if parts.netloc else {})}
         params = {**kwargs.pop("params", {}), "no_track_activity": "1"}
         try:
-            return requests.request(method, f"{self.servers_url}{parts.path.rstrip('/')}/{path}", headers=headers,
+            return self.servers.request(method, f"{self.servers_url}{parts.path.rstrip('/')}/{path}", headers=headers,
                                     params=params, timeout=timeout or self.timeout, allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             raise HubUnreachable(f"The server at {server_url} does not answer: {exc.__class__.__name__}") from exc
