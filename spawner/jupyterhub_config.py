@@ -73,7 +73,10 @@ c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
 c.JupyterHub.load_roles = [
     {"name": "portal", "services": ["portal"],
-     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"]},
+     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens",
+                # Live workspace sharing (sharing/): the portal grants and revokes shares of a server, its owner's
+                # choice checked by the portal; people get no `shares` scope of their own.
+                "shares"]},
     # Users reach their own servers but cannot start or stop them here: the portal decides.
     {"name": "user", "scopes": ["access:servers!user", "read:users:name!user", "read:users:groups!user",
                                 "read:servers!user", "users:activity!user"]},

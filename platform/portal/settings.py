@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "buckets",
     "observability",
     "projects",
+    "sharing",
 ]
 
 MIDDLEWARE = [
@@ -436,6 +437,20 @@ CELERY_BEAT_SCHEDULE["buckets-sample"] = {
     "task": "buckets.tasks.buckets_sample_task",
     "schedule": timedelta(seconds=PLATFORM_BUCKETS_SAMPLE_SECONDS),
     "options": {"expires": PLATFORM_BUCKETS_SAMPLE_SECONDS},
+}
+
+# --- Sharing: published notebooks and live shares (sharing/; docs/admin-guide.md#sharing) -----------
+# Notebooks larger than this are refused at publish (a 400 naming `path`).
+PLATFORM_SHARING_MAX_BYTES = env.integer("PLATFORM_SHARING_MAX_BYTES", 20 * 2**20, minimum=2**10)
+# Shared notebooks' files and renderings, in the object store when one is configured (else PLATFORM_DATA_DIR/sharing).
+PLATFORM_SHARING_BUCKET = env.string("PLATFORM_SHARING_BUCKET", "platform-sharing")
+# People share notebooks and running workspaces within their own teams; true lets them share with anyone
+# (platform admins always may).
+PLATFORM_SHARING_BEYOND_TEAMS = env.boolean("PLATFORM_SHARING_BEYOND_TEAMS", False)
+CELERY_BEAT_SCHEDULE["sharing-live-expire"] = {
+    "task": "sharing.tasks.live_shares_expire_task",
+    "schedule": timedelta(seconds=60),
+    "options": {"expires": 60},
 }
 
 # --- E-mail -------------------------------------------------------------------
