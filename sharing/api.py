@@ -13,8 +13,8 @@ from sharing import live, selectors, services
 from sharing.models import Grant, NotebookCopy, SecretLink, Snapshot
 from sharing.render import notebook_diff, notebook_parse
 from sharing.serializers import (
-    CopyInput, CopyOutput, DiffOutput, FileOutput, GrantChangeInput, GrantInput, GrantOutput, LinkCreatedOutput, LinkInput,
-    LinkOutput, LiveShareInput, LiveShareOutput, NotebookOutput, NotebookUpdateInput, PublishInput, SharedWithMeOutput,
+    CopyInput, CopyOutput, DiffOutput, FileOutput, GrantChangeInput, GrantInput, GrantOutput, ShareLinkCreatedOutput, ShareLinkInput,
+    ShareLinkOutput, LiveShareInput, LiveShareOutput, NotebookOutput, NotebookUpdateInput, PublishInput, SharedWithMeOutput,
     SnapshotOutput, VersionOutput,
 )
 
@@ -166,21 +166,21 @@ class GrantDetailApi(APIView):
 class LinkListApi(generics.ListAPIView):
     """Secret links of the notebook (its owner only). POST makes one; its URL is in that answer only."""
 
-    serializer_class = LinkOutput
+    serializer_class = ShareLinkOutput
     pagination_class = None
 
     def get_queryset(self):
         notebook, _ = selectors.notebook_get_for(user=self.request.user, pk=self.kwargs["pk"], at_least="owner")
         return notebook.links.all()
 
-    @extend_schema(request=LinkInput, responses={201: LinkCreatedOutput})
+    @extend_schema(request=ShareLinkInput, responses={201: ShareLinkCreatedOutput})
     def post(self, request, pk):
         notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk, at_least="owner")
-        data = _valid(LinkInput, request)
+        data = _valid(ShareLinkInput, request)
         link, token = services.link_create(actor=request.user, notebook=notebook, expires_in_days=data["expires_in_days"],
                                            request=request._request)
         link.url = request.build_absolute_uri(reverse("sharing_link", args=[token]))
-        return Response(LinkCreatedOutput(link).data, status=status.HTTP_201_CREATED)
+        return Response(ShareLinkCreatedOutput(link).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=TAGS, responses={204: None})

@@ -69,21 +69,21 @@ class GrantOutput(serializers.ModelSerializer):
         fields = ["id", "username", "team", "role", "created"]
 
 
-class LinkInput(serializers.Serializer):
+class ShareLinkInput(serializers.Serializer):
     expires_in_days = serializers.IntegerField(min_value=1, max_value=365, required=False, allow_null=True, default=None)
 
 
-class LinkOutput(serializers.ModelSerializer):
+class ShareLinkOutput(serializers.ModelSerializer):
     class Meta:
         model = SecretLink
         fields = ["id", "expires", "revoked", "created"]
 
 
-class LinkCreatedOutput(LinkOutput):
+class ShareLinkCreatedOutput(ShareLinkOutput):
     url = serializers.CharField(read_only=True, help_text="Shown once: only a hash of its token is kept.")
 
-    class Meta(LinkOutput.Meta):
-        fields = [*LinkOutput.Meta.fields, "url"]
+    class Meta(ShareLinkOutput.Meta):
+        fields = [*ShareLinkOutput.Meta.fields, "url"]
 
 
 class CopyInput(serializers.Serializer):

@@ -554,6 +554,12 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Sharing's choice sets, named (their field names, state and role, are taken by other apps' enums).
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "portal.accounts.models.Membership.Role",  # its name before sharing came
+        "ShareRoleEnum": "sharing.models.Role",
+        "ShareJobStateEnum": "sharing.models.Snapshot.State",
+    },
     # The hub's sign-in (an OAuth `read` token may read /users/me/ and nothing else).
     "OAUTH2_FLOWS": ["authorizationCode"],
     "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",

@@ -97,7 +97,6 @@ def test_publish_a_hostile_notebook_view_it_safely_and_share_a_workspace_live(br
     status = "fetch('api/status'.replace(/^/, location.pathname.replace(/lab.*$/, '')), {redirect: 'manual'}).then(r => r.status)"
     assert bob_page.evaluate(status) == 200
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#live-shares li", has_text="report → bob").get_by_role("button", name="Revoke").click()
     page.get_by_text("The live share has ended").wait_for()
     statuses = []
