@@ -4,7 +4,7 @@ A notebook the caller may not see is a 404 everywhere, whatever its id."""
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -77,7 +77,7 @@ class VersionListApi(generics.ListAPIView):
         return notebook.versions.order_by("-number")
 
 
-@extend_schema(tags=TAGS, responses={(200, "application/x-ipynb+json"): OpenApiTypes.BINARY})
+@extend_schema(tags=TAGS, responses={(200, "application/x-ipynb+json"): OpenApiTypes.OBJECT})
 class VersionDownloadApi(APIView):
     """The version's .ipynb, as it was published."""
 

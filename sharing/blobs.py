@@ -26,7 +26,25 @@ def blob_put(key, data):
         store.bucket_ensure(settings.PLATFORM_SHARING_BUCKET)
         store.object_put(settings.PLATFORM_SHARING_BUCKET, key, data)
         return
+    _write(_file(key), data)
+
+
+def blob_local_path(key):
+    """A local file holding the bytes under ``key`` (None: no such blob): the file itself without an object store,
+    else a copy kept under PLATFORM_DATA_DIR/sharing on first use, which is never stale (the key names the bytes).
+    Rendered pages are served from it, with no round trip to the store."""
     path = _file(key)
+    if path.exists():
+        return path
+    store = storage()
+    data = store.object_get(settings.PLATFORM_SHARING_BUCKET, key) if store is not None else None
+    if data is None:
+        return None
+    _write(path, data)
+    return path
+
+
+def _write(path, data):
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -27,8 +27,9 @@ from portal.accounts.models import Membership, Team
 from portal.accounts.tasks import email_send_task
 from portal.audit.services import audit_record
 from sharing import blobs
-from sharing.models import Grant, LiveShare, NotebookVersion, Role, SecretLink, SharedNotebook, Snapshot
+from sharing.models import Grant, NotebookVersion, Role, SecretLink, SharedNotebook, Snapshot
 from sharing.render import NotANotebook, notebook_parse, notebook_render
+from sharing.selectors import RANK
 from workspaces.hub import HubError, hub_client
 from workspaces.models import Workspace
 
@@ -228,11 +229,11 @@ def version_notebook_bytes(version):
     return data
 
 
-def version_html(version):
-    data = blobs.blob_get(blobs.html_key(version.html_sha256))
-    if data is None:
+def version_html_path(version):
+    path = blobs.blob_local_path(blobs.html_key(version.html_sha256))
+    if path is None:
         raise Http404("This version's rendering is missing from storage.")
-    return data
+    return path
 
 
 # --- audiences ---------------------------------------------------------------------------------------------
@@ -390,7 +391,7 @@ def copy_request(*, actor, notebook, role, version, workspace_id, request=None):
     """Queue writing ``version`` into the actor's running workspace (people with `copy`, and the owner)."""
     from sharing.models import NotebookCopy
 
-    if RANK_COPY.get(role, 0) < 2:
+    if RANK[role] < RANK[Role.COPY]:
         raise ValidationError({"notebook": "You may view this notebook but not copy it: ask its owner for `copy`."})
     workspace = _workspace_running(actor=actor, workspace_id=workspace_id)
     with transaction.atomic():
@@ -401,9 +402,6 @@ def copy_request(*, actor, notebook, role, version, workspace_id, request=None):
 
         copy_write_task.delay_on_commit(copy.pk)
     return copy
-
-
-RANK_COPY = {"view": 1, "copy": 2, "owner": 3}
 
 
 def copy_name(path, taken):

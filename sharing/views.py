@@ -9,7 +9,7 @@ markup that slipped past nbconvert's sanitiser runs nothing, and never in the po
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -114,7 +114,7 @@ def _rendered(request, version):
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(services.version_html(version), content_type="text/html; charset=utf-8")
+        response = FileResponse(services.version_html_path(version).open("rb"), content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = RENDERED_CSP
     response["ETag"] = etag
     # Content-addressed: a version's rendering never changes, but who may see it does: private, revalidated.

@@ -1,7 +1,6 @@
 """Publishing from a real workspace (hub, proxy, single-user server's contents API), snapshots taken by a real
 Celery worker, recipients told by a real SMTP sink: versions, audiences, secret links, diff, copies."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from portal.audit.models import AuditEvent
 from sharing.models import NotebookVersion, SecretLink, SharedNotebook
 from tests.conftest import api_as
 from tests.kernels import run_in_kernel
-from tests.sharing.helpers import cells, html_output, notebook_bytes, put_files, read_file, wait_for_copy, wait_for_snapshot
+from tests.sharing.helpers import cells, notebook_bytes, put_files, read_file, wait_for_copy, wait_for_snapshot
 from tests.workspaces.test_hub_lifecycle import wait_for_status
 from workspaces.hub import hub_client
 from workspaces.models import Workspace
