@@ -6,6 +6,8 @@ portal's own pages, which show it in an `<iframe sandbox>` (no allow-scripts, no
 markup that slipped past nbconvert's sanitiser runs nothing, and never in the portal's origin.
 """
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -247,45 +249,33 @@ def copy_page(request, copy_id):
     return render(request, "sharing/copy.html", {"copy": copy, "lab_url": lab_url, "section": "shares"})
 
 
-class _Gone(Exception):
-    pass
+def _by_link(function):
+    """A view of what a secret link opens: (request, notebook, its latest version, token); 410 with the reason for a
+    revoked or expired link, 404 for an unknown one."""
+    @wraps(function)
+    def view(request, token):
+        try:
+            notebook = services.link_resolve(token)
+        except services.LinkGone as exc:
+            return render(request, "sharing/link_gone.html", {"message": str(exc)}, status=410)
+        return function(request, notebook, selectors.version_get(notebook=notebook), token)
+    return view
 
 
-def _link_notebook(request, token):
-    try:
-        notebook = services.link_resolve(token)
-    except services.LinkGone as exc:
-        raise _Gone(str(exc)) from None
-    return notebook, selectors.version_get(notebook=notebook)
-
-
-def _gone(request, message):
-    return render(request, "sharing/link_gone.html", {"message": message}, status=410)
-
-
-def link_page(request, token):
-    try:
-        notebook, version = _link_notebook(request, token)
-    except _Gone as exc:
-        return _gone(request, str(exc))
+@_by_link
+def link_page(request, notebook, version, token):
     return render(request, "sharing/link.html", {"notebook": notebook, "version": version, "token": token})
 
 
 @csp_exempt()
 @xframe_options_sameorigin
-def link_render(request, token):
-    try:
-        _, version = _link_notebook(request, token)
-    except _Gone as exc:
-        return _gone(request, str(exc))
+@_by_link
+def link_render(request, notebook, version, token):
     return _rendered(request, version)
 
 
-def link_download(request, token):
-    try:
-        notebook, version = _link_notebook(request, token)
-    except _Gone as exc:
-        return _gone(request, str(exc))
+@_by_link
+def link_download(request, notebook, version, token):
     return notebook_download(notebook, version)
 
 

@@ -3,6 +3,7 @@ one-server token), and waits on Celery's work."""
 
 import json
 import time
+from contextlib import contextmanager
 
 import nbformat
 from django.conf import settings
@@ -24,49 +25,48 @@ def html_output(html):
     return nbformat.v4.new_output("display_data", data={"text/html": html})
 
 
-def put_files(workspace, files):
-    """Write {path: bytes} into the workspace's home (folders made as needed)."""
+@contextmanager
+def _server(workspace):
+    """(hub client, server url, a one-server token) of a running workspace, as the platform itself reaches it."""
     hub = hub_client()
     username = workspace.owner.get_username()
     state = hub.server_state(username, workspace.server_name)
     token_id, token = hub.server_token(username, workspace.server_name, note="test")
     try:
-        folders = sorted({path.rsplit("/", 1)[0] for path in files if "/" in path})
-        hub.server_contents_write(state.url, directories=folders, files=files, token=token)
+        yield hub, state.url, token
     finally:
         hub.token_revoke(username, token_id)
+
+
+def put_files(workspace, files):
+    """Write {path: bytes} into the workspace's home (folders made as needed)."""
+    with _server(workspace) as (hub, url, token):
+        folders = sorted({path.rsplit("/", 1)[0] for path in files if "/" in path})
+        hub.server_contents_write(url, directories=folders, files=files, token=token)
 
 
 def read_file(workspace, path):
-    hub = hub_client()
-    username = workspace.owner.get_username()
-    state = hub.server_state(username, workspace.server_name)
-    token_id, token = hub.server_token(username, workspace.server_name, note="test")
-    try:
-        model = hub.server_contents_model(state.url, path, token=token, content=True)
-    finally:
-        hub.token_revoke(username, token_id)
+    with _server(workspace) as (hub, url, token):
+        model = hub.server_contents_model(url, path, token=token, content=True)
     return None if model is None else model["content"]
 
 
-def wait_for_snapshot(snapshot_id, timeout=60):
+def _wait_done(model, pk, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        snapshot = Snapshot.objects.get(pk=snapshot_id)
-        if snapshot.state != Snapshot.State.QUEUED:
-            return snapshot
+        row = model.objects.get(pk=pk)
+        if row.state != "queued":
+            return row
         time.sleep(0.2)
-    raise AssertionError("the snapshot was never taken")
+    raise AssertionError(f"Celery never finished {model.__name__} {pk}")
+
+
+def wait_for_snapshot(snapshot_id, timeout=60):
+    return _wait_done(Snapshot, snapshot_id, timeout)
 
 
 def wait_for_copy(copy_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        copy = NotebookCopy.objects.get(pk=copy_id)
-        if copy.state != NotebookCopy.State.QUEUED:
-            return copy
-        time.sleep(0.2)
-    raise AssertionError("the copy was never written")
+    return _wait_done(NotebookCopy, copy_id, timeout)
 
 
 def hub_api(method, path, **kwargs):
