@@ -77,9 +77,11 @@ def publish(request):
         except ValidationError as exc:
             _errors(request, exc)
     parent = folder.rstrip("/").rsplit("/", 1)[0] if "/" in folder.strip("/") else ""
+    # From JupyterLab's "Share…" (workspaces/lab): the notebook in front, to confirm here with the portal session.
+    chosen = source.get("path", "") if request.method == "GET" else ""
     return render(request, "sharing/publish.html", {
         "workspaces": workspaces, "workspace_id": workspace_id, "folder": folder.strip("/"), "parent": parent,
-        "files": files, "section": "shares"})
+        "files": files, "chosen": chosen[:500], "section": "shares"})
 
 
 def _notebook_context(request, notebook, role, number=None):

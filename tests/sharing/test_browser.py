@@ -36,7 +36,7 @@ def watch(page, dialogs, beacons):
 def test_publish_a_hostile_notebook_view_it_safely_and_share_a_workspace_live(browser, hub_sso, celery_worker, alice, bob, small):  # noqa: F811
     base = hub_sso.public_url
     workspace = launch(api_as(alice), "report")
-    put_files(workspace, {"reports/xss.ipynb": PAYLOADS})
+    put_files(workspace, {"reports/xss.ipynb": PAYLOADS, "reports/second.ipynb": notebook_bytes("print('second')")})
     dialogs, beacons = [], []
 
     context = browser.new_context()
@@ -77,6 +77,21 @@ def test_publish_a_hostile_notebook_view_it_safely_and_share_a_workspace_live(br
         assert viewer.evaluate("() => window.__xss === undefined")
         assert viewer.evaluate("() => document.querySelector('#rendered').getAttribute('sandbox')") == ""
     assert dialogs == [] and beacons == []
+
+    # From inside JupyterLab: Share… opens the portal's publish page with the notebook in front chosen.
+    lab = context.new_page()  # a tab of its own: the lab asks before it is left (beforeunload)
+    lab.goto(f"{workspace.lab_url}/tree/reports/second.ipynb")
+    lab.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+    with context.expect_page() as opened:
+        lab.locator("#dsw-share").get_by_role("button", name="Share…").click()
+    portal = opened.value
+    portal.wait_for_load_state()
+    assert "/shares/publish/" in portal.url and "path=reports%2Fsecond.ipynb" in portal.url
+    portal.get_by_role("button", name="Publish this notebook").click()
+    portal.wait_for_url(re.compile(r".*/shares/\d+/$"))
+    assert portal.locator("h1").inner_text() == "second"
+    portal.close()
+    lab.close()
 
     # Live: bob opens alice's running JupyterLab with his own sign-in, until she revokes it.
     page.goto(f"{base}/shares/")
