@@ -105,14 +105,11 @@ def workspace_files(*, actor, workspace_id, directory="", hub=None):
     hub = hub or hub_client()
     try:
         with _server(workspace, hub) as (url, token):
-            response = hub._server_request("GET", url, f"api/contents/{directory}", token=token, params={"content": "1"})
+            body = hub.server_contents_model(url, directory, token=token, folder=True)
     except HubError as exc:
         raise ValidationError({"workspace": f"The workspace did not answer ({exc}); try again."}) from None
-    if response.status_code == 404:
+    if body is None or body.get("type") != "directory":
         raise ValidationError({"path": f"There is no folder {directory or '~'} in that workspace."})
-    body = response.json() if response.status_code == 200 else {}
-    if body.get("type") != "directory":
-        raise ValidationError({"path": f"{directory} is not a folder."})
     entries = [{"name": item["name"], "path": item["path"], "type": item["type"], "size": item.get("size")}
                for item in body.get("content") or [] if item.get("type") in ("directory", "notebook")
                and not item["name"].startswith(".")]

@@ -266,10 +266,11 @@ class HubClient:
             if response.status_code not in (200, 201):
                 raise HubError(f"Writing {path} on {server_url} failed: {response.status_code} {_message(response)}")
 
-    def server_contents_model(self, server_url, path, *, token, content=False):
-        """The contents API's model of ``path`` in a running server's home (``content``: with the file's text, as
-        `format=text`), or None when there is no such file. Read with ``token`` (one of ``server_token``)."""
-        params = {"content": "1", "type": "file", "format": "text"} if content else {"content": "0"}
+    def server_contents_model(self, server_url, path, *, token, content=False, folder=False):
+        """The contents API's model of ``path`` in a running server's home, or None when there is none. ``content``:
+        with the file's text (`format=text`); ``folder``: a folder's model with its entries. Read with ``token`` (one
+        of ``server_token``)."""
+        params = {"content": "1"} if folder else {"content": "1", "type": "file", "format": "text"} if content else {"content": "0"}
         response = self._server_request("GET", server_url, f"api/contents/{quote(path)}", token=token, params=params)
         if response.status_code == 404:
             return None
