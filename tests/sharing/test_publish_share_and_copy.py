@@ -80,7 +80,7 @@ def test_publish_versions_audiences_links_diff_and_copy(hub, celery_worker, smtp
     for path in ["", "v/1/", "v/1/render/", "v/1/download/"]:
         assert carol_web.get(f"/shares/{notebook.pk}/{path}").status_code == 404, path
         assert bob_web.get(f"/shares/{notebook.pk}/{path}").status_code == 200, path
-    assert "sqrt" in bob_web.get(f"/shares/{notebook.pk}/v/1/render/").content.decode()
+    assert "sqrt" in bob_web.get(f"/shares/{notebook.pk}/v/1/render/").getvalue().decode()
 
     # Published again: version 2, version 1 unchanged, and bob sees the diff.
     put_files(workspace, {"work/churn.ipynb": V2})
