@@ -61,6 +61,7 @@ class Client:
         self.costs = Costs(self._api, self.teams)
         self.buckets = Buckets(self._api, self.teams)
         self.projects = Projects(self._api)
+        self.shares = Shares(self._api)
 
     def __repr__(self):
         return f"Client({self.url!r})"
@@ -552,6 +553,106 @@ class Projects(_Resource):
         """Platform admins: a cookiecutter directory on the platform or a Git URL it can reach."""
         return ProjectTemplate.from_api(self._api.post("/api/v1/project-templates/", json=_given(
             name=name, source=source, description=description, is_default=is_default)))
+
+
+class Shares(_Resource):
+    """Published notebooks (versions, who sees them, secret links, diffs, copies) and live workspace shares.
+    Answers are the API's JSON objects (dicts); docs/user-guide.md#sharing-notebooks says what each field means."""
+
+    def notebooks(self) -> list[dict]:
+        """Notebooks you published and those shared with you."""
+        return list(self._api.paginate("/api/v1/shares/notebooks/"))
+
+    def shared_with_me(self) -> dict:
+        """{"notebooks": [...], "workspaces": [...]}: what others shared with you."""
+        return self._api.get("/api/v1/shares/shared-with-me/")
+
+    def files(self, workspace: int, *, path: str | None = None) -> list[dict]:
+        """Folders and notebooks of your running workspace (the file picker)."""
+        return self._api.get("/api/v1/shares/workspaces/{workspace_id}/files/", workspace_id=workspace,
+                             params=_given(path=path))
+
+    def publish(self, workspace: int, path: str, *, message: str | None = None, title: str | None = None) -> dict:
+        """Snapshot a notebook of your running workspace as the next version (202: poll ``snapshot``)."""
+        return self._api.post("/api/v1/shares/notebooks/", json=_given(workspace=workspace, path=path, message=message,
+                                                                         title=title))
+
+    def snapshot(self, snapshot_id: int) -> dict:
+        return self._api.get("/api/v1/shares/snapshots/{snapshot_id}/", snapshot_id=snapshot_id)
+
+    def retry_snapshot(self, snapshot_id: int) -> dict:
+        return self._api.post("/api/v1/shares/snapshots/{snapshot_id}/retry/", snapshot_id=snapshot_id)
+
+    def get(self, notebook: int) -> dict:
+        return self._api.get("/api/v1/shares/notebooks/{id}/", id=notebook)
+
+    def update(self, notebook: int, *, title: str | None = None, everyone_role: str | None = None) -> dict:
+        """Owners: the title, or what everyone on the platform may do ("", "view" or "copy")."""
+        return self._api.patch("/api/v1/shares/notebooks/{id}/", id=notebook,
+                               json=_given(title=title, everyone_role=everyone_role))
+
+    def delete(self, notebook: int) -> None:
+        self._api.delete("/api/v1/shares/notebooks/{id}/", id=notebook)
+
+    def versions(self, notebook: int) -> list[dict]:
+        return list(self._api.paginate("/api/v1/shares/notebooks/{id}/versions/", id=notebook))
+
+    def download(self, notebook: int, version: int) -> str:
+        """A version's .ipynb, as published (JSON text)."""
+        return self._api.get("/api/v1/shares/notebooks/{id}/versions/{number}/download/", id=notebook, number=version,
+                             text=True)
+
+    def diff(self, notebook: int, base: int, remote: int) -> dict:
+        """Cell-level changes from version ``base`` to ``remote``."""
+        return self._api.get("/api/v1/shares/notebooks/{id}/diff/", id=notebook, params={"base": base, "remote": remote})
+
+    def grants(self, notebook: int) -> list[dict]:
+        return self._api.get("/api/v1/shares/notebooks/{id}/grants/", id=notebook)
+
+    def grant(self, notebook: int, *, username: str | None = None, team: str | None = None,
+              role: str | None = None) -> dict:
+        """Share with a person or a team ("view" or "copy"); they get an e-mail."""
+        return self._api.post("/api/v1/shares/notebooks/{id}/grants/", id=notebook,
+                              json=_given(username=username, team=team, role=role))
+
+    def change_grant(self, notebook: int, grant_id: int, role: str) -> dict:
+        return self._api.patch("/api/v1/shares/notebooks/{id}/grants/{grant_id}/", id=notebook, grant_id=grant_id,
+                               json={"role": role})
+
+    def revoke_grant(self, notebook: int, grant_id: int) -> None:
+        self._api.delete("/api/v1/shares/notebooks/{id}/grants/{grant_id}/", id=notebook, grant_id=grant_id)
+
+    def links(self, notebook: int) -> list[dict]:
+        return self._api.get("/api/v1/shares/notebooks/{id}/links/", id=notebook)
+
+    def create_link(self, notebook: int, *, expires_in_days: int | None = None) -> dict:
+        """A secret link (its URL is in the answer, shown only this once)."""
+        return self._api.post("/api/v1/shares/notebooks/{id}/links/", id=notebook,
+                              json=_given(expires_in_days=expires_in_days))
+
+    def revoke_link(self, notebook: int, link_id: int) -> None:
+        self._api.delete("/api/v1/shares/notebooks/{id}/links/{link_id}/", id=notebook, link_id=link_id)
+
+    def copy(self, notebook: int, workspace: int, *, version: int | None = None) -> dict:
+        """Write a version (default: the latest) into your running workspace, never overwriting (202: poll ``copy_status``)."""
+        return self._api.post("/api/v1/shares/notebooks/{id}/copies/", id=notebook,
+                              json=_given(workspace=workspace, version=version))
+
+    def copy_status(self, copy_id: int) -> dict:
+        return self._api.get("/api/v1/shares/copies/{copy_id}/", copy_id=copy_id)
+
+    def live(self) -> list[dict]:
+        """Live shares of your workspaces."""
+        return self._api.get("/api/v1/shares/live/")
+
+    def share_live(self, workspace: int, *, username: str | None = None, team: str | None = None,
+                   expires: When | None = None) -> list[dict]:
+        """Let a person (or each member of a team) open your running workspace, optionally until ``expires``."""
+        return self._api.post("/api/v1/shares/live/", json=_given(workspace=workspace, username=username, team=team,
+                                                                 expires=_iso(expires)))
+
+    def revoke_live(self, share_id: int) -> None:
+        self._api.delete("/api/v1/shares/live/{share_id}/", share_id=share_id)
 
 
 def _query(group_by, start, end):

@@ -21,6 +21,7 @@ from projects.services import project_create
 from tests.conftest import make_user
 from tests.images.factories import make_image
 from buckets.models import Bucket
+from sharing.models import SharedNotebook
 from workspaces.models import Profile, Workspace
 
 # Not pages: the API and OAuth endpoints answer JSON (and carry the header anyway, see below).
@@ -50,11 +51,14 @@ def objects(team, admin, bob):
     token, _ = token_create(user=bob, name="laptop")
     bucket = Bucket.objects.create(name="t-data-science", kind=Bucket.Kind.TEAM, team=team)
     project = project_create(actor=bob, team=team, name="Churn")
+    notebook = SharedNotebook.objects.create(owner=bob, path="churn.ipynb", title="churn")  # no version yet
     by_prefix = {"projects/": project.pk, "costs/projects/": project.pk, "workspaces/": workspace.pk, "images/robots/": robot.pk, "images/policy/": exception.pk, "images/": image.pk,
-                 "manage/profiles/": profile.pk, "data/buckets/": bucket.pk}
+                 "manage/profiles/": profile.pk, "data/buckets/": bucket.pk, "shares/": notebook.pk}
     return {
         "slug": team.slug, "team_id": team.pk, "user_id": bob.pk, "token_id": token.pk, "username": "bob",
         "server_name": "ws", "rest": "lab", "action": "stop",
+        # sharing's versions, grants, links, snapshots, copies and live shares that do not exist: a 404, not a 500
+        "number": 1, "grant_id": 1, "link_id": 1, "snapshot_id": 1, "copy_id": 1, "share_id": 1,
         "uidb64": urlsafe_base64_encode(force_bytes(bob.pk)), "token": default_token_generator.make_token(bob),
         "pk": by_prefix,
     }
