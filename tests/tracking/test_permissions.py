@@ -20,8 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def client_as(monkeypatch, live_server, token):
     """MLflow's client as a workspace uses it: the platform's route and a token in the environment."""
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", token)
-    # A refusal is final: MLflow's client would retry 4xx/5xx answers for minutes.
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # a refusal is final (see helpers.py)
     return MlflowClient(tracking_uri=f"{live_server.url}/mlflow")
 
 
