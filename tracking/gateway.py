@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 
 from tracking import mlflow_client
+from tracking.graphql import Refused, graphql_needs
 from tracking.access import project_can_read, project_can_write, project_for_key, writable_namespaces
 from tracking.names import artifact_location, project_of_artifact_path, project_of_experiment
 from tracking.routes import READ, WRITE
@@ -138,6 +139,20 @@ def request_check(*, user, can_write, rule, query, body, artifact_path=None):
         return Pass()
     if kind == "search":
         return Pass(filter_experiments=True)
+    if kind == "graphql":
+        try:
+            needs = graphql_needs(body)
+        except Refused as exc:
+            return Refusal(400, "INVALID_PARAMETER_VALUE", str(exc))
+        for experiment_id in needs.experiments:
+            refusal = _check_experiment(user, experiment_id, READ, can_write)
+            if refusal is not None:
+                return refusal
+        for run_id in needs.runs:
+            refusal = _check_run(user, run_id, READ, can_write)
+            if refusal is not None:
+                return refusal
+        return Pass()
     if kind == "artifact":
         path = (artifact_path if artifact_path is not None else query.get("path", "")).strip("/")
         if not path and rule.access == READ:

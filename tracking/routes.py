@@ -10,6 +10,7 @@ rule names the access it needs (read or write) and where the request names its r
 - `runs`: `run_ids` / `run_id` given several times;
 - `name`: an experiment name (`experiment_name`, or `name` for a create);
 - `artifact`: the artifact path in the URL (or `path` in the query, for a listing);
+- `graphql`: the UI's read queries, each top-level field checked as its REST twin (tracking/graphql.py);
 - `search`: none up front; the answer is filtered down to what the caller may read;
 - `shell`: the UI's page and static files, open to anyone signed in;
 - `server-info`: what the server can do, as the platform offers it (artifacts go through the platform's route
@@ -78,6 +79,8 @@ def rule_for(method, path):
         return Rule(READ, "shell") if method in ("GET", "HEAD") else None
     if _SERVER_INFO.fullmatch(path):
         return Rule(READ, "server-info") if method in ("GET", "HEAD") else None
+    if path == f"{PREFIX}/graphql" and method == "POST":
+        return Rule(READ, "graphql")
     if path == f"{PREFIX}/get-artifact" and method in ("GET", "HEAD"):
         return Rule(READ, "run", "get-artifact")
     match = _ARTIFACTS.fullmatch(path)

@@ -3,6 +3,7 @@ MLflow route needs. Anything not in the table is refused."""
 
 import pytest
 
+from tracking.graphql import Needs, Refused, graphql_needs
 from tracking.names import ProjectKey, artifact_location, project_of_artifact_path, project_of_experiment
 from tracking.routes import READ, WRITE, rule_for
 
@@ -69,7 +70,8 @@ def test_an_experiments_artifacts_live_under_its_project_prefix():
     ("POST", "/mlflow/api/2.0/mlflow-artifacts/artifacts/data-science/churn/x", None),
     # Not offered: the model registry is global (no project owns a model), and whatever MLflow adds next.
     ("GET", "/mlflow/api/2.0/mlflow/registered-models/search", None),
-    ("POST", "/mlflow/graphql", None),
+    ("POST", "/mlflow/graphql", (READ, "graphql")),
+    ("GET", "/mlflow/graphql", None),
     ("GET", "/mlflow/api/2.0/mlflow-artifacts/presigned/data-science/churn/r/artifacts/x", None),
     ("GET", "/mlflow/api/2.0/mlflow/users/get", None),
     ("POST", "/mlflow/api/2.0/mlflow/gateway/secrets/create", None),
@@ -78,3 +80,36 @@ def test_an_experiments_artifacts_live_under_its_project_prefix():
 def test_routes(method, path, expected):
     rule = rule_for(method, path)
     assert (rule and (rule.access, rule.kind)) == expected
+
+
+GET_EXPERIMENT = "query MlflowGetExperimentQuery($input: MlflowGetExperimentInput) { mlflowGetExperiment(input: $input) { experiment { name } } }"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"query": GET_EXPERIMENT, "variables": {"input": {"experimentId": "7"}}}, Needs(("7",), ())),
+    ({"query": '{ a: mlflowGetRun(input: {runId: "r1"}) { run { info { runName } } } '
+               'b: mlflowGetMetricHistoryBulkInterval(input: {runIds: ["r2", "r3"], metricKey: "x"}) { metrics { key } } }'},
+     Needs((), ("r1", "r2", "r3"))),
+    ({"query": 'query Q($ids: [String]) { mlflowSearchRuns(input: {experimentIds: $ids}) { runs { info { runId } } } }',
+      "variables": {"ids": ["1", "2"]}}, Needs(("1", "2"), ())),
+    ({"query": "{ __typename }"}, Needs()),
+])
+def test_graphql_reads_name_what_they_read(body, expected):
+    assert graphql_needs(body) == expected
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"query": "mutation { mlflowSetTag(input: {}) { x } }"}, "Only GraphQL queries"),
+    ({"query": "{ __schema { types { name } } }"}, "__schema is not offered"),
+    ({"query": "{ mlflowSearchModelVersions(input: {}) { x } }"}, "mlflowSearchModelVersions is not offered"),
+    ({"query": "query { ...F } fragment F on QueryType { mlflowGetRun(input: {runId: \"r\"}) { run { x } } }"},
+     "Top-level fragments"),
+    ({"query": "{ mlflowGetRun { run { x } } }"}, "needs an input"),
+    ({"query": "{ mlflowGetRun(input: {}) { run { x } } }"}, "needs runId or runUuid"),
+    ({"query": "{ mlflowSearchRuns(input: {experimentIds: [1]}) { runs { x } } }"}, "must name ids"),
+    ({"query": "{ nope"}, "does not parse"),
+    ({"query": 5}, "needs a query"),
+])
+def test_graphql_refusals_say_why(body, message):
+    with pytest.raises(Refused, match=message):
+        graphql_needs(body)
