@@ -48,16 +48,19 @@ def _outside_namespaces(user, name):
                    f"e.g. mlflow.set_experiment('{mine[0] if mine else 'team/project'}').")
 
 
+def _cached(key, fetch, timeout):
+    """`fetch()` remembered under `key`; a None answer (no such thing) is not remembered."""
+    value = cache.get(key)
+    if value is None:
+        value = fetch()
+        if value is not None:
+            cache.set(key, value, timeout)
+    return value
+
+
 def _experiment_name(experiment_id):
-    key = f"tracking:experiment:{experiment_id}"
-    name = cache.get(key)
-    if name is None:
-        experiment = mlflow_client.experiment_get(experiment_id)
-        if experiment is None:
-            return None
-        name = experiment.name
-        cache.set(key, name, _CACHE_SECONDS)
-    return name
+    return _cached(f"tracking:experiment:{experiment_id}",
+                   lambda: getattr(mlflow_client.experiment_get(experiment_id), "name", None), _CACHE_SECONDS)
 
 
 def experiment_forget(experiment_id):
@@ -65,14 +68,8 @@ def experiment_forget(experiment_id):
 
 
 def _run_experiment(run_id):
-    key = f"tracking:run:{run_id}"
-    experiment_id = cache.get(key)
-    if experiment_id is None:
-        experiment_id = mlflow_client.run_experiment_id(run_id)
-        if experiment_id is None:
-            return None
-        cache.set(key, experiment_id, None)
-    return experiment_id
+    # A run never moves to another experiment: remembered for good.
+    return _cached(f"tracking:run:{run_id}", lambda: mlflow_client.run_experiment_id(run_id), None)
 
 
 def _check_project(user, project, access, can_write):
