@@ -14,11 +14,13 @@ from django.core.cache import cache
 
 from tracking import mlflow_client
 from tracking.graphql import Refused, graphql_needs
-from tracking.access import project_can_read, project_can_write, project_for_key, writable_namespaces
+from tracking.access import ProjectAccess, project_access, writable_namespaces
 from tracking.names import artifact_location, project_of_artifact_path, project_of_experiment
 from tracking.routes import READ, WRITE
 
 _CACHE_SECONDS = 600
+# A person's access to a project is remembered this long: a membership change reaches MLflow within it.
+_ACCESS_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,18 @@ def _run_experiment(run_id):
     return _cached(f"tracking:run:{run_id}", lambda: mlflow_client.run_experiment_id(run_id), None)
 
 
-def _check_project(user, project, access, can_write):
+def _access(user, key):
+    if key is None:
+        return ProjectAccess(None, False, False)
+    return _cached(f"tracking:access:{user.pk}:{key}", lambda: project_access(user=user, key=key), _ACCESS_SECONDS)
+
+
+def _check_project(user, allowed, access, can_write):
     """None when allowed; hidden (404) when the caller may not read, 403 when they read but may not write."""
-    if project is None or not project_can_read(user=user, project=project):
+    project = allowed.project
+    if project is None or not allowed.can_read:
         return _not_found("experiment")
-    if access == WRITE and not (can_write and project_can_write(user=user, project=project)):
+    if access == WRITE and not (can_write and allowed.can_write):
         why = ("the project is archived" if project.is_archived else
                "your token only reads" if not can_write else "you are not a member of the project")
         return Refusal(403, "PERMISSION_DENIED",
@@ -96,7 +105,7 @@ def _check_experiment(user, experiment_id, access, can_write):
         if access == WRITE:
             return _outside_namespaces(user, name)
         return None if user.is_platform_admin else _not_found("experiment")
-    return _check_project(user, project_for_key(key), access, can_write)
+    return _check_project(user, _access(user, key), access, can_write)
 
 
 def _check_run(user, run_id, access, can_write):
@@ -113,10 +122,10 @@ def _check_name(user, name, access, can_write):
     if not isinstance(name, str) or not name.strip():
         return Refusal(400, "INVALID_PARAMETER_VALUE", "An experiment name is required.")
     key = project_of_experiment(name)
-    project = project_for_key(key)
-    if project is None or not project_can_read(user=user, project=project):
+    allowed = _access(user, key)
+    if not allowed.can_read:
         return _outside_namespaces(user, name) if access == WRITE else _not_found("experiment")
-    return _check_project(user, project, access, can_write)
+    return _check_project(user, allowed, access, can_write)
 
 
 def _param(query, body, *names):
@@ -157,8 +166,7 @@ def request_check(*, user, can_write, rule, query, body, artifact_path=None):
         key = project_of_artifact_path(path)
         if key is None:
             return Refusal(400, "INVALID_PARAMETER_VALUE", f"{path!r} is not an artifact path of a project.")
-        project = project_for_key(key)
-        refusal = _check_project(user, project, rule.access, can_write)
+        refusal = _check_project(user, _access(user, key), rule.access, can_write)
         return (_not_found("artifact") if refusal is not None and refusal.status == 404 else refusal) or Pass()
     if kind == "experiment":
         refusal = _check_experiment(user, _param(query, body, "experiment_id"), rule.access, can_write)
@@ -214,8 +222,7 @@ def experiments_visible(*, user, experiments):
                 visible.append(experiment)
             continue
         if key not in readable:
-            project = project_for_key(key)
-            readable[key] = project is not None and project_can_read(user=user, project=project)
+            readable[key] = _access(user, key).can_read
         if readable[key]:
             visible.append(experiment)
     return visible
