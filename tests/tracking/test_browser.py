@@ -21,7 +21,7 @@ def sign_in_at_mlflow(page, base, username):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(rf"{re.escape(base)}/mlflow/.*"))
+    page.wait_for_url(re.compile(rf"{re.escape(base)}/mlflow/.*"), timeout=90_000)
 
 
 def test_mlflow_ui_with_the_portal_session(browser, live_server, settings, monkeypatch, tracking, churn, alice, carol,  # noqa: F811
@@ -33,6 +33,7 @@ def test_mlflow_ui_with_the_portal_session(browser, live_server, settings, monke
     log_runs(client_as(monkeypatch, live_server, carol, workspace_id=2), str(theirs), [("hidden", {"acc": 0.9})])
 
     context = browser.new_context()
+    context.set_default_timeout(90_000)  # a loaded machine: MLflow's pages are heavy
     page = context.new_page()
     sign_in_at_mlflow(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/mlflow/#/experiments")
@@ -44,12 +45,13 @@ def test_mlflow_ui_with_the_portal_session(browser, live_server, settings, monke
 
     page.goto(f"{live_server.url}/projects/{churn.pk}/")
     page.get_by_role("link", name="Compare runs").click()
-    page.wait_for_url(re.compile(r".*/mlflow/#/compare-runs\?.*"))
+    page.wait_for_url(re.compile(r".*/mlflow/#/compare-runs\?.*"), timeout=90_000)
     page.get_by_text("tuned").first.wait_for(timeout=60_000)
     page.get_by_text("baseline").first.wait_for(timeout=60_000)
     context.close()
 
     context = browser.new_context()
+    context.set_default_timeout(90_000)  # a loaded machine: MLflow's pages are heavy
     page = context.new_page()
     sign_in_at_mlflow(page, live_server.url, "carol")
     page.goto(f"{live_server.url}/mlflow/#/experiments")
