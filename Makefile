@@ -57,4 +57,5 @@ lint-imports: install-test
 	$(VENV)/bin/lint-imports
 
 schema: install
+	mkdir -p docs/api
 	$(PY) manage.py spectacular --validate --file docs/api/openapi.yaml

@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.launch import Platform, bare_server, bare_server_stop, wait_ok  # noqa: E402
+from tests.mounts import remove_tree_and_mounts  # noqa: E402
 
 GIB = 2**30
 
@@ -77,20 +78,22 @@ def main():
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 5, 10])
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as data_dir:
-        platform = Platform(Path(data_dir))
-        platform.start()
-        try:
-            launched = 0
-            for count in sorted(args.counts):
-                while launched < count:
-                    platform.launch(f"idle-{launched}")
-                    launched += 1
-                servers, total = platform_pss(data_dir)
-                assert servers == count, f"{servers} servers forked, expected {count}"
-                rows.append((count, total / count, bare_servers_pss(count, sys.executable) / count))
-        finally:
-            platform.stop()
+    data_dir = tempfile.mkdtemp(prefix="dsw-bench-density-")
+    platform = Platform(Path(data_dir))
+    platform.start()
+    try:
+        launched = 0
+        for count in sorted(args.counts):
+            while launched < count:
+                platform.launch(f"idle-{launched}")
+                launched += 1
+            servers, total = platform_pss(data_dir)
+            assert servers == count, f"{servers} servers forked, expected {count}"
+            rows.append((count, total / count, bare_servers_pss(count, sys.executable) / count))
+            print(f"{count} idle servers measured", flush=True)
+    finally:
+        platform.stop()
+        remove_tree_and_mounts(data_dir)  # a home still mounted by a server that is slow to go
     print(f"{'idle servers':>12} {'platform PSS/server':>20} {'bare PSS/server':>16} {'ratio':>6} {'fit in 24 GiB':>14}")
     for count, ours, bare in rows:
         print(f"{count:>12} {ours / 2**20:>16.1f} MiB {bare / 2**20:>12.1f} MiB {ours / bare:>6.2f} {int(24 * GIB // ours):>14}")

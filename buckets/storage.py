@@ -113,6 +113,15 @@ class S3Storage:
         except BotoCoreError as exc:
             raise StorageUnavailable(f"The object store failed ({what}): {exc.__class__.__name__}") from None
 
+    # --- objects the platform keeps for itself (shared notebooks: sharing/blobs.py) -------------
+    def object_put(self, bucket, key, data):
+        self._call(f"writing {key}", self.s3.put_object, Bucket=bucket, Key=key, Body=data)
+
+    def object_get(self, bucket, key):
+        """The object's bytes, or None when there is no such object."""
+        body = self._call(f"reading {key}", self.s3.get_object, Bucket=bucket, Key=key, ok=("NoSuchKey", "404"))
+        return None if body is None else body["Body"].read()
+
     # --- buckets -------------------------------------------------------------
     def bucket_ensure(self, name):
         self._call(f"creating bucket {name}", self.s3.create_bucket, Bucket=name,
@@ -209,6 +218,15 @@ class FakeStorage:
         self.calls.append(what)
         if self.down:
             raise StorageUnavailable(f"The object store does not answer ({what}): fake outage")
+
+    def object_put(self, bucket, key, data):
+        self._enter("object_put")
+        with self.lock:
+            self.buckets.setdefault(bucket, {})[key] = bytes(data)
+
+    def object_get(self, bucket, key):
+        self._enter("object_get")
+        return self.buckets.get(bucket, {}).get(key)
 
     def bucket_ensure(self, name):
         self._enter("bucket_ensure")

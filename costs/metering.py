@@ -14,7 +14,8 @@ from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from buckets.models import BucketSample
-from costs.models import MeterLock, MeterRun, PriceSheet, UsageRecord
+from costs import rollups
+from costs.models import MeterLock, MeterRun, PriceSheet, UsageRecord, UsageRollup
 from costs.periods import local_midnights
 from costs.pricing import Resources, compute_rate_micros, cost_micros, storage_rate_micros
 from portal.accounts.models import Team
@@ -205,6 +206,7 @@ def metering_run(*, now=None):
                                default_currency=settings.PLATFORM_CURRENCY)
             MeterRun.objects.filter(pk=span.pk).update(end=span.end, metered_until=until)
         UsageRecord.objects.bulk_create(records, batch_size=1000)
+        rollups.add(records)  # in this transaction, under the lock: never counted twice, never lost
         lock.last_pass = max(now, lock.last_pass) if lock.last_pass else now
         lock.save(update_fields=["last_pass"])
     return len(records)
@@ -225,6 +227,14 @@ def _evidence_of_life(spans):
 
 def cost_so_far_micros(*, workspace_ids):
     """Ledger totals per workspace id (micro-units), for 'cost so far'."""
-    rows = (UsageRecord.objects.filter(workspace_id__in=workspace_ids).values("workspace_id")
-            .annotate(total=Sum("cost_micros")).values_list("workspace_id", "total"))
+    rows = (UsageRollup.objects.filter(workspace_id__in=workspace_ids).values("workspace_id")
+            .annotate(total=Sum("cost_micros")).values_list("workspace_id", "total").order_by())
     return dict(rows)
+
+
+def rollups_rebuild():
+    """Recompute the roll-ups from the ledger while no pass can add to either."""
+    MeterLock.objects.get_or_create(pk=1)
+    with transaction.atomic():
+        MeterLock.objects.select_for_update().get(pk=1)
+        return rollups.rebuild()

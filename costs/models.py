@@ -125,6 +125,41 @@ class UsageRecord(models.Model):
                    models.Index(fields=["workspace_id", "start"], name="costs_usage_workspace_start")]
 
 
+class UsageRollup(models.Model):
+    """The ledger summed per UTC hour and attribution (costs/rollups.py): what reports, budgets and forecasts read.
+
+    Every ledger record lies inside one UTC hour, so an hour's rows here sum exactly what its records do.
+    Metering adds each pass's records in the pass's transaction; ``manage.py costs_rebuild_rollups`` recomputes
+    them from the ledger. ``digest`` names the attribution (every column from ``kind`` to ``image``) so that one
+    hour holds one row per attribution, NULLs included, on any database.
+    """
+
+    hour = models.DateTimeField()
+    digest = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=MeterRun.Kind.choices)
+    team_id = models.BigIntegerField(null=True)
+    user_id = models.BigIntegerField(null=True)
+    username = models.CharField(max_length=150)
+    workspace_id = models.BigIntegerField(null=True)
+    workspace_name = models.CharField(max_length=40)
+    bucket_id = models.BigIntegerField(null=True)
+    bucket_name = models.CharField(max_length=63, blank=True)
+    project_id = models.BigIntegerField(null=True, blank=True)
+    project_slug = models.CharField(max_length=50, blank=True)
+    profile_id = models.BigIntegerField(null=True)
+    profile_name = models.CharField(max_length=60)
+    image = models.CharField(max_length=300)
+    cost_micros = models.BigIntegerField()
+    duration_ms = models.BigIntegerField()
+    records = models.PositiveIntegerField(help_text="How many ledger records the row sums.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "digest"], name="usage_rollup_one_row_per_attribution")]
+        indexes = [models.Index(fields=["team_id", "hour"], name="costs_rollup_team_hour"),
+                   models.Index(fields=["project_id", "hour"], name="costs_rollup_project_hour"),
+                   models.Index(fields=["workspace_id", "hour"], name="costs_rollup_workspace_hour")]
+
+
 class Budget(models.Model):
     class Action(models.TextChoices):
         NOTIFY = "notify", "Notify only"

@@ -1,11 +1,7 @@
 """Reads for cost reports, scoped by the callers (views and API check who may see a team)."""
 
-from zoneinfo import ZoneInfo
-
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
-
-from costs.models import Budget, ProjectBudget, UsageRecord
+from costs import rollups
+from costs.models import Budget, ProjectBudget
 from costs.pricing import micros_to_minor
 
 GROUPS = {
@@ -21,27 +17,26 @@ NO_PROJECT = "(no project)"
 
 
 def cost_report(*, team, start, end, group_by, project=None):
-    """Costs of a team's usage that started in [start, end), grouped. One query.
+    """Costs of a team's usage that started in [start, end), grouped. One query, over the hourly roll-ups
+    (and the raw records of the hours the range cuts): exactly the aggregate over the raw ledger.
 
     Returns (groups, total): groups are {"key", "label", "cost" (minor units), "hours", "records"},
     biggest first (days in order; days are the team's local days); total is rounded once, from the
     micro-units, so it can differ from the sum of the rounded groups by a cent or so. With ``project``, only
     that project's usage.
     """
-    records = UsageRecord.objects.filter(team_id=team.pk, start__gte=start, start__lt=end)
-    if project is not None:
-        records = records.filter(project_id=project.pk)
+    filters = {"team_id": team.pk} if project is None else {"team_id": team.pk, "project_id": project.pk}
     if group_by == "day":
-        rows = (records.annotate(day=TruncDate("start", tzinfo=ZoneInfo(team.time_zone))).values("day")
-                .annotate(micros=Sum("cost_micros"), ms=Sum("duration_ms"), records=Count("id")).order_by("day"))
+        rows = sorted(rollups.ledger_sums(start=start, end=end, day_zone=team.time_zone, **filters), key=lambda row: row["day"])
         items = [{"key": row["day"].isoformat(), "label": row["day"].isoformat(), "micros": row["micros"], "ms": row["ms"],
                   "records": row["records"]} for row in rows]
         return _finish(items)
     key, label = GROUPS[group_by]
     fields = [key] if key == label else [key, label]
-    rows = records.values(*fields).annotate(micros=Sum("cost_micros"), ms=Sum("duration_ms"), records=Count("id")).order_by("-micros", key)
+    rows = rollups.ledger_sums(start=start, end=end, group_by=fields, **filters)
+    rows.sort(key=lambda row: (-row["micros"], str(row[key]), str(row[label])))
     merged = {}
-    for row in rows:  # a renamed workspace or profile keeps one key: the newest name seen wins
+    for row in rows:  # a renamed workspace or profile keeps one key, under the label with the most spend
         item = merged.setdefault(row[key], {"key": row[key], "label": row[label] or (NO_PROJECT if group_by == "project" else ""),
                                             "micros": 0, "ms": 0, "records": 0})
         item["micros"] += row["micros"]

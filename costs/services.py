@@ -12,7 +12,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from costs.currencies import format_money, validate_currency
-from costs.models import Budget, BudgetGrant, PriceSheet, ProjectBudget, UsageRecord
+from costs import rollups
+from costs.models import Budget, BudgetGrant, PriceSheet, ProjectBudget
 from costs.periods import period_bounds, validate_time_zone
 from costs.pricing import Resources, compute_rate_micros, hours_affordable, micros_to_minor, storage_rate_micros
 from portal.audit.services import audit_record
@@ -204,8 +205,7 @@ def budget_limit(budget, at=None):
 
 
 def team_spent_micros(*, team_id, start, end):
-    return UsageRecord.objects.filter(team_id=team_id, start__gte=start, start__lt=end).aggregate(
-        total=Sum("cost_micros"))["total"] or 0
+    return rollups.total_micros(start=start, end=end, team_id=team_id)
 
 
 def spend_forecast(*, spent, start, end, at):
@@ -311,8 +311,7 @@ def project_budget_period(project, at=None):
 
 
 def project_spent_micros(*, project_id, start, end):
-    return UsageRecord.objects.filter(project_id=project_id, start__gte=start, start__lt=end).aggregate(
-        total=Sum("cost_micros"))["total"] or 0
+    return rollups.total_micros(start=start, end=end, project_id=project_id)
 
 
 def project_budget_status(project_budget, at=None):

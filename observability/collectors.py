@@ -43,7 +43,8 @@ class PlatformCollector:
     @staticmethod
     def _budgets():
         from costs.currencies import minor_to_major
-        from costs.models import Budget, BudgetGrant, UsageRecord
+        from costs.models import Budget, BudgetGrant
+        from costs.rollups import ledger_sums
         from costs.pricing import micros_to_minor
         from costs.services import budget_period, spend_forecast
 
@@ -65,10 +66,8 @@ class PlatformCollector:
                 by_period[budget_period(budget, now)].append(budget)
             spent_micros = {}
             for (start, end), group in by_period.items():
-                spent_micros.update(UsageRecord.objects.filter(team_id__in=[b.team_id for b in group], start__gte=start,
-                                                               start__lt=end)
-                                    .values("team_id").annotate(total=Sum("cost_micros"))
-                                    .values_list("team_id", "total").order_by())
+                spent_micros.update((row["team_id"], row["micros"]) for row in ledger_sums(
+                    start=start, end=end, group_by=["team_id"], team_id__in=[b.team_id for b in group]))
             for (start, end), group in by_period.items():
                 for budget in group:
                     team, currency = budget.team.slug, budget.currency

@@ -73,11 +73,19 @@ c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
 c.JupyterHub.load_roles = [
     {"name": "portal", "services": ["portal"],
-     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens"]},
+     "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens",
+                # Live workspace sharing (sharing/): the portal grants and revokes shares of a server, its owner's
+                # choice checked by the portal; people get no `shares` scope of their own.
+                "shares"]},
     # Users reach their own servers but cannot start or stop them here: the portal decides.
     {"name": "user", "scopes": ["access:servers!user", "read:users:name!user", "read:users:groups!user",
                                 "read:servers!user", "users:activity!user"]},
 ]
+# How long a server trusts the hub's word on who may use it. JupyterHub's default (300 s) would let a live share
+# that was revoked (sharing/live.py) keep working for minutes; one second ends it within a second, for about one
+# small hub API call per second per busy server. (0 would mean "forever" to JupyterHub, so it is not allowed.)
+c.Spawner.args = [f"--HubOAuth.cache_max_age={max(1, int(env.get('PLATFORM_SERVER_AUTH_CACHE_SECONDS', '1')))}"]
+
 # Prometheus scrapes /hub/metrics with the platform's metrics token (the one /metrics asks for): a
 # service that may read metrics and nothing else (docs/operations/metrics.md).
 if env.get("PLATFORM_METRICS_TOKEN"):

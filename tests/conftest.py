@@ -7,7 +7,6 @@ carol is outside that team (admin of Research); admin is a platform admin.
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from tests.mounts import remove_tree_and_mounts  # noqa: F401  (re-exported: tests import it from here)
 from tests.ports import free_ports  # noqa: F401  (re-exported: tests import it from here)
 
 from portal.accounts import services
@@ -222,15 +222,6 @@ def smtp_sink(settings):
         yield sink
     finally:
         sink.controller.stop()
-
-
-def remove_tree_and_mounts(directory):
-    """Remove a test's directory, unmounting first any workspace home still mounted in it."""
-    with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
-        inside = [line.split()[4] for line in mounts if line.split()[4].startswith(f"{directory}/")]
-    for mount_point in sorted(inside, reverse=True):
-        subprocess.run(["umount", "--lazy", mount_point], capture_output=True)
-    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

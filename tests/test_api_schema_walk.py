@@ -56,10 +56,11 @@ def platform(team, other_team, admin):
     from projects.services import project_create
 
     project = project_create(actor=admin, team=team, name="Churn")
-    known = {"team_id": team.id, "username": "bob", "user_id": bob.id, "slug": team.slug}
+    known = {"team_id": team.id, "username": "bob", "user_id": bob.id, "slug": team.slug, **_sharing_objects(admin, bob, workspace)}
     by_path = {"/api/v1/profiles/": profile.id, "/api/v1/workspaces/": workspace.id, "/api/v1/tokens/": spare_token.id,
                "/api/v1/images/robots/": robot.id, "/api/v1/images/exceptions/": exception.id, "/api/v1/images/": image.id,
-               "/api/v1/buckets/": bucket.id, "/api/v1/projects/": project.id}
+               "/api/v1/buckets/": bucket.id, "/api/v1/projects/": project.id,
+               "/api/v1/shares/notebooks/": known["notebook_id"]}
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
@@ -67,6 +68,26 @@ def platform(team, other_team, admin):
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+def _sharing_objects(admin, bob, workspace):
+    """A published notebook of the admin's with one stored version, shared with bob, a link, a failed snapshot,
+    a copy and a live share: the sharing routes' path parameters."""
+    from sharing import blobs
+    from sharing.models import Grant, LiveShare, NotebookCopy, NotebookVersion, SecretLink, SharedNotebook, Snapshot
+
+    raw = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    blobs.blob_put(blobs.notebook_key(blobs.digest(raw)), raw)
+    blobs.blob_put(blobs.html_key(blobs.digest(b"<p>")), b"<p>")
+    notebook = SharedNotebook.objects.create(owner=admin, path="a.ipynb", title="a")
+    version = NotebookVersion.objects.create(notebook=notebook, number=1, sha256=blobs.digest(raw), size=len(raw),
+                                             html_sha256=blobs.digest(b"<p>"), author=admin, author_username="admin")
+    return {"notebook_id": notebook.id, "number": 1,
+            "grant_id": Grant.objects.create(notebook=notebook, user=bob).id,
+            "link_id": SecretLink.objects.create(notebook=notebook, token_sha256="0" * 64).id,
+            "snapshot_id": Snapshot.objects.create(notebook=notebook, author=admin, state="failed").id,
+            "copy_id": NotebookCopy.objects.create(version=version, workspace=workspace, actor=admin).id,
+            "share_id": LiveShare.objects.create(workspace=workspace, user=bob).id, "workspace_id": workspace.id}
 
 
 def _known_objects(case, platform):

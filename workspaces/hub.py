@@ -266,6 +266,47 @@ class HubClient:
             if response.status_code not in (200, 201):
                 raise HubError(f"Writing {path} on {server_url} failed: {response.status_code} {_message(response)}")
 
+    def server_contents_model(self, server_url, path, *, token, content=False, folder=False):
+        """The contents API's model of ``path`` in a running server's home, or None when there is none. ``content``:
+        with the file's text (`format=text`); ``folder``: a folder's model with its entries. Read with ``token`` (one
+        of ``server_token``)."""
+        params = {"content": "1"} if folder else {"content": "1", "type": "file", "format": "text"} if content else {"content": "0"}
+        response = self._server_request("GET", server_url, f"api/contents/{quote(path)}", token=token, params=params)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise HubError(f"Reading {path} on {server_url} failed: {response.status_code} {_message(response)}")
+        try:
+            return response.json()
+        except ValueError:
+            raise HubError(f"The server at {server_url} sent no JSON for {path}") from None
+
+    def server_shares(self, user, server):
+        """The hub's shares of one server (JupyterHub 5+ shares API): [{"user": name|None, "group": name|None}]."""
+        response = self._call("GET", f"/shares/{quote(user, safe='')}/{quote(server, safe='')}")
+        if response.status_code == 404:
+            return []
+        if response.status_code != 200:
+            raise HubError(f"Reading the shares of {user}/{server} failed: {response.status_code} {_message(response)}")
+        return [{"user": (item.get("user") or {}).get("name"), "group": (item.get("group") or {}).get("name")}
+                for item in response.json().get("items", [])]
+
+    def server_share_grant(self, user, server, *, to_user):
+        """Let ``to_user`` open ``user``'s server ``server`` (access only: the grantee cannot start, stop or share it).
+        Idempotent: granting again keeps one share."""
+        response = self._call("POST", f"/shares/{quote(user, safe='')}/{quote(server, safe='')}",
+                              json={"user": to_user, "scopes": [f"access:servers!server={user}/{server}"]})
+        if response.status_code not in (200, 201):
+            raise HubError(f"Sharing {user}/{server} with {to_user} failed: {response.status_code} {_message(response)}")
+
+    def server_share_revoke(self, user, server, *, to_user):
+        """End ``to_user``'s share of the server; the hub refuses their next request. Idempotent."""
+        # PATCH takes the scopes away; a share left with none is deleted (the hub answers {}).
+        response = self._call("PATCH", f"/shares/{quote(user, safe='')}/{quote(server, safe='')}",
+                              json={"user": to_user, "scopes": [f"access:servers!server={user}/{server}"]})
+        if response.status_code not in (200, 204, 404):
+            raise HubError(f"Ending the share of {user}/{server} with {to_user} failed: {response.status_code} {_message(response)}")
+
     def _server_request(self, method, server_url, path, *, token, timeout=None, **kwargs):
         # As server_kernels: with per-user subdomains the hub's url is absolute, and the proxy at servers_url is
         # asked for that host. `no_track_activity`: the platform writing files is not the owner being active.

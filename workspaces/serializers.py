@@ -135,6 +135,8 @@ class WorkspaceOutput(serializers.ModelSerializer):
 
     @extend_schema_field(BudgetStopOutput(allow_null=True))
     def get_budget_stop(self, workspace):
+        if workspace.desired_state != Workspace.Desired.RUNNING:
+            return None  # only a running workspace can be stopped: a list of stopped ones needs no look-up
         if "budget_stops" not in self.context:  # one query per response, not per workspace
             self.context["budget_stops"] = budgets.budget_stops_by_team()
         stop = workspace_budget_stop(workspace=workspace, stops=self.context["budget_stops"])

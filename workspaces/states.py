@@ -53,8 +53,12 @@ _WHILE_RUNNING = {Observed.NONE: Status.PENDING, Observed.PENDING: Status.PENDIN
                   Observed.FAILED: Status.FAILED}
 
 
+# Django's `Choices.values` builds a new list on every call; the status is computed for every row of every list.
+_DESIRED, _OBSERVED = frozenset(Desired.values), frozenset(Observed.values)
+
+
 def workspace_status(desired, observed):
-    if desired not in Desired.values or observed not in Observed.values:
+    if desired not in _DESIRED or observed not in _OBSERVED:
         raise ValueError(f"unknown state ({desired!r}, {observed!r})")
     if desired == Desired.RUNNING:
         return _WHILE_RUNNING[observed]

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "buckets",
     "observability",
     "projects",
+    "sharing",
 ]
 
 MIDDLEWARE = [
@@ -438,6 +439,20 @@ CELERY_BEAT_SCHEDULE["buckets-sample"] = {
     "options": {"expires": PLATFORM_BUCKETS_SAMPLE_SECONDS},
 }
 
+# --- Sharing: published notebooks and live shares (sharing/; docs/admin-guide.md#sharing) -----------
+# Notebooks larger than this are refused at publish (a 400 naming `path`).
+PLATFORM_SHARING_MAX_BYTES = env.integer("PLATFORM_SHARING_MAX_BYTES", 20 * 2**20, minimum=2**10)
+# Shared notebooks' files and renderings, in the object store when one is configured (else PLATFORM_DATA_DIR/sharing).
+PLATFORM_SHARING_BUCKET = env.string("PLATFORM_SHARING_BUCKET", "platform-sharing")
+# People share notebooks and running workspaces within their own teams; true lets them share with anyone
+# (platform admins always may).
+PLATFORM_SHARING_BEYOND_TEAMS = env.boolean("PLATFORM_SHARING_BEYOND_TEAMS", False)
+CELERY_BEAT_SCHEDULE["sharing-live-expire"] = {
+    "task": "sharing.tasks.live_shares_expire_task",
+    "schedule": timedelta(seconds=60),
+    "options": {"expires": 60},
+}
+
 # --- E-mail -------------------------------------------------------------------
 EMAIL_HOST = env.string("EMAIL_HOST", "")
 if EMAIL_HOST:
@@ -539,6 +554,12 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Sharing's choice sets, named (their field names, state and role, are taken by other apps' enums).
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "portal.accounts.models.Membership.Role",  # its name before sharing came
+        "ShareRoleEnum": "sharing.models.Role",
+        "ShareJobStateEnum": "sharing.models.Snapshot.State",
+    },
     # The hub's sign-in (an OAuth `read` token may read /users/me/ and nothing else).
     "OAUTH2_FLOWS": ["authorizationCode"],
     "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",

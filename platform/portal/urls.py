@@ -38,6 +38,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     # MLflow's UI and API behind the portal's sign-in and the projects' permissions (tracking/views.py).
     path("mlflow/", include("tracking.urls")),
+    path("shares/", include("sharing.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
     path("api/v1/", include("workspaces.api_urls")),
@@ -45,6 +46,7 @@ urlpatterns = [
     path("api/v1/", include("costs.api_urls")),
     path("api/v1/", include("buckets.api_urls")),
     path("api/v1/", include("projects.api_urls")),
+    path("api/v1/", include("sharing.api_urls")),
     path("api/internal/", include(internal_urlpatterns)),
     path("o/", include((oauth_patterns, "oauth2_provider"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

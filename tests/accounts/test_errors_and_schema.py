@@ -1,5 +1,6 @@
 """One error shape, JSON 404s under /api/, and the published OpenAPI schema."""
 
+import pytest
 from rest_framework.test import APIClient
 
 from tests.conftest import api_as
@@ -41,6 +42,25 @@ def test_pagination_shape_and_page_size(admin):
     assert body["count"] == 7 and len(body["results"]) == 3
     assert body["next"].endswith("page=3&page_size=3") and body["previous"]
     assert api_as(admin).get("/api/v1/teams/?page=99").status_code == 404
+
+
+@pytest.mark.parametrize(("teams", "page_size", "pages"), [(0, 3, 1), (2, 3, 1), (3, 3, 1), (4, 3, 2), (7, 3, 3)])
+def test_a_first_page_that_holds_the_whole_list_needs_no_count_query(admin, teams, page_size, pages):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.accounts.models import Team
+
+    Team.objects.bulk_create([Team(name=f"T{index:03}", slug=f"t{index:03}") for index in range(teams)])
+    client = api_as(admin)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"/api/v1/teams/?page_size={page_size}").json()
+    assert body["count"] == teams and [team["slug"] for team in body["results"]] == [f"t{i:03}" for i in range(min(teams, page_size))]
+    assert (body["next"] is not None) == (pages > 1) and body["previous"] is None
+    counted = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT COUNT(*)")]
+    assert bool(counted) == (pages > 1), counted  # a full first page may be followed: then the count is asked for
+    last = client.get(f"/api/v1/teams/?page_size={page_size}&page=last").json()
+    assert last["count"] == teams and len(last["results"]) == (teams - (pages - 1) * page_size if teams else 0)
 
 
 def test_schema_and_docs_are_served(db):

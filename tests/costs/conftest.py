@@ -3,6 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from costs import rollups
 from costs.models import MeterRun, PriceSheet, UsageRecord
 from costs.pricing import MICROS
 from workspaces.models import Profile, Workspace, WorkspaceEvent
@@ -55,8 +56,10 @@ def spend(team, minor, at, *, username="alice", profile_name="Small", workspace_
                                   username=username, team_id=team.pk, team_slug=team.slug, profile_name=profile_name,
                                   image="local:default", cpu=1, memory_bytes=2**30, start=at, end=at + timedelta(minutes=1),
                                   metered_until=at + timedelta(minutes=1))
-    return UsageRecord.objects.create(run=run, kind="compute", workspace_id=workspace_id, workspace_name=run.workspace_name,
+    record = UsageRecord.objects.create(run=run, kind="compute", workspace_id=workspace_id, workspace_name=run.workspace_name,
                                       username=username, user_id=_key(username), profile_id=_key(profile_name), team_id=team.pk, team_slug=team.slug, profile_name=profile_name,
                                       image="local:default", start=at, end=at + timedelta(minutes=1), duration_ms=60_000,
                                       project_id=project.pk if project else None, project_slug=project.slug if project else "",
                                       rate_micros_per_hour=0, cost_micros=minor * MICROS, currency="EUR")
+    rollups.add([record])  # as metering does with what it writes
+    return record

@@ -1,6 +1,7 @@
 // The platform's JupyterLab extension, written as a module-federation container by hand (no build
 // step): JupyterLab loads this script, calls init() with its shared modules, then get("./extension").
-// It adds a link back to the portal and shows the portal's automatic-stop warnings (idle culling,
+// It adds a link back to the portal, a "Share…" button and command (the portal's publish page for the notebook in
+// front), and shows the portal's automatic-stop warnings (idle culling,
 // budget) with the same "Keep running" the portal offers. The lab runs on the workspace's own origin
 // (per-user subdomains), never the portal's: it reaches the portal with this run's lab grant from the
 // page config (workspaces/lab_access.py), not with the person's portal session.
@@ -40,6 +41,8 @@
     "#dsw-portal-link { display: flex; align-items: center; padding: 0 10px; font-size: var(--jp-ui-font-size1); }",
     "#dsw-portal-link a { color: var(--jp-ui-font-color1); text-decoration: none; white-space: nowrap; }",
     "#dsw-portal-link a:hover { text-decoration: underline; }",
+    "#dsw-share { display: flex; align-items: center; padding: 0 6px; }",
+    "#dsw-share button { font-size: var(--jp-ui-font-size1); padding: 1px 10px; cursor: pointer; }",
     // Lumino sizes the header area from its children's CSS min-height: without one the banner gets
     // no room and sits under the top bar. One line, then, cut with an ellipsis on narrow screens.
     "#dsw-stop-warning { display: flex; gap: 12px; align-items: center; padding: 0 12px; box-sizing: border-box;",
@@ -67,6 +70,31 @@
       link.node.appendChild(element("a", { href: portal + "/workspaces/" + id + "/", title: "This workspace in the portal" },
                                     "← Back to the portal"));
       app.shell.add(link, "top", { rank: 50 });
+
+      // "Share…": the portal's publish page for the notebook in front, in a new tab. The person confirms there,
+      // with their portal session: nothing in the lab (whose code may be hostile) holds a credential that publishes.
+      function currentNotebookPath() {
+        var widget = app.shell.currentWidget;
+        var path = widget && widget.context && widget.context.path;
+        return path && /\.ipynb$/.test(path) ? path : "";
+      }
+      app.commands.addCommand("dsw:share", {
+        label: "Share…",
+        caption: "Publish this notebook from the portal: versions, people, teams, links",
+        execute: function () {
+          var path = currentNotebookPath();
+          window.open(portal + "/shares/publish/?workspace=" + id + (path ? "&path=" + encodeURIComponent(path) : ""),
+                      "_blank", "noopener");
+        },
+      });
+      app.contextMenu.addItem({ command: "dsw:share", selector: ".jp-Notebook", rank: 0 });
+      var share = new widgets.Widget();
+      share.id = "dsw-share";
+      var shareButton = element("button", { type: "button", class: "jp-mod-styled", title: "Publish this notebook from the portal" },
+                                "Share…");
+      shareButton.addEventListener("click", function () { app.commands.execute("dsw:share"); });
+      share.node.appendChild(shareButton);
+      app.shell.add(share, "top", { rank: 51 });
 
       var banner = null;
       function show(content) {
@@ -131,7 +159,7 @@
 
   var plugin = {
     id: NAME + ":portal",
-    description: "A way back to the portal, and the portal's stop warnings inside the lab.",
+    description: "A way back to the portal, Share…, and the portal's stop warnings inside the lab.",
     autoStart: true,
     activate: activate,
   };
