@@ -164,7 +164,7 @@ def _resources_text(spec):
 
 # Launch-spec variables that are secrets: on Kubernetes they live in a per-person Secret the pod refers
 # to, never in the pod spec (which anyone who may list pods can read).
-SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLFLOW_TRACKING_TOKEN")
 
 
 def env_secret_name(spec):

@@ -73,6 +73,8 @@ def _fast_hashing_and_private_cache(settings):
     # No object store unless a test starts one (tests/buckets): people and teams made by other tests
     # then queue no bucket work.
     settings.PLATFORM_S3_ENDPOINT_URL = ""
+    # No tracking server unless a test starts one (tests/tracking).
+    settings.PLATFORM_TRACKING_URL = ""
 
 
 @pytest.fixture(scope="session")

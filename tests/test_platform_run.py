@@ -72,7 +72,7 @@ def platform_dir(tmp_path):
 
 
 def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
-    port = free_port_block(16)  # public, proxy API, hub, portal, (unused), registry, the object store's ten
+    port = free_port_block(17)  # public, proxy API, hub, portal, (unused), registry, the object store's ten, MLflow
     environ = {**_embedded_env(platform_dir), "PLATFORM_PORT": str(port)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "platform_run"],
                             cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -102,6 +102,17 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
         else:
             raise AssertionError(f"the admin's bucket is not ready: {buckets}")
 
+        # MLflow, supervised like the hub, behind the same origin and the portal's session.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            searched = session.get(f"{base}/mlflow/api/2.0/mlflow/experiments/search?max_results=10", timeout=10)
+            if searched.status_code == 200:
+                break
+            time.sleep(0.5)
+        assert searched.status_code == 200 and searched.json()["experiments"][0]["name"] == "Default", searched.text
+        assert requests.get(f"{base}/mlflow/api/2.0/mlflow/experiments/search", timeout=10).status_code == 401
+        assert requests.get(f"http://127.0.0.1:{port + 16}/mlflow/api/2.0/mlflow/experiments/search", timeout=10).status_code == 401
+
         # A task through the server-less broker, done by the worker: the reset mail lands in var/mail.
         anonymous = requests.Session()
         anonymous.get(f"{base}/accounts/password/reset/")
@@ -122,5 +133,7 @@ def test_run_serves_runs_tasks_and_stops_cleanly(platform_dir):
     assert _processes_mentioning(str(platform_dir)) == []
     assert ("Image registry: http://127.0.0.1" if shutil.which("docker-registry") else "local environments only") in output
     assert f"Object store: http://127.0.0.1:{port + 6} (SeaweedFS)" in output
+    assert f"Experiment tracking: http://localhost:{port}/mlflow/" in output
+    assert _processes_mentioning(f"--port {port + 16}") == []
     for offset in range(11):
         assert _processes_mentioning(f"127.0.0.1:{port + offset}") == []

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from buckets.launch import storage_env
 from spawner.spec import CONTAINER_LAB_DIR, LaunchSpec
+from tracking.launch import tracking_env
 from workspaces.environments import launch_environment
 from workspaces.lab import CONFIG_DIR, lab_env
 from workspaces.lab_access import lab_grant_for
@@ -24,6 +25,8 @@ def launch_spec_for(workspace):
     # The person's S3 credentials and buckets (AWS_*; on Kubernetes the spawner moves the secrets into a
     # Secret). From the database only: an object-store outage never blocks a launch.
     env |= storage_env(user=workspace.owner)
+    # MLflow's client variables (tracking/launch.py): the person's own token, never a platform secret.
+    env |= tracking_env(user=workspace.owner, workspace_id=workspace.pk, project=workspace.project)
     return LaunchSpec(
         workspace_id=workspace.pk,
         generation=workspace.generation,  # the spawner's reports carry it, so a late one about an earlier run is known

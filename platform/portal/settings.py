@@ -607,3 +607,25 @@ LOGGING = {
 }
 # Workers keep this configuration (JSON or plain) instead of Celery's own handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Experiment tracking: an MLflow server behind /mlflow/ (tracking app; docs/admin-guide.md#experiment-tracking) ---
+# Added here rather than in the list above so branches that add apps merge without a conflict.
+INSTALLED_APPS.append("tracking")
+# Where the portal reaches MLflow (only the portal does: MLflow answers nobody without the secret below).
+# `make run` starts it on PLATFORM_PORT + 16; empty: no tracking (workspaces start without MLFLOW_* variables).
+PLATFORM_TRACKING_URL = env.string("PLATFORM_TRACKING_URL", "" if PRODUCTION else f"http://127.0.0.1:{PLATFORM_PORT + 16}").rstrip("/")
+# The one credential MLflow accepts: the portal adds it to each request it lets through. Never leaves the portal
+# and MLflow (a workspace gets a token of its person instead).
+PLATFORM_TRACKING_SECRET = env.string("PLATFORM_TRACKING_SECRET", "")
+if PLATFORM_TRACKING_URL and not PLATFORM_TRACKING_SECRET:
+    if PRODUCTION:
+        raise ImproperlyConfigured("PLATFORM_TRACKING_SECRET is required when PLATFORM_TRACKING_URL is set.")
+    PLATFORM_TRACKING_SECRET = _embedded_secret(PLATFORM_DATA_DIR / "mlflow" / "secret", 32)
+# MLflow's backend store for `make run`'s server: a SQLite file by default, PostgreSQL in production
+# (postgresql://…/mlflow; the chart sets it).
+PLATFORM_TRACKING_BACKEND_STORE_URI = env.string("PLATFORM_TRACKING_BACKEND_STORE_URI",
+                                                 f"sqlite:///{PLATFORM_DATA_DIR / 'mlflow' / 'mlflow.db'}")
+# Artifacts go to this bucket of the platform's object store, one prefix per project (team/project/).
+PLATFORM_TRACKING_BUCKET = env.string("PLATFORM_TRACKING_BUCKET", f"{PLATFORM_BUCKETS_PREFIX}-mlflow")
+# How long the portal waits for MLflow: the project page says "unavailable" after this.
+PLATFORM_TRACKING_TIMEOUT = env.integer("PLATFORM_TRACKING_TIMEOUT", 5, minimum=1, maximum=120)

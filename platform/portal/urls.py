@@ -36,6 +36,8 @@ urlpatterns = [
     path("images/", include("images.urls")),
     path("data/", include("buckets.urls")),
     path("projects/", include("projects.urls")),
+    # MLflow's UI and API behind the portal's sign-in and the projects' permissions (tracking/views.py).
+    path("mlflow/", include("tracking.urls")),
     path("shares/", include("sharing.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),

@@ -63,7 +63,7 @@ def test_defaults_render_every_component():
     assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(job["metadata"]["annotations"]["helm.sh/hook-weight"])
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert sorted(secret["data"]) == ["buckets-encryption-key", "configproxy-auth-token", "django-secret-key", "hub-api-token",
-                                      "hub-oauth-client-secret", "metrics-token"]
+                                      "hub-oauth-client-secret", "metrics-token", "tracking-secret"]
     # No object store unless one is named: production never guesses an S3.
     assert not any(name.startswith("PLATFORM_S3_") for name in env_of(deployments["dsw-portal"]))
     assert "Ingress" not in {d["kind"] for d in docs}

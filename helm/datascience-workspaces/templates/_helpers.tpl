@@ -35,6 +35,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 
 {{- define "dsw.portalUrl" -}}http://{{ include "dsw.name" (dict "root" . "component" "portal") }}:8000{{- end -}}
 {{- define "dsw.hubUrl" -}}http://{{ include "dsw.name" (dict "root" . "component" "hub") }}:8081{{- end -}}
+{{- define "dsw.mlflowUrl" -}}http://{{ include "dsw.name" (dict "root" . "component" "mlflow") }}:5000{{- end -}}
+{{- define "dsw.mlflowBucket" -}}{{ .Values.mlflow.bucket | default (printf "%s-mlflow" .Values.objectStorage.bucketPrefix) }}{{- end -}}
 {{- define "dsw.proxyApiUrl" -}}http://{{ include "dsw.name" (dict "root" . "component" "proxy-api") }}:8001{{- end -}}
 
 {{- define "dsw.secretEnv" -}}
@@ -92,6 +94,13 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_BUCKETS_ENCRYPTION_KEYS" "secret" (include "dsw.secretsName" $) "key" "buckets-encryption-key") }}
 {{- end }}{{ end }}
 {{ include "dsw.secretEnv" (dict "name" "PLATFORM_METRICS_TOKEN" "secret" (include "dsw.secretsName" .) "key" "metrics-token" "optional" true) }}
+{{- if .Values.mlflow.enabled }}
+- name: PLATFORM_TRACKING_URL
+  value: {{ include "dsw.mlflowUrl" . }}
+- name: PLATFORM_TRACKING_BUCKET
+  value: {{ include "dsw.mlflowBucket" . | quote }}
+{{ include "dsw.secretEnv" (dict "name" "PLATFORM_TRACKING_SECRET" "secret" (include "dsw.secretsName" .) "key" "tracking-secret") }}
+{{- end }}
 - name: PLATFORM_LOG_FORMAT
   value: {{ .Values.logFormat | quote }}
 {{- range $name, $value := .Values.extraEnv }}

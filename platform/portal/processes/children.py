@@ -5,7 +5,8 @@ single ones with the same builders, so every process runs the way `make run` run
 
 Ports, from the public one (PLATFORM_PORT = P): P the proxy (the one public origin), P+1 the
 proxy's API, P+2 the hub, P+3 the portal, P+4 Prometheus (with PLATFORM_PROMETHEUS=1), P+5 the image registry,
-P+6 the object store (S3; its own components and their gRPC ports take P+7 … P+15, see buckets/server.py).
+P+6 the object store (S3; its own components and their gRPC ports take P+7 … P+15, see buckets/server.py),
+P+16 MLflow (tracking/server.py).
 """
 
 import os
@@ -18,11 +19,13 @@ from buckets.server import embedded_s3_command
 from images.registry_server import embedded_registry_command
 from observability.prometheus_server import prometheus_command, prometheus_files_write, prometheus_installed
 from portal.processes.supervisor import ChildSpec
+from tracking.server import embedded_mlflow
 
 
 def ports(public_port):
     return {"public": public_port, "proxy_api": public_port + 1, "hub": public_port + 2, "portal": public_port + 3,
-            "prometheus": public_port + 4, "registry": public_port + 5, "s3": public_port + 6}
+            "prometheus": public_port + 4, "registry": public_port + 5, "s3": public_port + 6,
+            "mlflow": public_port + 16}
 
 
 def _python_env():
@@ -128,6 +131,11 @@ def platform_children(*, web_workers):
     s3, s3_note = embedded_s3_command(s3_port=port["s3"])
     if s3:
         specs.append(ChildSpec("s3", s3, env, cwd, ready_port=port["s3"]))
+    mlflow, mlflow_env, mlflow_note = embedded_mlflow(port=port["mlflow"])
+    if mlflow:
+        # Its own child, like the hub: restarted when it dies; the portal says "unavailable" meanwhile.
+        specs.append(ChildSpec("mlflow", mlflow, {**env, **mlflow_env}, cwd))
+    s3_note += f"\n  {mlflow_note}"
     prometheus, prometheus_note = embedded_prometheus_command(port=port)
     if prometheus:
         specs.append(ChildSpec("prometheus", prometheus, env, cwd, ready_port=port["prometheus"]))
