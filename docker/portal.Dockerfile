@@ -20,6 +20,8 @@ COPY costs costs
 COPY buckets buckets
 COPY projects projects
 COPY observability observability
+COPY sharing sharing
+COPY tracking tracking
 RUN python3 -m venv /opt/venv && pip install --upgrade pip && pip install . \
     && (pip uninstall -y rfc3987-syntax || true) \
     # Static files are served by whitenoise from the image (production mode does not look in the apps).

@@ -71,9 +71,26 @@ def _body_json(request, rule):
     return body if isinstance(body, dict) else None
 
 
+# MLflow's answers other than its UI (artifacts, JSON) are served from the portal's origin: an artifact is whatever a
+# workspace logged, e.g. an .html with script in it. Opened directly, it must not run in that origin (where it could
+# act with the reader's portal session): an opaque sandbox, no sniffing, and artifacts are downloads.
+INERT_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'", "X-Content-Type-Options": "nosniff"}
+
+
 @csrf_exempt  # no cookie-borne request of another origin gets through _caller
-@csp_exempt()  # MLflow's own page, with its own scripts and styles
+@csp_exempt()  # MLflow's own page, with its own scripts and styles; everything else is made inert below
 def mlflow_proxy(request, path=""):
+    response = _mlflow_answer(request)
+    rule = rule_for(request.method, request.path)
+    if rule is None or rule.kind != "shell":
+        for name, value in INERT_HEADERS.items():
+            response[name] = value
+        if rule is not None and (rule.kind == "artifact" or rule.endpoint == "get-artifact") and request.method == "GET":
+            response["Content-Disposition"] = "attachment"
+    return response
+
+
+def _mlflow_answer(request):
     try:
         user, can_write, refusal = _caller(request)
     except RateLimited as exc:

@@ -60,6 +60,24 @@ def test_a_member_logs_and_the_artifact_lands_in_the_projects_prefix(tracking, s
     assert (tracking.folder / "notes.txt").read_text() == "hello"
 
 
+def test_an_html_artifact_opened_by_its_url_runs_nothing_in_the_portals_origin(live_server, monkeypatch, logged, churn,
+                                                                               alice):
+    _, run_id = logged
+    token = tracking_token_for(user=alice, workspace_id=1)
+    client_as(monkeypatch, live_server, token).log_text(run_id, "<script>document.title='owned'</script>", "report.html")
+    headers = {"Authorization": f"Bearer {token}"}
+    for url, params in ((f"{live_server.url}/mlflow/get-artifact", {"path": "report.html", "run_uuid": run_id}),
+                        (f"{live_server.url}/mlflow/api/2.0/mlflow-artifacts/artifacts/{churn}/{run_id}/artifacts/report.html",
+                         None)):
+        answer = requests.get(url, params=params, headers=headers, timeout=30)
+        assert answer.status_code == 200 and b"<script>" in answer.content, url
+        assert answer.headers["Content-Security-Policy"] == "sandbox; default-src 'none'", url
+        assert answer.headers["X-Content-Type-Options"] == "nosniff" and answer.headers["Content-Disposition"] == "attachment"
+    refused = requests.get(f"{live_server.url}/mlflow/api/2.0/mlflow/runs/get", params={"run_id": "nope"}, headers=headers,
+                           timeout=30)
+    assert refused.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+
+
 def test_the_team_reads_but_only_members_write(live_server, monkeypatch, logged, churn, bob):
     experiment_id, run_id = logged
     client = client_as(monkeypatch, live_server, tracking_token_for(user=bob, workspace_id=2))

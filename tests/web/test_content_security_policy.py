@@ -64,7 +64,15 @@ def objects(team, admin, bob):
     }
 
 
+# Routes that are regular expressions, and the page of each that is walked. /mlflow/ itself is MLflow's own UI,
+# exempt from our policy for its scripts (docs/admin-guide.md); every other answer under it is sandboxed.
+REGEX_ROUTES = {"mlflow/^(?P<path>.*)$": "/mlflow/ajax-api/2.0/mlflow/experiments/search"}
+
+
 def _path(route, objects):
+    if route in REGEX_ROUTES:
+        return REGEX_ROUTES[route]
+
     def fill(match):
         name = match.group(2)
         if name == "pk":
@@ -77,6 +85,8 @@ def _path(route, objects):
 def _assert_policy(response, path):
     policy = response.headers.get("Content-Security-Policy", "")
     directives = dict((part.strip().split(" ", 1) + [""])[:2] for part in policy.split(";") if part.strip())
+    if "sandbox" in directives and directives.get("default-src") == "'none'":
+        return  # stricter still: no script at all, in an opaque origin (rendered notebooks, MLflow's answers)
     assert directives.get("script-src") == "'self'", (path, policy)
     assert directives.get("default-src") == "'self'" and directives.get("object-src") == "'none'", (path, policy)
     if response.status_code == 200 and response.headers.get("Content-Type", "").startswith("text/html"):
@@ -95,7 +105,8 @@ def test_every_page_as_every_persona_sends_the_policy(objects, bob, admin):
         for route in routes:
             path = _path(route, objects)
             response = browser.get(path)
-            assert response.status_code < 500, (name, path)
+            # (no MLflow runs here: /mlflow/ says "tracking is unavailable", a 503 by design)
+            assert response.status_code < 500 or path in REGEX_ROUTES.values() and response.status_code == 503, (name, path)
             _assert_policy(response, path)
 
 
