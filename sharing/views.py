@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -169,9 +169,7 @@ def grant_add(request, pk):
 @require_POST
 def grant_remove(request, pk, grant_id):
     notebook = _owned(request, pk)
-    grant = Grant.objects.filter(pk=grant_id, notebook=notebook).select_related("user", "team", "notebook").first()
-    if grant is None:
-        raise Http404
+    grant = get_object_or_404(Grant.objects.select_related("user", "team", "notebook"), pk=grant_id, notebook=notebook)
     services.grant_remove(actor=request.user, grant=grant, request=request)
     messages.success(request, "No longer shared with them.")
     return redirect("sharing_notebook", pk=pk)
@@ -208,9 +206,7 @@ def link_create(request, pk):
 @require_POST
 def link_revoke(request, pk, link_id):
     notebook = _owned(request, pk)
-    link = SecretLink.objects.filter(pk=link_id, notebook=notebook).select_related("notebook").first()
-    if link is None:
-        raise Http404
+    link = get_object_or_404(SecretLink.objects.select_related("notebook"), pk=link_id, notebook=notebook)
     services.link_revoke(actor=request.user, link=link, request=request)
     messages.success(request, "The link is revoked.")
     return redirect("sharing_notebook", pk=pk)
@@ -220,9 +216,8 @@ def link_revoke(request, pk, link_id):
 @require_POST
 def snapshot_retry(request, pk, snapshot_id):
     notebook = _owned(request, pk)
-    snapshot = Snapshot.objects.filter(pk=snapshot_id, notebook=notebook, author=request.user).select_related("notebook").first()
-    if snapshot is None:
-        raise Http404
+    snapshot = get_object_or_404(Snapshot.objects.select_related("notebook"), pk=snapshot_id, notebook=notebook,
+                                 author=request.user)
     services.snapshot_retry(actor=request.user, snapshot=snapshot, request=request)
     return redirect("sharing_notebook", pk=pk)
 

@@ -176,3 +176,18 @@ def test_web_forms_answer_bad_input_with_a_message(alice, bob):
         assert any(message.level_tag == "error" for message in answer.context["messages"]), url
     assert api_as(alice).post("/api/v1/shares/notebooks/", {"workspace": 10**30, "path": "a.ipynb"},
                               format="json").status_code == 400
+
+
+def test_removing_what_is_not_there_or_not_yours_is_a_404(alice, bob):
+    mine = SharedNotebook.objects.create(owner=alice, path="a.ipynb", title="a")
+    theirs = SharedNotebook.objects.create(owner=bob, path="b.ipynb", title="b")
+    grant = services.grant_add(actor=bob, notebook=theirs, username="alice")
+    link, _ = services.link_create(actor=bob, notebook=theirs)
+    client = Client()
+    client.force_login(alice)
+    for path in (f"/shares/{mine.pk}/grants/{grant.pk}/remove/", f"/shares/{mine.pk}/links/{link.pk}/revoke/",
+                 f"/shares/{mine.pk}/snapshots/999999/retry/", f"/shares/{theirs.pk}/grants/{grant.pk}/remove/",
+                 f"/shares/{theirs.pk}/links/{link.pk}/revoke/"):
+        assert client.post(path).status_code == 404, path
+    link.refresh_from_db()
+    assert link.revoked is None and theirs.grants.filter(pk=grant.pk).exists()
