@@ -41,7 +41,8 @@ class NotebookListApi(generics.ListAPIView):
     def post(self, request):
         data = _valid(PublishInput, request)
         snapshot = services.notebook_publish(actor=request.user, workspace_id=data["workspace"], path=data["path"],
-                                             message=data["message"], title=data["title"], request=request._request)
+                                             message=data["message"], title=data["title"], attachments=data["attachments"],
+                                             request=request._request)
         return Response(SnapshotOutput(snapshot).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -74,7 +75,7 @@ class VersionListApi(generics.ListAPIView):
 
     def get_queryset(self):
         notebook, _ = selectors.notebook_get_for(user=self.request.user, pk=self.kwargs["pk"])
-        return notebook.versions.order_by("-number")
+        return notebook.versions.order_by("-number").prefetch_related("files")
 
 
 @extend_schema(tags=TAGS, responses={(200, "application/x-ipynb+json"): OpenApiTypes.OBJECT})
@@ -90,6 +91,27 @@ def notebook_download(notebook, version):
     response = HttpResponse(services.version_notebook_bytes(version), content_type="application/x-ipynb+json")
     name = notebook.path.rsplit("/", 1)[-1][:-6].replace('"', "")
     response["Content-Disposition"] = f'attachment; filename="{name}-v{version.number}.ipynb"'
+    return response
+
+
+@extend_schema(tags=TAGS, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+class VersionFileDownloadApi(APIView):
+    """A file attached to the version, as it was published (its path relative to the notebook's folder)."""
+
+    def get(self, request, pk, number, file_path):
+        notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk)
+        return file_download(selectors.version_file_get(version=selectors.version_get(notebook=notebook, number=number),
+                                                        path=file_path))
+
+
+def file_download(version_file):
+    """An attached file is whatever its owner's workspace held: always a download, never rendered (octet-stream,
+    nosniff, and a sandbox CSP should a browser render it anyway)."""
+    response = HttpResponse(services.version_file_bytes(version_file), content_type="application/octet-stream")
+    name = version_file.path.rsplit("/", 1)[-1].replace('"', "").replace("\r", "").replace("\n", "")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
 
 

@@ -8,6 +8,8 @@ urlpatterns = [
     path("shares/notebooks/<int:pk>/versions/", api.VersionListApi.as_view(), name="api_share_version_list"),
     path("shares/notebooks/<int:pk>/versions/<int:number>/download/", api.VersionDownloadApi.as_view(),
          name="api_share_version_download"),
+    path("shares/notebooks/<int:pk>/versions/<int:number>/files/<path:file_path>", api.VersionFileDownloadApi.as_view(),
+         name="api_share_version_file"),
     path("shares/notebooks/<int:pk>/diff/", api.DiffApi.as_view(), name="api_share_diff"),
     path("shares/notebooks/<int:pk>/grants/", api.GrantListApi.as_view(), name="api_share_grant_list"),
     path("shares/notebooks/<int:pk>/grants/<int:grant_id>/", api.GrantDetailApi.as_view(), name="api_share_grant_detail"),

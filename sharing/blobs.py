@@ -76,3 +76,7 @@ def notebook_key(sha256):
 
 def html_key(sha256):
     return f"html/{sha256[:2]}/{sha256}.html"
+
+
+def file_key(sha256):
+    return f"files/{sha256[:2]}/{sha256}"

@@ -49,6 +49,23 @@ class NotebookVersion(models.Model):
         return f"{self.notebook} v{self.number}"
 
 
+class VersionFile(models.Model):
+    """A small file the owner attached to a version (data, a helper module the notebook names), stored
+    content-addressed like the notebook. A copy writes it at the same place relative to the notebook."""
+
+    version = models.ForeignKey(NotebookVersion, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=500, help_text="Relative to the notebook's folder.")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "path"], name="sharing_version_file_unique")]
+        ordering = ["path"]
+
+    def __str__(self):
+        return f"{self.version}: {self.path}"
+
+
 class Snapshot(models.Model):
     """A publish request, done by Celery. Only a finished snapshot has a version: a failed one leaves none and
     can be retried."""
@@ -62,6 +79,8 @@ class Snapshot(models.Model):
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.SET_NULL, null=True, related_name="+")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     message = models.CharField(max_length=500, blank=True)
+    attachments = models.JSONField(default=list, blank=True,
+                                   help_text="Files to publish with the notebook, relative to its folder.")
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     error = models.CharField(max_length=500, blank=True)
     version = models.OneToOneField(NotebookVersion, on_delete=models.SET_NULL, null=True, related_name="snapshot")

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.models import Membership
-from sharing.models import Grant, LiveShare, NotebookVersion, Role, SharedNotebook
+from sharing.models import Grant, LiveShare, NotebookVersion, Role, SharedNotebook, VersionFile
 
 RANK = {"": 0, Role.VIEW: 1, Role.COPY: 2, "owner": 3}
 
@@ -55,6 +55,14 @@ def version_get(*, notebook, number=None):
     if version is None:
         raise Http404("No such version.")
     return version
+
+
+def version_file_get(*, version, path):
+    """The file attached to ``version`` at ``path``; 404 when there is none."""
+    version_file = VersionFile.objects.filter(version=version, path=str(path)[:500]).first()
+    if version_file is None:
+        raise Http404("No such attached file.")
+    return version_file
 
 
 def live_shares_active(*, now=None):

@@ -1,7 +1,9 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from sharing.models import Grant, LiveShare, NotebookCopy, NotebookVersion, Role, SecretLink, SharedNotebook, Snapshot
+from sharing.models import (
+    Grant, LiveShare, NotebookCopy, NotebookVersion, Role, SecretLink, SharedNotebook, Snapshot, VersionFile,
+)
 
 
 class PublishInput(serializers.Serializer):
@@ -9,14 +11,25 @@ class PublishInput(serializers.Serializer):
     path = serializers.CharField(max_length=500, help_text="The notebook, relative to the workspace's home.")
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    attachments = serializers.ListField(
+        child=serializers.CharField(max_length=400), required=False, default=list, max_length=1000,
+        help_text="Small files to publish with the notebook (data, helper modules), relative to the notebook's folder; "
+                  "a copy writes them next to it.")
+
+
+class VersionFileOutput(serializers.ModelSerializer):
+    class Meta:
+        model = VersionFile
+        fields = ["path", "size", "sha256"]
 
 
 class VersionOutput(serializers.ModelSerializer):
     author = serializers.CharField(source="author_username")
+    files = VersionFileOutput(many=True, read_only=True)
 
     class Meta:
         model = NotebookVersion
-        fields = ["number", "author", "message", "created", "size", "sha256", "workspace_name"]
+        fields = ["number", "author", "message", "created", "size", "sha256", "workspace_name", "files"]
 
 
 class NotebookOutput(serializers.ModelSerializer):
@@ -47,7 +60,7 @@ class SnapshotOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Snapshot
-        fields = ["id", "notebook", "state", "error", "message", "version", "created", "finished"]
+        fields = ["id", "notebook", "state", "error", "message", "attachments", "version", "created", "finished"]
 
 
 class GrantInput(serializers.Serializer):

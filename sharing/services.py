@@ -7,6 +7,8 @@ goes there). The request checks what it can at once (the path, that the file exi
 the size limit) so that mistakes are a 400 naming `path`; Celery then takes the snapshot (sharing.tasks).
 """
 
+import base64
+import binascii
 import hashlib
 import logging
 import posixpath
@@ -27,7 +29,7 @@ from portal.accounts.models import Membership, Team
 from portal.accounts.tasks import email_send_task
 from portal.audit.services import audit_record
 from sharing import blobs
-from sharing.models import Grant, NotebookVersion, Role, SecretLink, SharedNotebook, Snapshot
+from sharing.models import Grant, NotebookVersion, Role, SecretLink, SharedNotebook, Snapshot, VersionFile
 from sharing.render import NotANotebook, notebook_parse, notebook_render
 from sharing.selectors import RANK
 from workspaces.hub import HubError, hub_client
@@ -55,6 +57,49 @@ def path_clean(path):
     if not path.endswith(".ipynb"):
         raise ValidationError({"path": "Only notebooks (.ipynb files) can be shared."})
     return path
+
+
+def attachments_clean(notebook_path, attachments):
+    """The files to publish with a notebook, as paths relative to its folder (so the notebook's own relative
+    reads, `pd.read_csv("data/sales.csv")`, work in a copy too), normalised and each once. A list, or text with one
+    path per line (the publish form). ValidationError on `attachments`."""
+    if isinstance(attachments, str):
+        attachments = attachments.splitlines()
+    attachments = [str(item).strip() for item in attachments or [] if str(item).strip()]
+    limit = settings.PLATFORM_SHARING_ATTACHMENTS_MAX_FILES
+    if len(attachments) > limit:
+        raise ValidationError({"attachments": f"At most {limit} files can be attached to a notebook."})
+    cleaned = []
+    for item in attachments:
+        if "\x00" in item or "\\" in item or len(item) > 400:
+            raise ValidationError({"attachments": f"Not a usable path: {item[:100]}."})
+        if item.startswith(("/", "~")) or ".." in item.split("/"):
+            raise ValidationError({"attachments": f"{item}: attached files must be in the notebook's folder or below "
+                                                  "it (a path relative to the notebook, no leading / or ~, no `..`)."})
+        item = posixpath.normpath(item)
+        if item == posixpath.basename(notebook_path):
+            raise ValidationError({"attachments": f"{item} is the notebook itself."})
+        if item not in cleaned:
+            cleaned.append(item)
+    return cleaned
+
+
+def _attachment_home_path(notebook_path, attachment):
+    return posixpath.join(posixpath.dirname(notebook_path), attachment)
+
+
+def _check_attachments(hub, url, token, notebook_path, attachments):
+    """Each attached file exists, is a file, and together they are under the limit; ValidationError otherwise."""
+    total, limit = 0, settings.PLATFORM_SHARING_ATTACHMENTS_MAX_BYTES
+    for attachment in attachments:
+        model = hub.server_contents_model(url, _attachment_home_path(notebook_path, attachment), token=token)
+        if model is None:
+            raise ValidationError({"attachments": f"There is no file {attachment} next to the notebook."})
+        if model.get("type") == "directory":
+            raise ValidationError({"attachments": f"{attachment} is a folder: attach the files in it."})
+        total += model.get("size") or 0
+        if total > limit:
+            raise ValidationError({"attachments": f"Attached files may take {_mib(limit)} together; these take more."})
 
 
 def _workspace_running(*, actor, workspace_id, field="workspace"):
@@ -116,29 +161,33 @@ def workspace_files(*, actor, workspace_id, directory="", hub=None):
     return sorted(entries, key=lambda item: (item["type"] != "directory", item["name"].lower()))
 
 
-def notebook_publish(*, actor, workspace_id, path, message="", title="", hub=None, request=None):
+def notebook_publish(*, actor, workspace_id, path, message="", title="", attachments=(), hub=None, request=None):
     """Queue a snapshot of ``path`` in the actor's running workspace as the next version of their shared notebook
-    for that path (made on first publish). Returns the Snapshot; Celery takes it."""
+    for that path (made on first publish), with the small files ``attachments`` names (relative to the notebook's
+    folder). Returns the Snapshot; Celery takes it."""
     path = path_clean(path)
+    attachments = attachments_clean(path, attachments)
     workspace = _workspace_running(actor=actor, workspace_id=workspace_id)
     hub = hub or hub_client()
     try:
         with _server(workspace, hub) as (url, token):
             model = hub.server_contents_model(url, path, token=token)
+            _check_model(model, path)
+            if model.get("type") != "notebook":
+                raise ValidationError({"path": f"{path} is not a notebook."})
+            _check_attachments(hub, url, token, path, attachments)
     except HubError as exc:
         raise ValidationError({"workspace": f"The workspace did not answer ({exc}); try again."}) from None
-    _check_model(model, path)
-    if model.get("type") != "notebook":
-        raise ValidationError({"path": f"{path} is not a notebook."})
     with transaction.atomic():
         notebook, created = SharedNotebook.objects.get_or_create(
             owner=actor, path=path, defaults={"title": (title or posixpath.basename(path)[:-6])[:200]})
         if title and not created:
             notebook.title = title[:200]
             notebook.save(update_fields=["title"])
-        snapshot = Snapshot.objects.create(notebook=notebook, workspace=workspace, author=actor, message=(message or "")[:500])
+        snapshot = Snapshot.objects.create(notebook=notebook, workspace=workspace, author=actor, message=(message or "")[:500],
+                                           attachments=attachments)
         audit_record(action="sharing.publish", actor=actor, request=request, target=notebook,
-                     data={"path": path, "workspace": workspace.name, "snapshot": snapshot.pk})
+                     data={"path": path, "workspace": workspace.name, "snapshot": snapshot.pk, "attachments": attachments})
         _queue_snapshot(snapshot)
     return snapshot
 
@@ -182,7 +231,8 @@ def snapshot_take(*, snapshot_id, hub=None):
     try:
         with _server(workspace, hub) as (url, token):
             model = hub.server_contents_model(url, path, token=token, content=True)
-        _check_model(model, path)
+            _check_model(model, path)
+            attached = _attachments_read(hub, url, token, path, snapshot.attachments)
         raw = (model.get("content") or "").encode("utf-8")
         if len(raw) > settings.PLATFORM_SHARING_MAX_BYTES:
             raise ValidationError({"path": f"{path} is {_mib(len(raw))}; the limit is {_mib(settings.PLATFORM_SHARING_MAX_BYTES)}."})
@@ -190,6 +240,8 @@ def snapshot_take(*, snapshot_id, hub=None):
         sha, html_sha = blobs.digest(raw), blobs.digest(html)
         blobs.blob_put(blobs.notebook_key(sha), raw)
         blobs.blob_put(blobs.html_key(html_sha), html)
+        for attachment in attached:
+            blobs.blob_put(blobs.file_key(attachment["sha256"]), attachment.pop("data"))
     except ValidationError as exc:
         _snapshot_fail(snapshot_id, "; ".join(exc.messages))
         return None
@@ -212,6 +264,7 @@ def snapshot_take(*, snapshot_id, hub=None):
         version = NotebookVersion.objects.create(
             notebook=notebook, number=number, sha256=sha, html_sha256=html_sha, size=len(raw), author=snapshot.author,
             author_username=snapshot.author.get_username(), message=snapshot.message, workspace_name=workspace.name)
+        VersionFile.objects.bulk_create(VersionFile(version=version, **attachment) for attachment in attached)
         snapshot.state, snapshot.version, snapshot.finished = Snapshot.State.DONE, version, timezone.now()
         snapshot.save(update_fields=["state", "version", "finished"])
         audit_record(action="sharing.version", actor=snapshot.author, target=notebook,
@@ -219,10 +272,37 @@ def snapshot_take(*, snapshot_id, hub=None):
     return version
 
 
+def _attachments_read(hub, url, token, notebook_path, attachments):
+    """[{"path", "sha256", "size", "data"}] of the attached files as they are now; ValidationError on `attachments`
+    when one went missing or they grew past the limit since the publish request."""
+    read, total, limit = [], 0, settings.PLATFORM_SHARING_ATTACHMENTS_MAX_BYTES
+    for attachment in attachments:
+        model = hub.server_contents_model(url, _attachment_home_path(notebook_path, attachment), token=token, binary=True)
+        if model is None or model.get("type") == "directory":
+            raise ValidationError({"attachments": f"The attached file {attachment} is gone."})
+        try:
+            # jupyter_server's base64 is broken into lines (base64.encodebytes).
+            data = base64.b64decode("".join((model.get("content") or "").split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError({"attachments": f"The workspace sent {attachment} garbled."}) from None
+        total += len(data)
+        if total > limit:
+            raise ValidationError({"attachments": f"Attached files may take {_mib(limit)} together; these take more now."})
+        read.append({"path": attachment, "sha256": blobs.digest(data), "size": len(data), "data": data})
+    return read
+
+
 def version_notebook_bytes(version):
     data = blobs.blob_get(blobs.notebook_key(version.sha256))
     if data is None:
         raise Http404("This version's file is missing from storage.")
+    return data
+
+
+def version_file_bytes(version_file):
+    data = blobs.blob_get(blobs.file_key(version_file.sha256))
+    if data is None:
+        raise Http404("This attached file is missing from storage.")
     return data
 
 
@@ -401,14 +481,32 @@ def copy_request(*, actor, notebook, role, version, workspace_id, request=None):
     return copy
 
 
-def copy_name(path, taken):
-    """The first of `name.ipynb`, `name (copy 1).ipynb`, … for which ``taken(name)`` is false."""
-    stem = posixpath.basename(path)[:-6]
+def copy_name(path, taken, *, folder=False):
+    """The first of `name.ipynb`, `name (copy 1).ipynb`, … (with ``folder``: `name`, `name (copy 1)`, …) for which
+    ``taken(name)`` is false."""
+    stem, suffix = posixpath.basename(path)[:-6], "" if folder else ".ipynb"
     for number in range(COPY_NAME_TRIES):
-        candidate = f"{stem}.ipynb" if number == 0 else f"{stem} (copy {number}).ipynb"
+        candidate = f"{stem}{suffix}" if number == 0 else f"{stem} (copy {number}){suffix}"
         if not taken(candidate):
             return candidate
     raise ValidationError({"path": f"{COPY_NAME_TRIES} copies of {stem} are in that workspace already: tidy up first."})
+
+
+def _copy_plan(notebook_path, data, attached, taken):
+    """(notebook path, folders to make, {path: bytes}) of a copy. A notebook alone goes into the home under a free
+    name; one with attached files goes, with them at the same places relative to it, into a new folder under a
+    free name (so its relative reads work and nothing of the recipient's is overwritten)."""
+    if not attached:
+        name = copy_name(notebook_path, taken)
+        return name, [], {name: data}
+    folder = copy_name(notebook_path, taken, folder=True)
+    name = f"{folder}/{posixpath.basename(notebook_path)}"
+    folders = {folder}
+    for attachment in attached:
+        parts = attachment.split("/")[:-1]
+        folders.update(f"{folder}/{'/'.join(parts[:depth])}" for depth in range(1, len(parts) + 1))
+    files = {name: data, **{f"{folder}/{attachment}": content for attachment, content in attached.items()}}
+    return name, sorted(folders, key=lambda item: (item.count("/"), item)), files
 
 
 def copy_write(*, copy_id, hub=None):
@@ -424,9 +522,11 @@ def copy_write(*, copy_id, hub=None):
     hub = hub or hub_client()
     try:
         data = version_notebook_bytes(copy.version)
+        attached = {item.path: version_file_bytes(item) for item in copy.version.files.all()}
         with _server(copy.workspace, hub) as (url, token):
-            name = copy_name(copy.version.notebook.path, lambda candidate: hub.server_contents_exists(url, candidate, token=token))
-            hub.server_contents_write(url, directories=[], files={name: data}, token=token)
+            name, folders, files = _copy_plan(copy.version.notebook.path, data, attached,
+                                              lambda candidate: hub.server_contents_exists(url, candidate, token=token))
+            hub.server_contents_write(url, directories=folders, files=files, token=token)
     except (HubError, ValidationError, Http404) as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         NotebookCopy.objects.filter(pk=copy_id).update(state=NotebookCopy.State.FAILED, error=message[:500])

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/v/<int:number>/", views.notebook_page, name="sharing_version"),
     path("<int:pk>/v/<int:number>/render/", views.version_render, name="sharing_render"),
     path("<int:pk>/v/<int:number>/download/", views.version_download, name="sharing_download"),
+    path("<int:pk>/v/<int:number>/files/<path:file_path>", views.version_file, name="sharing_file"),
     path("<int:pk>/diff/", views.diff_page, name="sharing_diff"),
     path("<int:pk>/grants/", views.grant_add, name="sharing_grant_add"),
     path("<int:pk>/grants/<int:grant_id>/remove/", views.grant_remove, name="sharing_grant_remove"),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("s/<str:token>/", views.link_page, name="sharing_link"),
     path("s/<str:token>/render/", views.link_render, name="sharing_link_render"),
     path("s/<str:token>/download/", views.link_download, name="sharing_link_download"),
+    path("s/<str:token>/files/<path:file_path>", views.link_file, name="sharing_link_file"),
     path("live/", views.live_grant, name="sharing_live_grant"),
     path("live/<int:share_id>/revoke/", views.live_revoke, name="sharing_live_revoke"),
 ]

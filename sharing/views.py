@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from csp.decorators import csp_exempt
 from sharing import live, selectors, services
-from sharing.api import diff_of, notebook_download
+from sharing.api import diff_of, file_download, notebook_download
 from sharing.models import Grant, NotebookCopy, Role, SecretLink, Snapshot
 from workspaces.selectors import workspace_list_for
 
@@ -64,7 +64,7 @@ def publish(request):
         try:
             snapshot = services.notebook_publish(actor=request.user, workspace_id=workspace_id, path=source.get("path", ""),
                                                  message=source.get("message", ""), title=source.get("title", ""),
-                                                 request=request)
+                                                 attachments=source.get("attachments", ""), request=request)
         except ValidationError as exc:
             _errors(request, exc)
         else:
@@ -130,6 +130,13 @@ def _rendered(request, version):
 def version_download(request, pk, number):
     notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk)
     return notebook_download(notebook, selectors.version_get(notebook=notebook, number=number))
+
+
+@login_required
+def version_file(request, pk, number, file_path):
+    notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk)
+    version = selectors.version_get(notebook=notebook, number=number)
+    return file_download(selectors.version_file_get(version=version, path=file_path))
 
 
 @login_required
@@ -250,12 +257,12 @@ def _by_link(function):
     """A view of what a secret link opens: (request, notebook, its latest version, token); 410 with the reason for a
     revoked or expired link, 404 for an unknown one."""
     @wraps(function)
-    def view(request, token):
+    def view(request, token, **kwargs):
         try:
             notebook = services.link_resolve(token)
         except services.LinkGone as exc:
             return render(request, "sharing/link_gone.html", {"message": str(exc)}, status=410)
-        return function(request, notebook, selectors.version_get(notebook=notebook), token)
+        return function(request, notebook, selectors.version_get(notebook=notebook), token, **kwargs)
     return view
 
 
@@ -274,6 +281,11 @@ def link_render(request, notebook, version, token):
 @_by_link
 def link_download(request, notebook, version, token):
     return notebook_download(notebook, version)
+
+
+@_by_link
+def link_file(request, notebook, version, token, file_path):
+    return file_download(selectors.version_file_get(version=version, path=file_path))
 
 
 @login_required

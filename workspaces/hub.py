@@ -266,11 +266,16 @@ class HubClient:
             if response.status_code not in (200, 201):
                 raise HubError(f"Writing {path} on {server_url} failed: {response.status_code} {_message(response)}")
 
-    def server_contents_model(self, server_url, path, *, token, content=False, folder=False):
+    def server_contents_model(self, server_url, path, *, token, content=False, folder=False, binary=False):
         """The contents API's model of ``path`` in a running server's home, or None when there is none. ``content``:
-        with the file's text (`format=text`); ``folder``: a folder's model with its entries. Read with ``token`` (one
-        of ``server_token``)."""
-        params = {"content": "1"} if folder else {"content": "1", "type": "file", "format": "text"} if content else {"content": "0"}
+        with the file's text (`format=text`); ``binary``: with its bytes in base64 (`format=base64`); ``folder``: a
+        folder's model with its entries. Read with ``token`` (one of ``server_token``)."""
+        if folder:
+            params = {"content": "1"}
+        elif content or binary:
+            params = {"content": "1", "type": "file", "format": "base64" if binary else "text"}
+        else:
+            params = {"content": "0"}
         response = self._server_request("GET", server_url, f"api/contents/{quote(path)}", token=token, params=params)
         if response.status_code == 404:
             return None

@@ -572,10 +572,12 @@ class Shares(_Resource):
         return self._api.get("/api/v1/shares/workspaces/{workspace_id}/files/", workspace_id=workspace,
                              params=_given(path=path))
 
-    def publish(self, workspace: int, path: str, *, message: str | None = None, title: str | None = None) -> dict:
-        """Snapshot a notebook of your running workspace as the next version (202: poll ``snapshot``)."""
+    def publish(self, workspace: int, path: str, *, message: str | None = None, title: str | None = None,
+                attachments: list[str] | None = None) -> dict:
+        """Snapshot a notebook of your running workspace as the next version (202: poll ``snapshot``), with the small
+        files ``attachments`` names (relative to the notebook's folder)."""
         return self._api.post("/api/v1/shares/notebooks/", json=_given(workspace=workspace, path=path, message=message,
-                                                                         title=title))
+                                                                         title=title, attachments=attachments))
 
     def snapshot(self, snapshot_id: int) -> dict:
         return self._api.get("/api/v1/shares/snapshots/{snapshot_id}/", snapshot_id=snapshot_id)
@@ -600,7 +602,12 @@ class Shares(_Resource):
     def download(self, notebook: int, version: int) -> str:
         """A version's .ipynb, as published (JSON text)."""
         return self._api.get("/api/v1/shares/notebooks/{id}/versions/{number}/download/", id=notebook, number=version,
-                             text=True)
+                             binary=True).decode("utf-8")
+
+    def download_file(self, notebook: int, version: int, path: str) -> bytes:
+        """A file attached to a version (``path`` as the version's ``files`` list it)."""
+        return self._api.get("/api/v1/shares/notebooks/{id}/versions/{number}/files/{file_path}", id=notebook,
+                             number=version, file_path=path, binary=True)
 
     def diff(self, notebook: int, base: int, remote: int) -> dict:
         """Cell-level changes from version ``base`` to ``remote``."""

@@ -65,8 +65,9 @@ class Transport:
     # --- one request ---------------------------------------------------------
 
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None, text: bool = False,
-                **path_params) -> Any:
-        """Send one request and return its JSON (None for 204; the body as text with ``text=True``).
+                binary: bool = False, **path_params) -> Any:
+        """Send one request and return its JSON (None for 204; the body as text with ``text=True``, as bytes
+        whatever its type with ``binary=True``).
 
         ``path`` is the schema's path template ("/api/v1/workspaces/{id}/"), filled from ``path_params``.
         429 and 503 are retried with back-off (``Retry-After`` when the platform sends one, if it is at
@@ -96,7 +97,7 @@ class Transport:
                     time.sleep(wait)
                     continue
             break
-        return self._answer(response, method, target, text=text)
+        return self._answer(response, method, target, text=text, binary=binary)
 
     def _retry_wait(self, response, attempt):
         """Seconds to wait before the next try, or None when the platform asks for longer than we wait."""
@@ -118,7 +119,7 @@ class Transport:
             return f"Cannot reach {self.url}: the TLS connection failed ({reason[:200]})."
         return f"Cannot reach {self.url}: {reason[:200]}"
 
-    def _answer(self, response, method, target, *, text):
+    def _answer(self, response, method, target, *, text, binary=False):
         status = response.status_code
         content_type = response.headers.get("Content-Type", "")
         if 300 <= status < 400:
@@ -134,6 +135,8 @@ class Transport:
         if status < 300:
             if status == 204:
                 return None
+            if binary:
+                return response.content
             if text and body is None and content_type.startswith("text/"):
                 return response.text
             if body is not None:

@@ -442,6 +442,9 @@ CELERY_BEAT_SCHEDULE["buckets-sample"] = {
 # --- Sharing: published notebooks and live shares (sharing/; docs/admin-guide.md#sharing) -----------
 # Notebooks larger than this are refused at publish (a 400 naming `path`).
 PLATFORM_SHARING_MAX_BYTES = env.integer("PLATFORM_SHARING_MAX_BYTES", 20 * 2**20, minimum=2**10)
+# Small files published with a notebook (data, helper modules): at most this many, this many bytes together.
+PLATFORM_SHARING_ATTACHMENTS_MAX_FILES = env.integer("PLATFORM_SHARING_ATTACHMENTS_MAX_FILES", 20, minimum=0)
+PLATFORM_SHARING_ATTACHMENTS_MAX_BYTES = env.integer("PLATFORM_SHARING_ATTACHMENTS_MAX_BYTES", 5 * 2**20, minimum=0)
 # Shared notebooks' files and renderings, in the object store when one is configured (else PLATFORM_DATA_DIR/sharing).
 PLATFORM_SHARING_BUCKET = env.string("PLATFORM_SHARING_BUCKET", "platform-sharing")
 # People share notebooks and running workspaces within their own teams; true lets them share with anyone

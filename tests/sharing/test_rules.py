@@ -191,3 +191,90 @@ def test_removing_what_is_not_there_or_not_yours_is_a_404(alice, bob):
         assert client.post(path).status_code == 404, path
     link.refresh_from_db()
     assert link.revoked is None and theirs.grants.filter(pk=grant.pk).exists()
+
+
+@pytest.mark.parametrize("given, cleaned", [
+    (["data/sales.csv", " helpers.py ", "data/./sales.csv", ""], ["data/sales.csv", "helpers.py"]),
+    ("data/sales.csv\r\nhelpers.py\n\n", ["data/sales.csv", "helpers.py"]),  # the publish form's text box
+    (None, []),
+])
+def test_attachments_are_paths_below_the_notebooks_folder(given, cleaned):
+    assert services.attachments_clean("work/churn.ipynb", given) == cleaned
+
+
+@pytest.mark.parametrize("given, words", [
+    (["../secrets.txt"], "notebook's folder"), (["/etc/passwd"], "notebook's folder"), (["~/x"], "notebook's folder"),
+    (["a/../../x"], "notebook's folder"), (["churn.ipynb"], "the notebook itself"), (["a\x00b"], "usable"),
+    ([f"f{number}.csv" for number in range(21)], "at most 20"),
+])
+def test_other_attachments_are_refused_naming_the_field(given, words):
+    with pytest.raises(ValidationError) as error:
+        services.attachments_clean("work/churn.ipynb", given)
+    assert words in error.value.message_dict["attachments"][0].lower()
+
+
+def test_a_copy_with_files_goes_into_a_free_folder_with_them_at_their_places():
+    taken = {"churn", "churn.ipynb"}.__contains__
+    name, folders, files = services._copy_plan("work/churn.ipynb", b"nb", {"data/in/a.csv": b"1", "h.py": b"2"}, taken)
+    assert name == "churn (copy 1)/churn.ipynb"
+    assert folders == ["churn (copy 1)", "churn (copy 1)/data", "churn (copy 1)/data/in"]
+    assert files == {name: b"nb", "churn (copy 1)/data/in/a.csv": b"1", "churn (copy 1)/h.py": b"2"}
+    assert services._copy_plan("work/churn.ipynb", b"nb", {}, taken) == ("churn (copy 1).ipynb", [], {"churn (copy 1).ipynb": b"nb"})
+
+
+def test_attached_files_download_for_viewers_only_and_never_render(alice, bob, carol):
+    from sharing.models import VersionFile
+
+    notebook = published(alice)
+    payload = b"<script>parent.pwned = 1</script>"
+    blobs.blob_put(blobs.file_key(blobs.digest(payload)), payload)
+    VersionFile.objects.create(version=notebook.versions.get(), path="data/x.html", sha256=blobs.digest(payload),
+                               size=len(payload))
+    services.grant_add(actor=alice, notebook=notebook, username="bob")
+    _, token = services.link_create(actor=alice, notebook=notebook)
+    bob_web, carol_web = Client(), Client()
+    bob_web.force_login(bob)
+    carol_web.force_login(carol)
+    for client, url in [(bob_web, f"/shares/{notebook.pk}/v/1/files/data/x.html"),
+                        (Client(), f"/shares/s/{token}/files/data/x.html"),
+                        (api_as(bob), f"/api/v1/shares/notebooks/{notebook.pk}/versions/1/files/data/x.html")]:
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer.content == payload, url
+        assert answer["Content-Type"] == "application/octet-stream" and answer["X-Content-Type-Options"] == "nosniff"
+        assert answer["Content-Disposition"] == 'attachment; filename="x.html"'
+        assert answer["Content-Security-Policy"].startswith("sandbox;")
+    assert b'data-file="data/x.html"' in bob_web.get(f"/shares/{notebook.pk}/").content
+    versions = api_as(bob).get(f"/api/v1/shares/notebooks/{notebook.pk}/versions/").json()["results"]
+    assert versions[0]["files"] == [{"path": "data/x.html", "size": len(payload), "sha256": blobs.digest(payload)}]
+    for url in [f"/shares/{notebook.pk}/v/1/files/data/x.html", f"/shares/{notebook.pk}/v/1/files/data/other"]:
+        assert carol_web.get(url).status_code == 404
+    assert bob_web.get(f"/shares/{notebook.pk}/v/1/files/data/other").status_code == 404
+    assert api_as(carol).get(f"/api/v1/shares/notebooks/{notebook.pk}/versions/1/files/data/x.html").status_code == 404
+
+
+class _Workspace:
+    """What a snapshot reads from the contents API, when a file changed after the publish request."""
+
+    def __init__(self, models):
+        self.models = models
+
+    def server_contents_model(self, url, path, *, token, binary=False, **_):
+        return self.models.get(path)
+
+
+@pytest.mark.parametrize("models, words", [
+    ({}, "is gone"), ({"work/a.csv": {"type": "directory"}}, "is gone"),
+    ({"work/a.csv": {"type": "file", "content": "%%%"}}, "garbled"),
+    ({"work/a.csv": {"type": "file", "content": "eHh4\n" * 300}}, "take more now"),
+])
+def test_an_attachment_that_changed_since_the_request_fails_the_snapshot_with_why(models, words, settings):
+    settings.PLATFORM_SHARING_ATTACHMENTS_MAX_BYTES = 600
+    with pytest.raises(ValidationError) as error:
+        services._attachments_read(_Workspace(models), "url", "token", "work/nb.ipynb", ["a.csv"])
+    assert words in error.value.message_dict["attachments"][0]
+
+
+def test_attachments_are_read_as_bytes():
+    read = services._attachments_read(_Workspace({"work/a.csv": {"type": "file", "content": "eHh4\neXl5\n"}}),
+                                      "url", "token", "work/nb.ipynb", ["a.csv"])
+    assert read == [{"path": "a.csv", "sha256": blobs.digest(b"xxxyyy"), "size": 6, "data": b"xxxyyy"}]

@@ -58,7 +58,7 @@ def objects(team, admin, bob):
         "slug": team.slug, "team_id": team.pk, "user_id": bob.pk, "token_id": token.pk, "username": "bob",
         "server_name": "ws", "rest": "lab", "action": "stop",
         # sharing's versions, grants, links, snapshots, copies and live shares that do not exist: a 404, not a 500
-        "number": 1, "grant_id": 1, "link_id": 1, "snapshot_id": 1, "copy_id": 1, "share_id": 1,
+        "number": 1, "grant_id": 1, "link_id": 1, "snapshot_id": 1, "copy_id": 1, "share_id": 1, "file_path": "data/a.csv",
         "uidb64": urlsafe_base64_encode(force_bytes(bob.pk)), "token": default_token_generator.make_token(bob),
         "pk": by_prefix,
     }

@@ -12,6 +12,11 @@ if os.environ.get("PLATFORM_PORTAL_URL") and os.environ.get("PLATFORM_LAB_GRANT"
     c.ServerApp.tornado_settings = {"page_config_data": {"dswPortalUrl": os.environ["PLATFORM_PORTAL_URL"],
                                                          "dswLabGrant": os.environ["PLATFORM_LAB_GRANT"]}}
 
+# Defaults for JupyterLab's settings (labsettings/overrides.json; a person's own settings still win). A notebook
+# without a kernelspec (a published copy, one written by a script) starts the preferred kernel instead of
+# JupyterLab 4.6's "Select Kernel" dialog.
+c.LabApp.app_settings_dir = str(Path(__file__).resolve().parent / "labsettings")
+
 # Project files (workspaces/project_files.py) arrive through the contents API with their `.git`, `.github`
 # and `.gitignore`: the server must accept hidden paths. The files are the owner's own either way.
 c.ContentsManager.allow_hidden = True
