@@ -21,6 +21,7 @@ COPY buckets buckets
 COPY projects projects
 COPY observability observability
 COPY sharing sharing
+COPY builds builds
 COPY tracking tracking
 RUN python3 -m venv /opt/venv && pip install --upgrade pip && pip install . \
     && (pip uninstall -y rfc3987-syntax || true) \

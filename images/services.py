@@ -346,6 +346,18 @@ def robot_create(*, name, scopes, days, actor, description="", request=None):
     return robot, secret
 
 
+def robot_issue_for_job(*, name, scopes, seconds, actor, job=""):
+    """A short-lived robot for one platform job (an image build): exactly ``scopes``, for ``seconds``; revoke it
+    when the job ends. Not an admin act: the job checked the person's rights to each repository first."""
+    secret = "rbt_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        robot = RobotAccount.objects.create(name=name, description=job[:200], scopes=_validate_scopes(scopes),
+                                            secret_digest=robot_secret_digest(secret),
+                                            expires=timezone.now() + timedelta(seconds=seconds), created_by=actor)
+        audit_record(action="robot.created", actor=actor, target=robot, data={"scopes": robot.scopes, "job": job})
+    return robot, secret
+
+
 def robot_revoke(*, robot, actor, request=None):
     """Idempotent: revoking a revoked robot changes nothing."""
     with transaction.atomic():

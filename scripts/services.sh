@@ -37,6 +37,8 @@ install_missing() {
   # inside every container host); spawner/containers.py uses them when both work.
   command -v podman >/dev/null || missing+=(podman)
   command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
+  # Image builds (builds/): buildah, daemonless, runs each build in a user namespace with runc.
+  command -v buildah >/dev/null || missing+=(buildah)
   # tests/observability: a real Prometheus (with promtool) scrapes the portal and the hub.
   command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import posixpath
 import secrets
-from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -34,9 +33,9 @@ from sharing.render import NotANotebook, notebook_parse, notebook_render
 from sharing.selectors import RANK
 from workspaces.hub import HubError, hub_client
 from workspaces.models import Workspace
+from workspaces.server_files import running_workspace as _workspace_running, server_access
 
 logger = logging.getLogger(__name__)
-TOKEN_SECONDS = 120  # the one-server token lives for one read
 
 
 def _mib(size):
@@ -102,31 +101,8 @@ def _check_attachments(hub, url, token, notebook_path, attachments):
             raise ValidationError({"attachments": f"Attached files may take {_mib(limit)} together; these take more."})
 
 
-def _workspace_running(*, actor, workspace_id, field="workspace"):
-    workspace = (Workspace.objects.select_related("owner", "team").filter(pk=workspace_id, owner=actor)
-                 .exclude(desired_state=Workspace.Desired.DELETED).first()) if isinstance(workspace_id, int) else None
-    if workspace is None:
-        raise ValidationError({field: "You have no such workspace."})
-    if workspace.desired_state != Workspace.Desired.RUNNING or workspace.observed_state != Workspace.Observed.RUNNING:
-        raise ValidationError({field: f"Workspace {workspace.name} is not running: start it first."})
-    return workspace
-
-
-@contextmanager
 def _server(workspace, hub):
-    """(server url, one-server token) of a running workspace; the token is revoked on the way out."""
-    username = workspace.owner.get_username()
-    state = hub.server_state(username, workspace.server_name)
-    if not state.ready:
-        raise HubError(f"workspace {workspace.name} is not ready")
-    token_id, token = hub.server_token(username, workspace.server_name, expires_in=TOKEN_SECONDS, note="sharing")
-    try:
-        yield state.url, token
-    finally:
-        try:
-            hub.token_revoke(username, token_id)
-        except HubError as exc:
-            logger.info("Revoking the sharing token of %s failed (it expires anyway): %s", username, exc)
+    return server_access(workspace, hub, note="sharing")
 
 
 def _check_model(model, path):

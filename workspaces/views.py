@@ -16,8 +16,10 @@ from workspaces.models import Profile
 
 @login_required
 def workspace_list(request):
-    form = WorkspaceCreateForm(request.POST or None, user=request.user,
-                               initial={"project": request.GET.get("project"), "project_files": True})
+    initial = {"project": request.GET.get("project"), "project_files": True}
+    if request.GET.get("image"):  # "Launch a workspace with it" from a finished image build
+        initial["image"] = request.GET["image"]
+    form = WorkspaceCreateForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             workspace = services.workspace_create(owner=request.user, name=form.cleaned_data["name"],

@@ -365,6 +365,22 @@ CELERY_BEAT_SCHEDULE["image-catalog-sync"] = {
     "schedule": timedelta(seconds=PLATFORM_REGISTRY_SYNC_SECONDS),
 }
 
+# --- Image builds (builds app; see docs/images.md) -----------------------------
+INSTALLED_APPS.append("builds")
+# buildah's image store (vfs) and the build folders; the layer cache lives here between builds.
+PLATFORM_BUILD_DIR = Path(env.string("PLATFORM_BUILD_DIR", str(PLATFORM_DATA_DIR / "builds")))
+# Root in a build is this host uid (and the 65535 after it): never an account of the platform or a person.
+PLATFORM_BUILD_UID_BASE = env.integer("PLATFORM_BUILD_UID_BASE", 1_000_000, minimum=100_000)
+PLATFORM_BUILD_TIMEOUT_SECONDS = env.integer("PLATFORM_BUILD_TIMEOUT_SECONDS", 1800, minimum=60, maximum=6 * 3600)
+PLATFORM_BUILD_MAX_BYTES = env.integer("PLATFORM_BUILD_MAX_BYTES", 8 * 2**30, minimum=2**20)
+PLATFORM_BUILD_MAX_PER_PERSON = env.integer("PLATFORM_BUILD_MAX_PER_PERSON", 2, minimum=1, maximum=50)
+PLATFORM_BUILD_LOG_MAX_BYTES = env.integer("PLATFORM_BUILD_LOG_MAX_BYTES", 2**20, minimum=4096)
+# Lent read-only to build steps for pip (a TLS-inspecting proxy's CA); defaults to the host's PIP_CERT/SSL_CERT_FILE.
+PLATFORM_BUILD_CA_BUNDLE = env.string("PLATFORM_BUILD_CA_BUNDLE", os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE") or "")
+# Passed to custom builds' pip (a PyPI mirror); empty: pip's default.
+PLATFORM_BUILD_PIP_INDEX_URL = env.string("PLATFORM_BUILD_PIP_INDEX_URL", "")
+CELERY_BEAT_SCHEDULE["builds-abandoned"] = {"task": "builds.tasks.builds_abandoned_fail_task", "schedule": timedelta(minutes=5)}
+
 # --- Costs and budgets (costs app; see docs/costs.md) --------------------------
 PLATFORM_CURRENCY = env.string("PLATFORM_CURRENCY", "EUR").upper()
 PLATFORM_COSTS_METER_SECONDS = env.integer("PLATFORM_COSTS_METER_SECONDS", 60, minimum=10)

@@ -54,7 +54,7 @@ def _shared_libraries(paths):
     return libraries
 
 
-def _files():
+def _files(roots=ROOTS):
     """{path inside the image: host path} for the whole image."""
     minor = sys.version_info.minor
     site, files = SITE.format(minor=minor), {}
@@ -67,7 +67,9 @@ def _files():
             continue
         if path.is_file():
             files[f"usr/lib/python3.{minor}/{relative}"] = str(path)
-    for dist in _closure(ROOTS).values():
+    if "pip" in roots:  # an image to build on: pip may install into it (a venv-less image, as many are)
+        files.pop(f"usr/lib/python3.{minor}/EXTERNALLY-MANAGED", None)
+    for dist in _closure(roots).values():
         base = Path(dist.locate_file(""))
         for entry in dist.files or ():
             host = Path(dist.locate_file(entry))
@@ -98,13 +100,14 @@ def _add(tar, name, *, data=None, host=None, mode=0o644, kind=tarfile.REGTYPE, t
     tar.addfile(info, io.BytesIO(data or b"") if data is not None else None)
 
 
-def build_jupyter_layout(layout, *, tag="latest"):
-    """Write the OCI layout; returns (manifest digest, layer size in bytes). Same host files, same digest."""
+def build_jupyter_layout(layout, *, tag="latest", with_pip=False):
+    """Write the OCI layout; returns (manifest digest, layer size in bytes). Same host files, same digest. ``with_pip``:
+    pip and ipykernel are in it too (a base for image builds, whose result runs a cell)."""
     layout = Path(layout)
     layout.mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     minor = sys.version_info.minor
-    files = _files()
+    files = _files(ROOTS + ("pip", "ipykernel") if with_pip else ROOTS)
     # Merged /usr, as on the host: /lib64/ld-linux-x86-64.so.2 is the interpreter every binary names.
     links = {name: os.readlink(f"/{name}") for name in ("bin", "lib", "lib64", "sbin") if os.path.islink(f"/{name}")}
     for name, host in list(files.items()):
@@ -135,7 +138,9 @@ def build_jupyter_layout(layout, *, tag="latest"):
     layer_digest, layer_size = _blob(layout, data)
     config = {"architecture": "amd64", "os": "linux",
               "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"], "WorkingDir": "/tmp"},
-              "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+              "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+              # One entry per layer, as every builder writes: buildah builds on an image only when they agree.
+              "history": [{"created_by": "tests/images/jupyter_image.py"}]}
     config_digest, config_size = _blob(layout, json.dumps(config).encode())
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
