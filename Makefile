@@ -47,6 +47,11 @@ test: install-test
 	bash scripts/kube-tools.sh >/dev/null
 	bash scripts/test.sh $(ARGS)
 
+# The curated image set (images/definitions/: minimal, scipy, pytorch; IMAGES="pytorch-cuda" for the GPU one) built
+# into the platform's registry with their SBOMs, to approve in the catalog. Needs `make run` running in another shell.
+images: install runtime-deps
+	$(PY) manage.py images_build $(IMAGES)
+
 services: install
 	bash scripts/services.sh start
 

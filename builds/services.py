@@ -63,13 +63,13 @@ def _venv_tool(tool):
 
 def _folder_clean(folder):
     folder = str(folder or "").strip().strip("/")
-    if folder.startswith("~") or ".." in folder.split("/") or "\x00" in folder or "\\" in folder:
+    if folder.startswith("~") or ".." in folder.split("/") or "\\" in folder or any(ord(c) < 32 for c in folder):
         raise ValidationError({"folder": "The folder must be inside the workspace's home (no '..', no '~')."})
     return folder
 
 
 def _target_repository(*, actor, name, team_slug):
-    name = str(name or "").strip().lower()
+    name = str(name or "").strip()
     if not recipes.IMAGE_NAME.fullmatch(name) or len(name) > 60:
         raise ValidationError({"name": "Use 1–60 lower-case letters and digits, with '.', '_' or '-' between them."})
     if team_slug:
@@ -147,7 +147,7 @@ def build_curated_request(*, definition, actor, base_reference, request=None):
         raise ValidationError({"detail": "Only platform admins build the curated images."})
     if definition != "base" and definition not in recipes.curated_names():
         raise ValidationError({"definition": f"Unknown definition {definition!r}; known: {', '.join(recipes.curated_names())}."})
-    digest = recipes.curated_digest(definition) if definition != "base" else _file_digest(ROOT / "docker" / "singleuser.Dockerfile")
+    digest = curated_digest(definition)
     build = ImageBuild.objects.create(kind=ImageBuild.Kind.CURATED, owner=actor, definition=definition,
                                       base_reference=base_reference, repository=f"platform/{definition}")
     build.tag = _tag(build, digest)
@@ -159,6 +159,43 @@ def build_curated_request(*, definition, actor, base_reference, request=None):
 
 def _file_digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def curated_digest(definition):
+    """What a curated build is made of: its Containerfile (and its parents'), or the hardened base's Dockerfile."""
+    base = _file_digest(ROOT / "docker" / "singleuser.Dockerfile")
+    return base if definition == "base" else hashlib.sha256((base + recipes.curated_digest(definition)).encode()).hexdigest()
+
+
+def curated_current(definition):
+    """The catalog entry of platform/<definition> built from the definition as it is now, if there is one."""
+    suffix = f"-{curated_digest(definition)[:12]}"
+    entries = ImageTag.objects.filter(repository__name=f"platform/{definition}", tag__endswith=suffix, present=True,
+                                      manifest__isnull=False).select_related("repository", "manifest")
+    return entries.order_by("-created").first()
+
+
+def curated_build_all(*, names, actor, debian_base, echo, builder=None):
+    """`make images`: build the hardened base and the named definitions (parents first) into platform/…, each FROM
+    its parent pinned by digest, skipping those already built from the same files. Returns [(name, entry, built)].
+    The entries wait for approval in the catalog like any other image."""
+    results, parent_reference = [], debian_base
+    for name in ["base", *recipes.curated_order(names)]:
+        if name != "base":
+            parent = recipes.CURATED_PARENTS[name]
+            parent_reference = pinned_reference(next(entry for done, entry, _ in results if done == parent))
+        entry = curated_current(name)
+        if entry is not None:
+            echo(f"==> platform/{name}: up to date ({entry.reference})")
+            results.append((name, entry, False))
+            continue
+        build = build_curated_request(definition=name, actor=actor, base_reference=parent_reference)
+        echo(f"==> platform/{name}: building {build.reference} FROM {parent_reference}")
+        build = build_run(build_id=build.pk, builder=builder, echo=echo)
+        if build.state != State.SUCCEEDED:
+            raise StepFailed(f"platform/{name}: {build.error}")
+        results.append((name, build.image, True))
+    return results
 
 
 def _tag(build, digest):
@@ -193,13 +230,15 @@ class _Log:
     """Collects the tools' lines (from their reader thread) and writes them to the row when flushed (from the
     build's own thread, once a second), keeping the last PLATFORM_BUILD_LOG_MAX_BYTES."""
 
-    def __init__(self, build_id):
-        self.build_id, self.lines, self.lock = build_id, [], threading.Lock()
+    def __init__(self, build_id, echo=None):
+        self.build_id, self.lines, self.lock, self.echo = build_id, [], threading.Lock(), echo
         self.text, self.limit = "", settings.PLATFORM_BUILD_LOG_MAX_BYTES
 
     def __call__(self, line):
         with self.lock:
             self.lines.append(line)
+        if self.echo is not None:
+            self.echo(line)
 
     def flush(self):
         with self.lock:
@@ -256,18 +295,22 @@ def _context(build, workdir):
                                                               build_args=build_args, labels=labels))
         return workdir / "context", containerfile, args
     args["BASE"] = build.base_reference
-    if build.definition == "base":
-        return ROOT, ROOT / "docker" / "singleuser.Dockerfile", args
+    if build.definition == "base":  # the hardened base: its Dockerfile copies the platform's lab configuration in
+        context = workdir / "context"
+        shutil.copytree(ROOT / "workspaces" / "lab", context / "workspaces" / "lab",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        return context, ROOT / "docker" / "singleuser.Dockerfile", args
     return recipes.DEFINITIONS_DIR / build.definition, recipes.DEFINITIONS_DIR / build.definition / "Containerfile", args
 
 
-def build_run(*, build_id, builder=None):
-    """Run a queued build to its end. Idempotent: a build that is not queued is left alone."""
+def build_run(*, build_id, builder=None, echo=None):
+    """Run a queued build to its end. Idempotent: a build that is not queued is left alone. ``echo``: also hand
+    each log line to it (`make images` prints them)."""
     build = _claim(build_id)
     if build is None:
         return None
     builder = builder or builder_for_settings()
-    log, deadline = _Log(build.pk), time.monotonic() + settings.PLATFORM_BUILD_TIMEOUT_SECONDS
+    log, deadline = _Log(build.pk, echo=echo), time.monotonic() + settings.PLATFORM_BUILD_TIMEOUT_SECONDS
     robot = None
     workdir = Path(tempfile.mkdtemp(prefix=f"build-{build.pk}-", dir=_work_root()))
     local_name = f"localhost/dsw-build-{build.pk}:latest"

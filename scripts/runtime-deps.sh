@@ -12,6 +12,7 @@ command -v podman >/dev/null || missing+=(podman)
 command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
 # Image builds (`make images`, custom images from a workspace): buildah, daemonless.
 command -v buildah >/dev/null || missing+=(buildah)
+command -v debootstrap >/dev/null || missing+=(debootstrap)  # `make images` makes its Debian base with it when Docker Hub is out of reach
 # PLATFORM_PROMETHEUS=1 make run: Debian's prometheus next to the platform (docs/operations/metrics.md).
 case "${PLATFORM_PROMETHEUS:-}" in 1|true|yes|on) command -v prometheus >/dev/null || missing+=(prometheus) ;; esac
 [ ${#missing[@]} -eq 0 ] && exit 0
