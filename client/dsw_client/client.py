@@ -62,6 +62,7 @@ class Client:
         self.buckets = Buckets(self._api, self.teams)
         self.projects = Projects(self._api)
         self.shares = Shares(self._api)
+        self.builds = Builds(self._api)
 
     def __repr__(self):
         return f"Client({self.url!r})"
@@ -380,6 +381,49 @@ class Images(_Resource):
     def retire(self, image: Image | int) -> Image:
         """Hide it from launches; workspaces pinned to it keep working."""
         return Image.from_api(self._api.post("/api/v1/images/{id}/retire/", id=_pk(image)))
+
+
+class Builds(_Resource):
+    """Image builds: your own image from a folder of a running workspace (requirements.txt, environment.yml,
+    postBuild). Answers are the API's JSON objects (dicts); docs/user-guide.md says what each field means."""
+
+    def list(self) -> list[dict]:
+        """Your builds, newest first (platform admins: everyone's)."""
+        return list(self._api.paginate("/api/v1/images/builds/"))
+
+    def get(self, build: int) -> dict:
+        return self._api.get("/api/v1/images/builds/{id}/", id=build)
+
+    def create(self, workspace: int, base: str, name: str, *, folder: str | None = None, team: str | None = None) -> dict:
+        """Build ``folder`` of your running ``workspace`` FROM the catalog image ``base`` into users/<you>/<name> (or
+        teams/<team>/<name> for a team admin). 202: the build, queued; follow it with ``log`` or ``wait``."""
+        return self._api.post("/api/v1/images/builds/", json=_given(workspace=workspace, base=base, name=name,
+                                                                      folder=folder, team=team))
+
+    def log(self, build: int, *, offset: int = 0) -> dict:
+        """{"text": the log from ``offset``, "offset": where to ask next, "state", "step", "error", "done"}."""
+        return self._api.get("/api/v1/images/builds/{id}/log/", id=build, params={"offset": offset})
+
+    def cancel(self, build: int) -> dict:
+        return self._api.post("/api/v1/images/builds/{id}/cancel/", id=build)
+
+    def propose(self, build: int, team: str) -> dict:
+        """Copy a finished custom image into teams/<team>/…, where a team admin approves it."""
+        return self._api.post("/api/v1/images/builds/{id}/propose/", id=build, json={"team": team})
+
+    def wait(self, build: int, *, timeout: float = 3600.0, interval: float = 1.0, on_log=None) -> dict:
+        """Follow the log (each new piece to ``on_log``) until the build ends; the build. TimeoutError after ``timeout``."""
+        deadline, offset = time.monotonic() + timeout, 0
+        while True:
+            piece = self.log(build, offset=offset)
+            if piece["text"] and on_log is not None:
+                on_log(piece["text"])
+            offset = piece["offset"]
+            if piece["done"]:
+                return self.get(build)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"build {build} is still {piece['state']} after {timeout:.0f} s")
+            time.sleep(interval)
 
 
 class Prices(_Resource):

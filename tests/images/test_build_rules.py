@@ -161,3 +161,19 @@ def test_a_layouts_digest_and_size_are_read_from_its_manifest(tmp_path):
     found, size = layout_manifest(tmp_path / "layout")
     blobs = Path(tmp_path / "layout" / "blobs" / "sha256")
     assert found == digest and size == sum(p.stat().st_size for p in blobs.iterdir()) - (blobs / digest[7:]).stat().st_size
+
+
+@pytest.mark.django_db
+def test_the_build_page_shows_its_log_and_follows_it_only_while_it_runs(alice, bob, client):
+    build = ImageBuild.objects.create(kind="custom", owner=alice, repository="users/alice/a", tag="2026.12.03.1-abcdef123456",
+                                      state="running", step="build", log="STEP 1/5: FROM x\n", files={"requirements.txt": "x"},
+                                      workspace_name="lab", folder="env")
+    client.force_login(alice)
+    page = client.get(f"/images/builds/{build.pk}/").content.decode()
+    assert "STEP 1/5: FROM x" in page and 'data-state="running"' in page and "web/builds.js" in page
+    assert "Cancel build" in page and "lab: ~/env (requirements.txt)" in page
+    assert client.post(f"/images/builds/{build.pk}/cancel/").status_code == 302
+    assert ImageBuild.objects.get(pk=build.pk).cancel_requested
+    client.force_login(bob)
+    assert client.get(f"/images/builds/{build.pk}/").status_code == 404
+    assert client.post(f"/images/builds/{build.pk}/cancel/").status_code == 404
