@@ -1,10 +1,13 @@
 """Image catalog services: registry credentials, catalog sync, lifecycle."""
 
+import base64
 import hmac
+import json
 import logging
 import re
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -356,6 +359,35 @@ def robot_issue_for_job(*, name, scopes, seconds, actor, job=""):
                                             expires=timezone.now() + timedelta(seconds=seconds), created_by=actor)
         audit_record(action="robot.created", actor=actor, target=robot, data={"scopes": robot.scopes, "job": job})
     return robot, secret
+
+
+EMBEDDED_PULL_ROBOT_NOTE = "the hub's pull credential (made by make run)"
+
+
+def pull_auth_file_ensure(path, *, registry_host, days=365, renew_within_days=30):
+    """`make run` with its own registry: the hub's pull credential, a pull-only robot in a containers auth file at
+    ``path`` (0600), made on first start and renewed when it nears its end. Returns ``path``. An admin who sets
+    PLATFORM_REGISTRY_PULL_AUTH_FILE manages their own instead."""
+    path = Path(path)
+    now = timezone.now()
+    current = RobotAccount.objects.filter(description=EMBEDDED_PULL_ROBOT_NOTE, revoked__isnull=True).order_by("-created").first()
+    if current is not None and path.exists() and current.expires > now + timedelta(days=renew_within_days):
+        return path
+    secret = "rbt_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        if current is not None:
+            robot_revoke(robot=current, actor=None)
+        robot = RobotAccount.objects.create(name=f"hub-pull-{secrets.token_hex(3)}", description=EMBEDDED_PULL_ROBOT_NOTE,
+                                            scopes=[{"repository": "*", "actions": ["pull"]}],
+                                            secret_digest=robot_secret_digest(secret), expires=now + timedelta(days=days))
+        audit_record(action="robot.created", actor=None, target=robot, data={"scopes": robot.scopes, "days": days})
+    auth = base64.b64encode(f"{robot.username}:{secret}".encode()).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"auths": {registry_host: {"auth": auth}}}))
+    partial.chmod(0o600)
+    partial.replace(path)
+    return path
 
 
 def robot_revoke(*, robot, actor, request=None):

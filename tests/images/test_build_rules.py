@@ -177,3 +177,22 @@ def test_the_build_page_shows_its_log_and_follows_it_only_while_it_runs(alice, b
     client.force_login(bob)
     assert client.get(f"/images/builds/{build.pk}/").status_code == 404
     assert client.post(f"/images/builds/{build.pk}/cancel/").status_code == 404
+
+
+def test_the_build_store_is_sealed_private_but_its_image_layers_keep_their_modes(settings, tmp_path):
+    import os
+
+    from portal.processes.state import state_dir_prepare, state_dir_problems
+
+    data = tmp_path / "var"
+    settings.PLATFORM_DATA_DIR, settings.PLATFORM_BUILD_DIR = data, data / "builds"
+    settings.PLATFORM_WORKSPACES_DIR, settings.PLATFORM_HOMES_DIR = data / "workspaces", data / "homes"
+    state_dir_prepare()
+    layer = data / "builds" / "storage" / "root" / "vfs" / "dir" / "abc" / "usr" / "bin"
+    layer.mkdir(parents=True, mode=0o755)
+    (layer / "python3").write_text("#!")
+    (layer / "python3").chmod(0o755)
+    os.chown(layer.parent, 1_000_000, 1_000_000)  # root inside a build, uid-mapped
+    assert state_dir_problems() == []  # unreachable: the store's folder is the platform's, 0700
+    (data / "builds").chmod(0o755)
+    assert state_dir_problems() == [f"{data / 'builds'} is mode 0755; it must be at most 0700"]

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from buckets.server import embedded_s3_command
 from images.registry_server import embedded_registry_command
+from images.services import pull_auth_file_ensure
 from observability.prometheus_server import prometheus_command, prometheus_files_write, prometheus_installed
 from portal.processes.supervisor import ChildSpec
 from tracking.server import embedded_mlflow
@@ -128,6 +129,10 @@ def platform_children(*, web_workers):
     registry, registry_note = embedded_registry_command(registry_port=port["registry"], portal_internal_url=portal_url)
     if registry:
         specs.append(ChildSpec("registry", registry, env, cwd))
+        if not os.environ.get("PLATFORM_REGISTRY_PULL_AUTH_FILE"):
+            # The hub pulls catalog images with a pull-only robot of its own (admin guide: "Pull credential").
+            hub_env["PLATFORM_REGISTRY_PULL_AUTH_FILE"] = str(pull_auth_file_ensure(
+                data / "registry" / "pull-auth.json", registry_host=settings.PLATFORM_REGISTRY_HOST))
     s3, s3_note = embedded_s3_command(s3_port=port["s3"])
     if s3:
         specs.append(ChildSpec("s3", s3, env, cwd, ready_port=port["s3"]))

@@ -37,6 +37,13 @@ def _home_roots():
     return {Path(settings.PLATFORM_WORKSPACES_DIR), Path(settings.PLATFORM_HOMES_DIR)}
 
 
+def _sealed():
+    """Folders that must be private themselves (0700, the platform's) but whose insides are not the platform's to
+    police: the image builds' store holds image layers with their own owners (uid-mapped) and modes, unreachable
+    through the sealed folder."""
+    return {Path(settings.PLATFORM_BUILD_DIR)}
+
+
 def state_dir_prepare():
     """Idempotent: the data directory and platform_run's folders, with owner-only modes."""
     data = settings.PLATFORM_DATA_DIR
@@ -44,6 +51,9 @@ def state_dir_prepare():
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     for sub in STATE_FOLDERS:
         (data / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    for sealed in _sealed():
+        sealed.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(sealed, 0o700)
     for passage in sorted(passages):
         passage.mkdir(mode=0o711, parents=True, exist_ok=True)
         os.chmod(passage, 0o711)
@@ -72,7 +82,7 @@ def state_dir_problems(*, limit=10):
     data = settings.PLATFORM_DATA_DIR
     if not data.exists():
         return []
-    passages, home_roots, uid = _passages(), _home_roots(), os.geteuid()
+    passages, home_roots, sealed, uid = _passages(), _home_roots(), _sealed(), os.geteuid()
     problems = []
 
     def check(path, info, allowed):
@@ -91,7 +101,7 @@ def state_dir_problems(*, limit=10):
             if stat.S_ISLNK(info.st_mode):
                 continue
             check(path, info, 0o711 if path in passages else 0o700)
-            if path in home_roots:
+            if path in home_roots or path in sealed:
                 folders.remove(name)  # each home is its owner's (0700); the spawner sets it up
         for name in files:
             path = top / name
@@ -109,6 +119,6 @@ def state_dir_fix_command():
     """The shell command that makes an existing data directory private again."""
     data = settings.PLATFORM_DATA_DIR
     passages = " ".join(str(path) for path in sorted(_passages()))
-    keep_homes = " ".join(f"-path {root} -prune -o" for root in sorted(_home_roots()))
+    keep_homes = " ".join(f"-path {root} -prune -o" for root in sorted(_home_roots() | _sealed()))
     command = f"find {data} {keep_homes} -exec chmod go-rwx {{}} +"
     return f"{command} && chmod 0711 {passages}" if passages else command
