@@ -129,6 +129,9 @@ def build_jupyter_layout(layout, *, tag="latest", with_pip=False):
         for name, host in sorted(files.items()):
             _add(tar, name, host=host)
         _add(tar, "usr/bin/python3", kind=tarfile.SYMTYPE, target=f"python3.{minor}", mode=0o777)
+        if with_pip and os.path.exists("/usr/bin/dash"):  # a shell for build steps (postBuild); libc is in already
+            _add(tar, "usr/bin/dash", host="/usr/bin/dash")
+            _add(tar, "usr/bin/sh", kind=tarfile.SYMTYPE, target="dash", mode=0o777)
         _add(tar, "usr/local/bin/jupyterhub-singleuser", data=ENTRY.encode(), mode=0o755)
         _add(tar, "etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\n")
         _add(tar, "etc/group", data=b"root:x:0:\n")

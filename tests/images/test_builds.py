@@ -100,7 +100,8 @@ def test_a_custom_image_from_a_workspace_folder(hub, celery_worker, registry, bu
     workspace_id, _ = _launch(alice_api, "lab", "local:default")
     workspace = Workspace.objects.select_related("owner").get(pk=workspace_id)
     put_files(workspace, {"env/requirements.txt": f"{EXTRA}\n".encode(), "notes/readme.md": b"no recipe here",
-                          "broken/requirements.txt": b"dsw-no-such-package-anywhere==0.0.1\n"})
+                          "broken/requirements.txt": b"dsw-no-such-package-anywhere==0.0.1\n",
+                          "post/requirements.txt": f"{EXTRA}\n".encode(), "post/postBuild": b"echo making notes\nexit 7\n"})
     container_workspace = None
     try:
         # Bad input: a 400 naming the field, nothing queued.
@@ -165,8 +166,13 @@ def test_a_custom_image_from_a_workspace_folder(hub, celery_worker, registry, bu
         assert broken["error"].startswith("The build step failed: pip install -r requirements.txt"), broken["error"]
         broken_log = alice_api.get(f"/api/v1/images/builds/{broken['id']}/log/").json()["text"]
         assert "No matching distribution found for dsw-no-such-package-anywhere" in broken_log
+        # A postBuild that fails: named as the step, its output in the log.
+        answer = alice_api.post("/api/v1/images/builds/", {**request, "folder": "post", "name": "post"}, format="json")
+        post = _wait_for_build(alice_api, answer.json()["id"])
+        assert post["state"] == "failed" and post["error"].startswith("The build step failed: postBuild: exit status"), post
+        assert "making notes" in alice_api.get(f"/api/v1/images/builds/{post['id']}/log/").json()["text"]
         image_services.catalog_sync()
-        assert not ImageTag.objects.filter(repository__name="users/alice/broken").exists()
+        assert not ImageTag.objects.filter(repository__name__in=["users/alice/broken", "users/alice/post"]).exists()
         assert requests.get(f"{registry.url}/v2/users/alice/broken/tags/list", timeout=5).status_code in (401, 404)
     finally:
         for ws in (workspace_id, container_workspace):
