@@ -8,14 +8,10 @@ from rest_framework.views import APIView
 from builds import selectors, services
 from builds.models import ImageBuild
 from builds.serializers import BuildLogOutput, BuildOutput, CustomBuildInput, ProposeInput
+from portal.api.inputs import validated
 
 TAGS = ["image builds"]
 
-
-def _valid(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @extend_schema(tags=TAGS)
@@ -30,7 +26,7 @@ class BuildListApi(generics.ListAPIView):
 
     @extend_schema(request=CustomBuildInput, responses={202: BuildOutput})
     def post(self, request):
-        data = _valid(CustomBuildInput, request)
+        data = validated(CustomBuildInput, request)
         build = services.build_custom_request(actor=request.user, workspace_id=data["workspace"], folder=data["folder"],
                                               base=data["base"], name=data["name"], team=data["team"], request=request._request)
         return Response(BuildOutput(build).data, status=status.HTTP_202_ACCEPTED)
@@ -72,6 +68,6 @@ class BuildProposeApi(APIView):
     @extend_schema(request=ProposeInput, responses={202: None})
     def post(self, request, pk):
         build = selectors.build_get_for(user=request.user, pk=pk)
-        target = services.build_propose(actor=request.user, build=build, team_slug=_valid(ProposeInput, request)["team"],
+        target = services.build_propose(actor=request.user, build=build, team_slug=validated(ProposeInput, request)["team"],
                                         request=request._request)
         return Response({"repository": target, "tag": build.tag}, status=status.HTTP_202_ACCEPTED)

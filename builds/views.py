@@ -10,13 +10,9 @@ from django.views.decorators.http import require_POST
 from builds import selectors, services
 from images.selectors import launch_choices
 from portal.accounts.models import Membership
+from portal.web.helpers import messages_add_errors
 from workspaces.selectors import workspace_list_for
 
-
-def _errors(request, exc):
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            messages.error(request, f"{field}: {error}" if field != "__all__" else error)
 
 
 @login_required
@@ -32,7 +28,7 @@ def build_list(request):
                 folder=source.get("folder", ""), base=source.get("base", ""), name=source.get("name", ""),
                 team=source.get("team", ""), request=request)
         except ValidationError as exc:
-            _errors(request, exc)
+            messages_add_errors(request, exc)
         else:
             return redirect("build_detail", pk=build.pk)
     workspaces = [workspace for workspace in workspace_list_for(user=user) if workspace.status == "running"]
@@ -72,7 +68,7 @@ def build_propose(request, pk):
     try:
         target = services.build_propose(actor=request.user, build=build, team_slug=request.POST.get("team", ""), request=request)
     except ValidationError as exc:
-        _errors(request, exc)
+        messages_add_errors(request, exc)
     else:
         messages.success(request, f"Proposed as {target}:{build.tag}: a team admin approves it in the catalog.")
     return redirect("build_detail", pk=pk)

@@ -9,6 +9,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.inputs import validated
 from sharing import live, selectors, services
 from sharing.models import Grant, NotebookCopy, SecretLink, Snapshot
 from sharing.render import notebook_diff, notebook_parse
@@ -20,11 +21,6 @@ from sharing.serializers import (
 
 TAGS = ["shares"]
 
-
-def _valid(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @extend_schema(tags=TAGS)
@@ -39,7 +35,7 @@ class NotebookListApi(generics.ListAPIView):
 
     @extend_schema(request=PublishInput, responses={202: SnapshotOutput})
     def post(self, request):
-        data = _valid(PublishInput, request)
+        data = validated(PublishInput, request)
         snapshot = services.notebook_publish(actor=request.user, workspace_id=data["workspace"], path=data["path"],
                                              message=data["message"], title=data["title"], attachments=data["attachments"],
                                              request=request._request)
@@ -56,7 +52,7 @@ class NotebookDetailApi(APIView):
     @extend_schema(request=NotebookUpdateInput, responses=NotebookOutput)
     def patch(self, request, pk):
         notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk, at_least="owner")
-        data = _valid(NotebookUpdateInput, request)
+        data = validated(NotebookUpdateInput, request)
         services.notebook_update(actor=request.user, notebook=notebook, request=request._request, **data)
         return Response(NotebookOutput(notebook).data)
 
@@ -155,7 +151,7 @@ class GrantListApi(generics.ListAPIView):
     @extend_schema(request=GrantInput, responses={201: GrantOutput})
     def post(self, request, pk):
         notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk, at_least="owner")
-        data = _valid(GrantInput, request)
+        data = validated(GrantInput, request)
         grant = services.grant_add(actor=request.user, notebook=notebook, username=data.get("username"),
                                    team=data.get("team"), role=data["role"], request=request._request)
         return Response(GrantOutput(grant).data, status=status.HTTP_201_CREATED)
@@ -174,7 +170,7 @@ class GrantDetailApi(APIView):
     @extend_schema(request=GrantChangeInput, responses=GrantOutput)
     def patch(self, request, pk, grant_id):
         grant = _grant(request, pk, grant_id)
-        services.grant_change(actor=request.user, grant=grant, role=_valid(GrantChangeInput, request)["role"],
+        services.grant_change(actor=request.user, grant=grant, role=validated(GrantChangeInput, request)["role"],
                               request=request._request)
         return Response(GrantOutput(grant).data)
 
@@ -198,7 +194,7 @@ class LinkListApi(generics.ListAPIView):
     @extend_schema(request=ShareLinkInput, responses={201: ShareLinkCreatedOutput})
     def post(self, request, pk):
         notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk, at_least="owner")
-        data = _valid(ShareLinkInput, request)
+        data = validated(ShareLinkInput, request)
         link, token = services.link_create(actor=request.user, notebook=notebook, expires_in_days=data["expires_in_days"],
                                            request=request._request)
         link.url = request.build_absolute_uri(reverse("sharing_link", args=[token]))
@@ -250,7 +246,7 @@ class CopyApi(APIView):
 
     def post(self, request, pk):
         notebook, role = selectors.notebook_get_for(user=request.user, pk=pk)
-        data = _valid(CopyInput, request)
+        data = validated(CopyInput, request)
         version = selectors.version_get(notebook=notebook, number=data["version"])
         copy = services.copy_request(actor=request.user, notebook=notebook, role=role, version=version,
                                      workspace_id=data["workspace"], request=request._request)
@@ -302,7 +298,7 @@ class LiveShareListApi(generics.ListAPIView):
 
     @extend_schema(request=LiveShareInput, responses={201: LiveShareOutput(many=True)})
     def post(self, request):
-        data = _valid(LiveShareInput, request)
+        data = validated(LiveShareInput, request)
         shares = live.live_share_grant(actor=request.user, workspace_id=data["workspace"], username=data.get("username"),
                                        team=data.get("team"), expires=data["expires"], request=request._request)
         return Response(LiveShareOutput(shares, many=True).data, status=status.HTTP_201_CREATED)

@@ -19,6 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from csp.decorators import csp_exempt
+from portal.web.helpers import messages_add_errors
 from sharing import live, selectors, services
 from sharing.api import diff_of, file_download, notebook_download
 from sharing.models import Grant, NotebookCopy, Role, SecretLink, Snapshot
@@ -27,11 +28,6 @@ from workspaces.selectors import workspace_list_for
 RENDERED_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
                 "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
-
-def _errors(request, exc):
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            messages.error(request, f"{field}: {error}" if field != "__all__" else error)
 
 
 def _running_workspaces(user):
@@ -66,7 +62,7 @@ def publish(request):
                                                  message=source.get("message", ""), title=source.get("title", ""),
                                                  attachments=source.get("attachments", ""), request=request)
         except ValidationError as exc:
-            _errors(request, exc)
+            messages_add_errors(request, exc)
         else:
             messages.success(request, "Publishing: the snapshot is being taken.")
             return redirect("sharing_notebook", pk=snapshot.notebook_id)
@@ -75,7 +71,7 @@ def publish(request):
         try:
             files = services.workspace_files(actor=request.user, workspace_id=workspace_id, directory=folder)
         except ValidationError as exc:
-            _errors(request, exc)
+            messages_add_errors(request, exc)
     parent = folder.rstrip("/").rsplit("/", 1)[0] if "/" in folder.strip("/") else ""
     # From JupyterLab's "Share…" (workspaces/lab): the notebook in front, to confirm here with the portal session.
     chosen = source.get("path", "") if request.method == "GET" else ""
@@ -166,7 +162,7 @@ def grant_add(request, pk):
                            team=request.POST.get("team", "").strip() or None, role=request.POST.get("role", "view"),
                            request=request)
     except ValidationError as exc:
-        _errors(request, exc)
+        messages_add_errors(request, exc)
     else:
         messages.success(request, "Shared. They get an e-mail.")
     return redirect("sharing_notebook", pk=pk)
@@ -190,7 +186,7 @@ def everyone(request, pk):
         services.notebook_update(actor=request.user, notebook=notebook, everyone_role=request.POST.get("everyone_role", ""),
                                  request=request)
     except ValidationError as exc:
-        _errors(request, exc)
+        messages_add_errors(request, exc)
     return redirect("sharing_notebook", pk=pk)
 
 
@@ -203,7 +199,7 @@ def link_create(request, pk):
         _, token = services.link_create(actor=request.user, notebook=notebook, request=request,
                                         expires_in_days=int(days) if days.isdigit() and len(days) < 5 else (None if not days else -1))
     except ValidationError as exc:
-        _errors(request, exc)
+        messages_add_errors(request, exc)
     else:
         messages.success(request, f"Secret link (shown once): {request.build_absolute_uri(reverse('sharing_link', args=[token]))}")
     return redirect("sharing_notebook", pk=pk)
@@ -239,7 +235,7 @@ def copy_create(request, pk):
         copy = services.copy_request(actor=request.user, notebook=notebook, role=role, version=version, request=request,
                                      workspace_id=int(workspace) if workspace.isdigit() and len(workspace) < 12 else None)
     except ValidationError as exc:
-        _errors(request, exc)
+        messages_add_errors(request, exc)
         return redirect("sharing_notebook", pk=pk)
     return redirect("sharing_copy", copy_id=copy.pk)
 
@@ -304,7 +300,7 @@ def live_grant(request):
                               username=request.POST.get("username", "").strip() or None,
                               team=request.POST.get("team", "").strip() or None, expires=when, request=request)
     except ValidationError as exc:
-        _errors(request, exc)
+        messages_add_errors(request, exc)
     else:
         messages.success(request, "Shared live: they can open the workspace now.")
     return redirect("sharing_list")
@@ -317,7 +313,7 @@ def live_revoke(request, share_id):
     try:
         live.live_share_revoke(actor=request.user, share=share, request=request)
     except ValidationError as exc:
-        _errors(request, exc)
+        messages_add_errors(request, exc)
     else:
         messages.success(request, "The live share has ended.")
     return redirect("sharing_list")
