@@ -9,6 +9,7 @@ the same way.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -29,10 +30,26 @@ class Cancelled(StepFailed):
     pass
 
 
+def storage_driver_for(storage_root, buildah="buildah"):
+    """overlay where this machine mounts it (copy-on-write: a build copies nothing), else vfs (works anywhere, copies
+    every file). A store keeps the driver it was made with."""
+    root = Path(storage_root) / "root"
+    for driver in ("overlay", "vfs"):
+        if (root / driver).is_dir():
+            return driver
+    probe = subprocess.run([buildah, "--storage-driver", "overlay", "--root", str(root), "--runroot",
+                            str(Path(storage_root) / "run"), "images", "--quiet"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        return "overlay"
+    shutil.rmtree(root, ignore_errors=True)  # a half-made overlay store
+    return "vfs"
+
+
 @dataclass
 class Builder:
-    storage_root: Path  # buildah's image store (vfs: works on any filesystem, also inside a container)
+    storage_root: Path  # buildah's image store: base images stay in it between builds
     uid_base: int = 1_000_000  # root in a build is this uid on the host; 65536 uids from here are the build's
+    driver: str = "vfs"  # storage_driver_for() picks overlay where it works
     buildah: str = "buildah"
     skopeo: str = "skopeo"
     syft: str = "syft"
@@ -41,7 +58,7 @@ class Builder:
     extra_env: dict = field(default_factory=dict)
 
     def _storage(self):
-        return ["--storage-driver", "vfs", "--root", str(self.storage_root / "root"),
+        return ["--storage-driver", self.driver, "--root", str(self.storage_root / "root"),
                 "--runroot", str(self.storage_root / "run")]
 
     def _tls(self, reference, flag):
@@ -50,10 +67,12 @@ class Builder:
         return [f"{flag}=false"] if loopback or host in self.insecure_hosts else []
 
     def build_command(self, *, context, containerfile, local_name, build_args=None, base="", creds=""):
-        """``buildah bud`` of ``containerfile`` in ``context``, tagged ``local_name`` in the builder's store."""
+        """``buildah bud`` of ``containerfile`` in ``context``, tagged ``local_name`` in the builder's store. One
+        working container for all steps (no ``--layers``): the user namespace's id shift is made once, and a rebuild
+        reuses the base image already in the store."""
         mapping = f"0:{self.uid_base}:65536"
         command = [self.buildah, *self._storage(), "bud", "--isolation", "oci", "--userns-uid-map", mapping,
-                   "--userns-gid-map", mapping, "--network", "host", "--layers", "--format", "oci", "-f", str(containerfile), "-t", local_name]
+                   "--userns-gid-map", mapping, "--network", "host", "--format", "oci", "-f", str(containerfile), "-t", local_name]
         if base:
             command += self._tls(base, "--tls-verify")
         if creds:

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from builds import recipes
-from builds.builder import Builder, Cancelled, StepFailed, layout_manifest
+from builds.builder import Builder, Cancelled, StepFailed, layout_manifest, storage_driver_for
 from builds.models import ImageBuild
 from images.access import namespace_of, repository_actions
 from images.models import ImageTag, Manifest, PackageRecord, RobotAccount
@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def builder_for_settings():
-    return Builder(storage_root=Path(settings.PLATFORM_BUILD_DIR) / "storage", uid_base=settings.PLATFORM_BUILD_UID_BASE,
+    storage = Path(settings.PLATFORM_BUILD_DIR) / "storage"
+    return Builder(storage_root=storage, uid_base=settings.PLATFORM_BUILD_UID_BASE, driver=storage_driver_for(storage),
                    ca_bundle=settings.PLATFORM_BUILD_CA_BUNDLE, syft=shutil.which("syft") or _venv_tool("syft") or "syft")
 
 

@@ -6,9 +6,11 @@ requirements.txt that does not resolve fails the build in its pip step with pip'
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -21,6 +23,7 @@ from tests.conftest import PASSWORD, api_as
 from tests.images.oci import push
 from tests.kernels import run_in_kernel
 from tests.sharing.helpers import put_files
+from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 from workspaces.hub import hub_client
 
 TAG = "2026.12.03-5e1f0a2"
@@ -69,15 +72,17 @@ def _kernel(username, workspace_id, code):
     token_id, token = hub.server_token(username, server, note="test")
     url = f"{hub.servers_url}{state.url.rstrip('/')}" if state.url.startswith("/") else state.url.rstrip("/")
     try:
-        return run_in_kernel(url, token, code)
+        # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(run_in_kernel, url, token, code).result()
     finally:
         hub.token_revoke(username, token_id)
 
 
 @pytest.mark.hub
 @pytest.mark.django_db(transaction=True)
-def test_a_custom_image_from_a_workspace_folder(hub, celery_worker, registry, builder_base_layout, admin, alice, bob,
-                                                 small, settings, tmp_path):
+def test_a_custom_image_from_a_workspace_folder(hub, celery_worker, registry, builder_base_layout, admin, alice, bob,  # noqa: F811
+                                                 small, settings, tmp_path, browser, live_server):
     from workspaces.models import Workspace
 
     settings.PLATFORM_BUILD_DIR = tmp_path / "builds"  # its own image store: nothing shared with make run or a worker
@@ -138,6 +143,25 @@ def test_a_custom_image_from_a_workspace_folder(hub, celery_worker, registry, bu
         assert not ImageTag.objects.get(pk=base.pk).repository.manifests.filter(packages__name="tabulate").exists()
         from images.models import RobotAccount
         assert RobotAccount.objects.get(name=f"build-{build['id']}").revoked is not None
+
+        # The same from the portal's pages, in Chromium: the form, then the build page following the log live.
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/?next=/images/builds/")
+        page.get_by_label("Username").fill("alice")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}/images/builds/")
+        form = page.locator("#build-form")
+        form.get_by_label("Folder").fill("env")
+        form.get_by_label("Base image").select_option(base.reference)
+        form.get_by_label("Name", exact=True).fill("from-the-page")
+        form.get_by_role("button", name="Build").click()
+        page.wait_for_url(re.compile(r".*/images/builds/\d+/$"))
+        page.locator("#build-log", has_text="==> build").wait_for(timeout=120_000)  # streamed while it runs
+        page.get_by_role("link", name="Launch a workspace with it").wait_for(timeout=300_000)  # reloaded when done
+        assert page.locator("[data-field=state]").inner_text() == "succeeded" and "==> push" in page.locator("#build-log").inner_text()
+        context.close()
 
         # Alice launches it at once (podman) and imports the package in a cell.
         container_workspace, running = _launch(alice_api, "custom", entry.reference)

@@ -33,7 +33,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         builder = services.builder_for_settings()
-        storage = ["--storage-driver", "vfs", "--root", str(builder.storage_root / "root"),
+        storage = ["--storage-driver", builder.driver, "--root", str(builder.storage_root / "root"),
                    "--runroot", str(builder.storage_root / "run")]
         script = Path(services.ROOT) / "docker" / "debian-base.sh"
         made = subprocess.run(["bash", str(script), *storage], capture_output=True, text=True)
