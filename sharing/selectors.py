@@ -57,6 +57,18 @@ def version_get(*, notebook, number=None):
     return version
 
 
+def version_get_for(*, user, pk, number):
+    """Version ``number`` of notebook ``pk`` if the user may see it (one query for both, the role's own after it:
+    the rendered page is the most requested); 404 otherwise, as notebook_get_for and version_get say."""
+    version = NotebookVersion.objects.select_related("notebook").filter(notebook_id=pk, number=number).first()
+    if version is None:
+        notebook_get_for(user=user, pk=pk)  # the same 404 whether the notebook or only the version is missing
+        raise Http404("No such version.")
+    if RANK[notebook_role(user=user, notebook=version.notebook)] < RANK[Role.VIEW]:
+        raise Http404("No such shared notebook.")
+    return version
+
+
 def version_file_get(*, version, path):
     """The file attached to ``version`` at ``path``; 404 when there is none."""
     version_file = VersionFile.objects.filter(version=version, path=str(path)[:500]).first()

@@ -105,8 +105,7 @@ def notebook_page(request, pk, number=None):
 @csp_exempt()
 @xframe_options_sameorigin
 def version_render(request, pk, number):
-    notebook, _ = selectors.notebook_get_for(user=request.user, pk=pk)
-    return _rendered(request, selectors.version_get(notebook=notebook, number=number))
+    return _rendered(request, selectors.version_get_for(user=request.user, pk=pk, number=number))
 
 
 def _rendered(request, version):

@@ -278,3 +278,19 @@ def test_attachments_are_read_as_bytes():
     read = services._attachments_read(_Workspace({"work/a.csv": {"type": "file", "content": "eHh4\neXl5\n"}}),
                                       "url", "token", "work/nb.ipynb", ["a.csv"])
     assert read == [{"path": "a.csv", "sha256": blobs.digest(b"xxxyyy"), "size": 6, "data": b"xxxyyy"}]
+
+
+def test_the_rendered_page_costs_one_query_beyond_the_session_and_still_hides_what_others_may_not_see(
+        alice, bob, carol, django_assert_num_queries):
+    notebook = published(alice)
+    client = Client()
+    client.force_login(alice)
+    with django_assert_num_queries(3):  # the session, the user, the version with its notebook
+        assert client.get(f"/shares/{notebook.pk}/v/1/render/").status_code == 200
+    Grant.objects.create(notebook=notebook, user=bob, role="view")
+    client.force_login(bob)
+    assert client.get(f"/shares/{notebook.pk}/v/1/render/").status_code == 200
+    assert client.get(f"/shares/{notebook.pk}/v/2/render/").status_code == 404
+    client.force_login(carol)  # another team's: the same 404 for the version, a missing one, and no notebook at all
+    for path in (f"{notebook.pk}/v/1", f"{notebook.pk}/v/2", f"{notebook.pk + 999}/v/1"):
+        assert client.get(f"/shares/{path}/render/").status_code == 404
