@@ -52,6 +52,10 @@ test: install-test
 images: install runtime-deps
 	$(PY) manage.py images_build $(IMAGES)
 
+# The curated images built for real (about 11 minutes cold; downloads Debian and PyPI packages): not in `make test`.
+test-images: install-test
+	DSW_TEST_CURATED_IMAGES=1 bash scripts/test.sh tests/images/test_curated_build.py -n0 $(ARGS)
+
 services: install
 	bash scripts/services.sh start
 
