@@ -63,5 +63,5 @@ def test_without_root_runtime_deps_says_in_one_line_what_to_install(tmp_path):
     assert result.returncode == 0  # never fails `make run`: the platform runs without them
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout + result.stderr
-    assert re.search(r"'sudo apt-get install docker-registry skopeo podman( runc)?'", lines[0])
+    assert re.search(r"'sudo apt-get install docker-registry skopeo podman( runc)? buildah debootstrap'", lines[0])
     assert "local environments only" in lines[0]

@@ -3,8 +3,10 @@ in the home), and read the project's cost page."""
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from costs.metering import metering_run
@@ -52,7 +54,12 @@ def test_create_a_project_launch_in_it_and_read_its_costs(browser, hub_sso, cele
     files = workspace.events.get(kind__in=["project_files", "project_files_failed"])
     assert files.kind == WorkspaceEvent.Kind.PROJECT_FILES, files.message
 
-    metering_run(now=timezone.now())
+    # Two minutes of use, as the janitor would have seen them (billing stops at its last sighting, less the hub's
+    # poll interval: a sighting made just after the start would leave nothing to bill yet).
+    later = timezone.now() + timedelta(minutes=2)
+    Workspace.objects.filter(pk=workspace.pk).update(
+        last_seen_alive=later + timedelta(seconds=settings.PLATFORM_SPAWNER_POLL_INTERVAL))
+    metering_run(now=later)
     page.get_by_role("link", name="Churn model").click()
     page.get_by_role("link", name="This project's costs").click()
     page.wait_for_url(re.compile(r".*/costs/projects/\d+/$"))
