@@ -63,7 +63,11 @@ def catalog_for(user):
     team_ids = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
     shared = Q(repository__namespace__in=[Repository.Namespace.PLATFORM, Repository.Namespace.LOCAL],
                status__in=[Status.APPROVED, Status.DEPRECATED]) & (Q(all_teams=True) | Q(teams__in=team_ids))
-    team = Q(repository__namespace=Repository.Namespace.TEAM, repository__team_id__in=team_ids)
+    # A team's own namespace: its admins see everything in it (to approve it); members what was approved.
+    admin_team_ids = list(Membership.objects.filter(user=user, role=Membership.Role.ADMIN).values_list("team_id", flat=True))
+    team = Q(repository__namespace=Repository.Namespace.TEAM) & (
+        Q(repository__team_id__in=admin_team_ids)
+        | Q(repository__team_id__in=team_ids, status__in=[Status.APPROVED, Status.DEPRECATED]))
     own = Q(repository__namespace=Repository.Namespace.USER, repository__owner=user)
     return entries.filter(shared | team | own).exclude(Q(status=Status.RETIRED) & ~own).distinct()
 

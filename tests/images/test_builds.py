@@ -179,7 +179,11 @@ def test_a_custom_image_from_a_workspace_folder(hub, celery_worker, registry, bu
         assert PackageRecord.objects.filter(manifest=team_entry.manifest, name="tabulate").exists()
         with pytest.raises(Exception, match="not available to you"):
             launch_resolve(user=bob, team=workspace.team, reference=team_entry.reference)
+        assert bob_api.get("/api/v1/images/", {"package": "tabulate"}).json()["results"] == []  # not even listed
+        assert bob_api.get(f"/api/v1/images/{team_entry.pk}/").status_code == 404
         assert alice_api.post(f"/api/v1/images/{team_entry.pk}/approve/", {}, format="json").status_code == 200
+        assert [item["reference"] for item in bob_api.get("/api/v1/images/", {"package": "tabulate"}).json()["results"]] == [
+            team_entry.reference]
         chosen, pinned = launch_resolve(user=bob, team=workspace.team, reference=team_entry.reference)
         assert chosen.pk == team_entry.pk and pinned.endswith(build["digest"])
 
