@@ -9,7 +9,7 @@ needed for the base). The recipe is a requirements.txt with one small package. E
 
 * baseline: `buildah bud` of the Containerfile the platform generates, as a person would run it by hand
   (buildah's defaults: no user namespace, so the build's root is the host's root; no layer cache), to a local tag,
-  with the same storage driver (overlay where this machine mounts it, else vfs);
+  with the same storage driver (`--driver`: vfs by default, as the platform);
 * platform: the commands `builds.services.build_run` issues, in order: the build in a user namespace of its own
   (`--isolation oci`, uid-mapped), the export to an OCI layout, the SBOM (syft) and the push (skopeo, to a plain
   docker-registry on loopback). The catalog sync and the database rows around them take milliseconds and are
@@ -66,6 +66,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--package", default="tabulate==0.9.0")
     parser.add_argument("--base", default="")
+    parser.add_argument("--driver", default="vfs", choices=["vfs", "overlay", "auto"],
+                        help="the storage driver of both sides (the platform's default: vfs)")
     args = parser.parse_args()
 
     from builds import recipes
@@ -79,7 +81,7 @@ def main():
         build_jupyter_layout(work / "base", tag="base", with_pip=True)
         base = f"oci:{work / 'base'}:base"
     registry, host = plain_registry(work)
-    driver = storage_driver_for(work / "probe")  # the same driver for both sides: overlay where it mounts
+    driver = storage_driver_for(work / "probe") if args.driver == "auto" else args.driver  # the same for both sides
     bundle = next((path for path in ("/etc/ssl/certs/ca-certificates.crt",) if Path(path).is_file()), "")
     context = work / "context"
     (context / "recipe").mkdir(parents=True)

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def builder_for_settings():
     storage = Path(settings.PLATFORM_BUILD_DIR) / "storage"
-    return Builder(storage_root=storage, uid_base=settings.PLATFORM_BUILD_UID_BASE, driver=storage_driver_for(storage),
+    driver = storage_driver_for(storage) if settings.PLATFORM_BUILD_STORAGE_DRIVER == "auto" else settings.PLATFORM_BUILD_STORAGE_DRIVER
+    return Builder(storage_root=storage, uid_base=settings.PLATFORM_BUILD_UID_BASE, driver=driver,
                    ca_bundle=settings.PLATFORM_BUILD_CA_BUNDLE, syft=shutil.which("syft") or _venv_tool("syft") or "syft")
 
 

@@ -369,6 +369,10 @@ CELERY_BEAT_SCHEDULE["image-catalog-sync"] = {
 INSTALLED_APPS.append("builds")
 # buildah's image store (vfs) and the build folders; the layer cache lives here between builds.
 PLATFORM_BUILD_DIR = Path(env.string("PLATFORM_BUILD_DIR", str(PLATFORM_DATA_DIR / "builds")))
+# buildah's storage driver: vfs (copies files, works everywhere), overlay (copy-on-write, about 2.5x faster builds;
+# a curated image built FROM another one built in the same store fails to start its RUN steps in the user namespace
+# with overlay on buildah 1.28, so it is not the default), or auto (overlay where it mounts).
+PLATFORM_BUILD_STORAGE_DRIVER = env.choice("PLATFORM_BUILD_STORAGE_DRIVER", ["vfs", "overlay", "auto"], "vfs")
 # Root in a build is this host uid (and the 65535 after it): never an account of the platform or a person.
 PLATFORM_BUILD_UID_BASE = env.integer("PLATFORM_BUILD_UID_BASE", 1_000_000, minimum=100_000)
 PLATFORM_BUILD_TIMEOUT_SECONDS = env.integer("PLATFORM_BUILD_TIMEOUT_SECONDS", 1800, minimum=60, maximum=6 * 3600)

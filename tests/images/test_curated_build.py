@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from builds import services
+from builds.builder import StepFailed
 from images.models import ImageTag, PackageRecord
 
 pytestmark = pytest.mark.skipif(os.environ.get("DSW_TEST_CURATED_IMAGES") != "1",
@@ -25,8 +26,11 @@ def test_make_images_builds_the_hardened_base_and_minimal(registry, admin, setti
                           capture_output=True, text=True, timeout=1200)
     assert made.returncode == 0, made.stderr[-3000:]
     lines = []
-    results = services.curated_build_all(names=["minimal"], actor=admin, debian_base=made.stdout.split()[-1],
-                                         echo=lines.append, builder=builder)
+    try:
+        results = services.curated_build_all(names=["minimal"], actor=admin, debian_base=made.stdout.split()[-1],
+                                             echo=lines.append, builder=builder)
+    except StepFailed as exc:
+        pytest.fail(f"{exc.reason}\n" + "\n".join(lines[-80:]))
     assert [(name, built) for name, _, built in results] == [("base", True), ("minimal", True)]
     base, minimal = results[0][1], results[1][1]
     assert base.repository.name == "platform/base" and minimal.repository.name == "platform/minimal"
