@@ -218,7 +218,16 @@ def test_progress_on_a_terminal_is_one_line_that_fills_up():
             progress(Workspace.from_api({"name": "analysis", "status": status, "progress": percent,
                                          "status_message": message}), [])
         progress.done()
-    shown = os.read(leader, 4096).decode()
+    chunks = []
+    while True:  # a pseudo-terminal hands its output over in pieces: read until the closed side says no more
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the follower side is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    shown = b"".join(chunks).decode()
     os.close(leader)
     frames = shown.split("\r")[1:]
     assert [frame.rstrip() for frame in frames[:2]] == [
