@@ -176,7 +176,11 @@ def test_a_custom_image_from_a_workspace_folder(hub, celery_worker, registry, bu
         assert proposed.status_code == 202, proposed.json()
         team_entry = _wait_for_entry(f"teams/{workspace.team.slug}/my-env", build["tag"])
         assert team_entry.status == "new" and team_entry.manifest.digest == build["digest"]
-        assert PackageRecord.objects.filter(manifest=team_entry.manifest, name="tabulate").exists()
+        # The registry's push notification may sync the entry before the proposal copies its packages: wait for them.
+        deadline = time.monotonic() + 60
+        while not PackageRecord.objects.filter(manifest=team_entry.manifest, name="tabulate").exists():
+            assert time.monotonic() < deadline, "the proposal never copied the SBOM's packages"
+            time.sleep(0.5)
         with pytest.raises(Exception, match="not available to you"):
             launch_resolve(user=bob, team=workspace.team, reference=team_entry.reference)
         assert bob_api.get("/api/v1/images/", {"package": "tabulate"}).json()["results"] == []  # not even listed
