@@ -324,6 +324,16 @@ def _validate_scopes(scopes):
     return cleaned
 
 
+def _robot_make(*, name, description, scopes, expires, actor, audit_data, request=None):
+    """The one place a robot and its secret are made (the secret is returned once and stored hashed), audited.
+    Runs in the caller's transaction."""
+    secret = "rbt_" + secrets.token_urlsafe(32)
+    robot = RobotAccount.objects.create(name=name, description=description[:200], scopes=scopes,
+                                        secret_digest=robot_secret_digest(secret), expires=expires, created_by=actor)
+    audit_record(action="robot.created", actor=actor, request=request, target=robot, data={"scopes": scopes, **audit_data})
+    return robot, secret
+
+
 def robot_create(*, name, scopes, days, actor, description="", request=None):
     """A robot account and its secret (returned once, stored hashed)."""
 
@@ -334,16 +344,12 @@ def robot_create(*, name, scopes, days, actor, description="", request=None):
     if not isinstance(days, int) or not 1 <= days <= settings.PLATFORM_ROBOT_MAX_DAYS:
         raise ValidationError({"days": f"Give a lifetime between 1 and {settings.PLATFORM_ROBOT_MAX_DAYS} days."})
     scopes = _validate_scopes(scopes)
-    secret = "rbt_" + secrets.token_urlsafe(32)
     if RobotAccount.objects.filter(name=name).exists():
         raise ValidationError({"name": f"A robot named {name!r} already exists."})
     try:
         with transaction.atomic():
-            robot = RobotAccount.objects.create(name=name, description=description[:200], scopes=scopes,
-                                                secret_digest=robot_secret_digest(secret),
-                                                expires=timezone.now() + timedelta(days=days), created_by=actor)
-            audit_record(action="robot.created", actor=actor, request=request, target=robot,
-                         data={"scopes": scopes, "days": days})
+            robot, secret = _robot_make(name=name, description=description, scopes=scopes, actor=actor, request=request,
+                                        expires=timezone.now() + timedelta(days=days), audit_data={"days": days})
     except IntegrityError:  # the same name created at the same moment, between the check above and here
         raise ValidationError({"name": f"A robot named {name!r} already exists."}) from None
     return robot, secret
@@ -352,13 +358,9 @@ def robot_create(*, name, scopes, days, actor, description="", request=None):
 def robot_issue_for_job(*, name, scopes, seconds, actor, job=""):
     """A short-lived robot for one platform job (an image build): exactly ``scopes``, for ``seconds``; revoke it
     when the job ends. Not an admin act: the job checked the person's rights to each repository first."""
-    secret = "rbt_" + secrets.token_urlsafe(32)
     with transaction.atomic():
-        robot = RobotAccount.objects.create(name=name, description=job[:200], scopes=_validate_scopes(scopes),
-                                            secret_digest=robot_secret_digest(secret),
-                                            expires=timezone.now() + timedelta(seconds=seconds), created_by=actor)
-        audit_record(action="robot.created", actor=actor, target=robot, data={"scopes": robot.scopes, "job": job})
-    return robot, secret
+        return _robot_make(name=name, description=job, scopes=_validate_scopes(scopes), actor=actor,
+                           expires=timezone.now() + timedelta(seconds=seconds), audit_data={"job": job})
 
 
 EMBEDDED_PULL_ROBOT_NOTE = "the hub's pull credential (made by make run)"
@@ -373,14 +375,12 @@ def pull_auth_file_ensure(path, *, registry_host, days=365, renew_within_days=30
     current = RobotAccount.objects.filter(description=EMBEDDED_PULL_ROBOT_NOTE, revoked__isnull=True).order_by("-created").first()
     if current is not None and path.exists() and current.expires > now + timedelta(days=renew_within_days):
         return path
-    secret = "rbt_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         if current is not None:
             robot_revoke(robot=current, actor=None)
-        robot = RobotAccount.objects.create(name=f"hub-pull-{secrets.token_hex(3)}", description=EMBEDDED_PULL_ROBOT_NOTE,
-                                            scopes=[{"repository": "*", "actions": ["pull"]}],
-                                            secret_digest=robot_secret_digest(secret), expires=now + timedelta(days=days))
-        audit_record(action="robot.created", actor=None, target=robot, data={"scopes": robot.scopes, "days": days})
+        robot, secret = _robot_make(name=f"hub-pull-{secrets.token_hex(3)}", description=EMBEDDED_PULL_ROBOT_NOTE,
+                                    scopes=[{"repository": "*", "actions": ["pull"]}], actor=None,
+                                    expires=now + timedelta(days=days), audit_data={"days": days})
     auth = base64.b64encode(f"{robot.username}:{secret}".encode()).decode()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
