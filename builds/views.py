@@ -33,8 +33,8 @@ def build_list(request):
             return redirect("build_detail", pk=build.pk)
     workspaces = [workspace for workspace in workspace_list_for(user=user) if workspace.status == "running"]
     bases = {}
-    for workspace in workspaces:
-        for choice in launch_choices(user=user, team=workspace.team):
+    for team in {workspace.team_id: workspace.team for workspace in workspaces}.values():  # once per team
+        for choice in launch_choices(user=user, team=team):
             if choice.entry.kind == "image" and not choice.blocked and not choice.deprecated:
                 bases[choice.entry.pk] = choice.entry
     return render(request, "builds/build_list.html", {
