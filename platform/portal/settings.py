@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "observability.middleware.RequestObservabilityMiddleware",
     # A body over the limit is refused before anything reads it.
     "portal.web.middleware.RequestLimitsMiddleware",
+    # JupyterLab's build at one address for every local workspace (workspaces/lab_static.py), on any host.
+    "workspaces.lab_static.LabStaticMiddleware",
     # Portal pages are served on the portal's host only, never on a person's workspace host.
     "portal.web.middleware.PortalHostMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -26,6 +26,7 @@ from tests.workspaces.test_hub_lifecycle import wait_for_status
 from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 from workspaces.culling_services import workspace_cull_sweep
 from workspaces.lab import CONFIG_DIR, EXTENSION_NAME
+from workspaces.lab_static import lab_static_url
 from workspaces.models import Profile, Workspace
 
 NEWS_PROMPT = "Would you like to get notified about official Jupyter news?"
@@ -42,6 +43,7 @@ def test_local_servers_get_the_lab_config_through_the_launch_spec(alice, team, s
     env = spec_env(settings, workspace_id)
     assert env["JUPYTER_CONFIG_PATH"] == str(CONFIG_DIR) and Path(env["JUPYTER_CONFIG_PATH"]).is_dir()
     assert (env["PLATFORM_WORKSPACE_NAME"], env["PLATFORM_WORKSPACE_SIZE"]) == ("churn", "Small")
+    assert env["PLATFORM_LAB_STATIC_URL"] == lab_static_url() != ""  # this Python's JupyterLab, at one address
 
 
 def test_image_workspaces_get_the_lab_config_at_the_container_path_and_no_host_path(alice, team, small, settings):
@@ -55,9 +57,10 @@ def test_image_workspaces_get_the_lab_config_at_the_container_path_and_no_host_p
     assert env["JUPYTER_CONFIG_PATH"] == f"{CONTAINER_LAB_DIR}/config"
     assert not any(str(CONFIG_DIR.parent) in value for value in env.values())
     assert (env["PLATFORM_WORKSPACE_NAME"], env["PLATFORM_WORKSPACE_SIZE"]) == ("img", "Small")
+    assert "PLATFORM_LAB_STATIC_URL" not in env  # the image's own JupyterLab serves its own bundle
 
 
-def start_lab(tmp_path, platform=True):
+def start_lab(tmp_path, platform=True, extra_env=None, args=()):
     """A real `jupyter lab` with the environment a workspace's server gets (no hub needed), or, with
     ``platform`` False, a plain one for comparison."""
     port = free_port()
@@ -66,9 +69,12 @@ def start_lab(tmp_path, platform=True):
     if platform:
         env.update({"JUPYTER_CONFIG_PATH": str(CONFIG_DIR), "PLATFORM_WORKSPACE_NAME": "churn-model",
                     "PLATFORM_WORKSPACE_SIZE": "Small"})
+    env.update(extra_env or {})
     process = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
-                                "--ServerApp.ip=127.0.0.1", "--ServerApp.token=t0ken", f"--ServerApp.root_dir={tmp_path}"],
-                               env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                "--ServerApp.ip=127.0.0.1", "--ServerApp.token=t0ken", f"--ServerApp.root_dir={tmp_path}",
+                                *args],
+                               env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=(tmp_path / ".lab.log").open("w"))  # a file: a pipe nobody reads could fill
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 # Loaded by each local workspace's Jupyter server: the launch spec puts this folder on
 # JUPYTER_CONFIG_PATH (workspaces/lab/__init__.py). The person's own ~/.jupyter still wins.
 import os
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by the config loader)
@@ -16,6 +17,30 @@ if os.environ.get("PLATFORM_PORTAL_URL") and os.environ.get("PLATFORM_LAB_GRANT"
 # without a kernelspec (a published copy, one written by a script) starts the preferred kernel instead of
 # JupyterLab 4.6's "Select Kernel" dialog.
 c.LabApp.app_settings_dir = str(Path(__file__).resolve().parent / "labsettings")
+
+# A kernel warmed while the lab loads, for the first notebook (dsw_warm_kernel.py, next to this file). A
+# person's own kernel manager class (their ~/.jupyter) turns it off.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+try:
+    import dsw_warm_kernel  # noqa: F401  (needs jupyter_server; a server without it has no kernels to warm)
+except ImportError:
+    pass
+else:
+    c.ServerApp.kernel_manager_class = "dsw_warm_kernel.WarmKernelManager"
+    c.ServerApp.jpserver_extensions.update({"dsw_warm_kernel": True})
+
+# JupyterLab's bundle from one address for every workspace (workspaces/lab_static.py), so the browser's cache
+# serves it at the next launch: only when this server's JupyterLab is the build that address names.
+_lab_static = os.environ.get("PLATFORM_LAB_STATIC_URL", "")
+if _lab_static:
+    try:
+        from jupyterlab.commands import get_app_dir
+    except ImportError:
+        pass
+    else:
+        _build = _lab_static.rstrip("/").rsplit("/", 1)[-1]
+        if (Path(get_app_dir()) / "static" / f"main.{_build}.js").is_file():
+            c.LabApp.override_static_url = _lab_static
 
 # Project files (workspaces/project_files.py) arrive through the contents API with their `.git`, `.github`
 # and `.gitignore`: the server must accept hidden paths. The files are the owner's own either way.

@@ -18,7 +18,9 @@
       bar.querySelector(".bar").style.width = `${workspace.progress}%`;
     }
     document.querySelectorAll('[data-field="open"]').forEach((link) => { link.hidden = workspace.status !== "running"; });
-    if (MOVING.has(workspace.status)) setTimeout(() => refresh(element), 1000);
+    // A start on its own page is followed closely (the person is waiting to open it); lists and stops less so.
+    const waiting = element.dataset.detail !== undefined && workspace.status !== "stopping";
+    if (MOVING.has(workspace.status)) setTimeout(() => refresh(element), waiting ? 400 : 1000);
     else if (element.dataset.detail !== undefined && workspace.status === "failed") window.location.reload();
   }
   // The bar's width comes from aria-valuenow: no inline style, which the pages' CSP forbids.
@@ -27,6 +29,6 @@
   });
   rows.forEach((element) => {
     const status = element.querySelector('[data-field="status"]');
-    if (status && MOVING.has(status.textContent.trim())) setTimeout(() => refresh(element), 500);
+    if (status && MOVING.has(status.textContent.trim())) setTimeout(() => refresh(element), 250);
   });
 })();
