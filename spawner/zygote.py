@@ -48,7 +48,9 @@ PRELOAD = ["jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyter_
            # ... and as it answers JupyterLab's first requests (the extension manager's HTTP client, translations).
            "httpcore", "h11", "anyio._backends._asyncio", "anyio.streams.memory", "anyio.streams.stapled",
            "anyio.streams.tls", "babel.dates", "babel.numbers", "babel.localtime", "ipykernel.kernelspec", "jinja2.ext",
-           "jupyter_lsp.virtual_documents_shadow"]
+           "jupyter_lsp.virtual_documents_shadow",
+           # nbdime's server extension imports GitPython, which runs `git version` as it loads: 100 ms a server.
+           "nbdime.webapp.nb_server_extension"]
 
 _exits = {}  # pid -> exit code, for children that ended
 

@@ -67,6 +67,7 @@ class ServerState:
     url: str = ""  # absolute (http://alice.localhost:8000/user/…) with per-user subdomains, else a path
     last_activity: str = ""
     started: str = ""  # when this run began: names the run (a restarted server is another run)
+    user_exists: bool = True  # the hub knows the person (a start need not create them first)
 
     @classmethod
     def from_model(cls, server):
@@ -151,7 +152,7 @@ class HubClient:
     def server_state(self, user, server):
         response = self._call("GET", f"/users/{quote(user, safe='')}")
         if response.status_code == 404:
-            return ServerState(exists=False)
+            return ServerState(exists=False, user_exists=False)
         if response.status_code != 200:
             raise HubError(f"Reading hub user {user!r} failed: {response.status_code}")
         return ServerState.from_model((response.json().get("servers") or {}).get(server))

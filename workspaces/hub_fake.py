@@ -77,7 +77,9 @@ class FakeHub:
 
     def server_state(self, user, server):
         self._call("server_state", user, server)
-        found = self.users.get(user, {}).get(server)
+        if user not in self.users:
+            return ServerState(exists=False, user_exists=False)
+        found = self.users[user].get(server)
         if found is None:
             return ServerState(exists=False)
         if found["pending"] == "spawn":

@@ -137,7 +137,8 @@ def _reconcile_running(workspace, hub, user, server, state):
     if _spawn_timed_out(workspace):
         return _observe_settled(workspace, Observed.FAILED, failure=Failure.TIMEOUT,
                                 message=f"The server did not come up within {settings.PLATFORM_SPAWN_TIMEOUT} seconds.")
-    hub.ensure_user(user)
+    if not state.user_exists:  # one hub call less for every start after a person's first
+        hub.ensure_user(user)
     hub.start_server(user, server)
     _observe(workspace, Observed.STARTING, kind=Kind.SPAWN_REQUESTED, progress=5, message="Asking the hub to start the server…",
              served_generation=workspace.generation)

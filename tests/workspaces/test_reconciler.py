@@ -55,6 +55,14 @@ def test_a_launch_asks_the_hub_once_then_runs(launched, hub):
     assert launched.last_seen_alive is not None
 
 
+def test_a_person_the_hub_knows_is_not_created_again(launched, hub, alice, small):
+    running(launched, hub)
+    second = services.workspace_create(owner=alice, name="second", profile=small)
+    hub.calls.clear()
+    step(second, hub)
+    assert [call[0] for call in hub.calls] == ["server_state", "start_server"]  # one hub call less per start
+
+
 def test_a_slow_spawn_shows_progress_until_ready(launched, hub):
     hub.slow(3)
     step(launched, hub)

@@ -42,6 +42,11 @@ if _lab_static:
         if (Path(get_app_dir()) / "static" / f"main.{_build}.js").is_file():
             c.LabApp.override_static_url = _lab_static
 
+# JupyterLab's extension manager lists the installed extensions without offering installs from PyPI: a local
+# workspace's Python is the platform's, shared by every workspace, and an image's environment changes through
+# an image build (the user guide's "Your own image"). It also spares each server the PyPI client's set-up.
+c.LabApp.extension_manager = "readonly"
+
 # Project files (workspaces/project_files.py) arrive through the contents API with their `.git`, `.github`
 # and `.gitignore`: the server must accept hidden paths. The files are the owner's own either way.
 c.ContentsManager.allow_hidden = True
