@@ -18,10 +18,14 @@ Figures, in the same run (rounds alternate the two, so both see the same machine
 * open loop: requests offered at half the platform's closed-loop rate on a fixed schedule, latency counted
   from when each request was due (so a stall is not hidden by the clients waiting): p99 against the
   unloaded p50 (goal ≤ 3×);
-* queries per list view, with 5 and with 50 of everything it lists (goal: the same).
+* queries per list view, with 5 and with 50 of everything it lists (goal: the same);
+* the closed-loop ratio and the open-loop p99 again while `--during-launches` workspaces launch together,
+  over and over, on a whole embedded platform of their own (benchmarks/launch.py's) on the same machine: the
+  CPU the launches take (the hub, the fork server, the servers starting) is what the API shares.
 """
 
 import argparse
+import contextlib
 import http.client
 import os
 import queue
@@ -141,6 +145,35 @@ def open_loop(port, token, rate, seconds, senders=40):
     return latencies
 
 
+@contextlib.contextmanager
+def launches_in_background(together):
+    """A whole embedded platform launching `together` workspaces at once, then deleting them, over and over;
+    yields a function giving how many were launched so far."""
+    from benchmarks.launch import Platform, run_parallel
+
+    with tempfile.TemporaryDirectory(prefix="dsw-bench-api-launches-") as data_dir:
+        platform = Platform(Path(data_dir))
+        platform.start()
+        stop, launched = threading.Event(), [0]
+
+        def launch_over_and_over():
+            while not stop.is_set():
+                results = run_parallel(lambda index: platform.launch(f"busy-{launched[0] + index}"), together)
+                for _, workspace_id in results:
+                    platform.delete(workspace_id)
+                launched[0] += together
+
+        thread = threading.Thread(target=launch_over_and_over, daemon=True)
+        thread.start()
+        try:
+            time.sleep(2)  # the first launches under way
+            yield lambda: launched[0]
+        finally:
+            stop.set()
+            thread.join(timeout=180)
+            platform.stop()
+
+
 def serve(settings_module, port, env):
     log = open(Path(env["PLATFORM_DATA_DIR"]) / f"{settings_module}.log", "wb")
     process = subprocess.Popen(
@@ -202,6 +235,7 @@ def main():
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--during-launches", type=int, default=5, help="workspaces launched together (0: skip)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -255,6 +289,13 @@ def run(args):
         summary = {name: {key: statistics.median(values) for key, values in figures.items()} for name, figures in results.items()}
         rate = summary["platform"]["rps"] / 2
         latencies = open_loop(platform_port, token, rate, args.seconds)
+        busy = {}
+        if args.during_launches:
+            with launches_in_background(args.during_launches) as launched:
+                busy = {name: closed_loop(port, token, args.clients, args.seconds)
+                        for name, port in (("platform", platform_port), ("bare", bare_port))}
+                busy["latencies"] = open_loop(platform_port, token, rate, args.seconds)
+            busy["launched"] = launched()
     except Exception:
         for server in servers:
             print(f"--- {server.log_path}\n{Path(server.log_path).read_text()[-3000:]}", file=sys.stderr)
@@ -276,6 +317,11 @@ def run(args):
     print(f"\nopen loop at {rate:.0f} r/s (half the platform's closed-loop rate), {len(latencies)} requests: "
           f"p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms = {p99 / platform['p50']:.2f}× the "
           f"unloaded p50 (goal ≤ 3)")
+    if busy:
+        busy_p99 = percentile(busy["latencies"], 0.99)
+        print(f"\nwhile {args.during_launches} workspaces launch together ({busy['launched']} launched during it): closed loop "
+              f"{busy['platform']:.0f} r/s against {busy['bare']:.0f} r/s = {busy['platform'] / busy['bare']:.2f}; open loop "
+              f"at {rate:.0f} r/s: p99 {busy_p99 * 1000:.1f} ms = {busy_p99 / platform['p50']:.2f}× the unloaded p50")
     counts = query_counts(user, team, profile)
     print(f"\n{'queries per list view':<34}{'5 each':>8}{'50 each':>9}")
     for path, (few, many) in counts.items():

@@ -28,7 +28,7 @@ LAB_PAGE = re.compile(r"/lab(/(tree|workspaces)(/.*)?)?/?$")
 
 
 class WarmKernelManager(AsyncMappingKernelManager):
-    spare_unclaimed_seconds = Float(600.0, config=True,
+    spare_unclaimed_seconds = Float(120.0, config=True,
                                     help="Shut the warmed kernel down when no notebook claimed it this long.")
 
     def __init__(self, **kwargs):
