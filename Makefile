@@ -45,7 +45,9 @@ run: install runtime-deps
 test: install-test
 	@# helm, kwok, kube-apiserver, kube-scheduler and kube-controller-manager for tests/kube: built once (minutes), then cached.
 	bash scripts/kube-tools.sh >/dev/null
-	bash scripts/test.sh $(ARGS)
+	@# kubelet, crictl and local-path-provisioner for tests/kube/realnode: a real node (Debian's containerd and runc).
+	bash scripts/kube-node.sh >/dev/null
+	DSW_REAL_NODE=1 bash scripts/test.sh $(ARGS)
 
 # The curated image set (images/definitions/: minimal, scipy, pytorch; IMAGES="pytorch-cuda" for the GPU one) built
 # into the platform's registry with their SBOMs, to approve in the catalog. Needs `make run` running in another shell.

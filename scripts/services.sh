@@ -39,6 +39,11 @@ install_missing() {
   command -v runc >/dev/null || [ -x /usr/sbin/runc ] || missing+=(runc)
   # Image builds (builds/): buildah, daemonless, runs each build in a user namespace with runc.
   command -v buildah >/dev/null || missing+=(buildah)
+  # tests/kube/realnode: a real Kubernetes node (the kubelet is built by scripts/kube-node.sh; the runtime is
+  # Debian's, run with its own root and socket: the system service is not used).
+  command -v containerd >/dev/null || missing+=(containerd)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
   # tests/observability: a real Prometheus (with promtool) scrapes the portal and the hub.
   command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return 0
