@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 from benchmarks.costs import scratch_database  # noqa: E402
+from tests.mounts import remove_tree_and_mounts  # noqa: E402
 from tests.ports import free_ports  # noqa: E402
 
 PATH = "/api/v1/workspaces/"
@@ -151,7 +152,9 @@ def launches_in_background(together):
     yields a function giving how many were launched so far."""
     from benchmarks.launch import Platform, run_parallel
 
-    with tempfile.TemporaryDirectory(prefix="dsw-bench-api-launches-") as data_dir:
+    data_dir = tempfile.mkdtemp(prefix="dsw-bench-api-launches-")
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(remove_tree_and_mounts, data_dir)  # a home still mounted by a server slow to go
         platform = Platform(Path(data_dir))
         platform.start()
         stop, launched = threading.Event(), [0]

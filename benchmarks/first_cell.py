@@ -15,6 +15,7 @@ Prints each side's median with its milestones and the ratio.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import secrets
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.launch import Platform, bare_server_stop, wait_ok  # noqa: E402
+from tests.mounts import remove_tree_and_mounts  # noqa: E402
 from tests.ports import free_port_block  # noqa: E402
 
 # The suite's Chromium settings (tests/web/test_browser.py), without importing the suite's Django set-up.
@@ -135,7 +137,9 @@ def main():
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="dsw-bench-") as data_dir, sync_playwright() as playwright:
+    data_dir = tempfile.mkdtemp(prefix="dsw-bench-")
+    with contextlib.ExitStack() as cleanup, sync_playwright() as playwright:
+        cleanup.callback(remove_tree_and_mounts, data_dir)  # a home still mounted by a server slow to go
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         platform = Platform(Path(data_dir))
         platform.env["PLATFORM_ADMIN_PASSWORD"] = PASSWORD

@@ -27,6 +27,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.mounts import remove_tree_and_mounts  # noqa: E402
 from tests.ports import free_port_block  # noqa: E402
 
 
@@ -175,9 +176,12 @@ def main():
     args = parser.parse_args()
     python = sys.executable
 
-    with (contextlib.nullcontext(tempfile.mkdtemp(prefix="dsw-bench-")) if args.keep else tempfile.TemporaryDirectory()) as data_dir:
-        if args.keep:
-            print(f"data directory (kept): {data_dir}")
+    data_dir = tempfile.mkdtemp(prefix="dsw-bench-")
+    if args.keep:
+        print(f"data directory (kept): {data_dir}")
+    with contextlib.ExitStack() as cleanup:
+        if not args.keep:  # a home a slow-to-go server still holds mounted must not lose the results
+            cleanup.callback(remove_tree_and_mounts, data_dir)
         platform = Platform(Path(data_dir))
         platform.start()
         try:
