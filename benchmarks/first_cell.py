@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.launch import Platform, bare_server_stop, wait_ok  # noqa: E402
+from tests.lab_steps import first_cell_output  # noqa: E402
 from tests.mounts import remove_tree_and_mounts  # noqa: E402
 from tests.ports import free_port_block  # noqa: E402
 
@@ -38,32 +39,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--no-first-run"]
 
 PASSWORD = "benchmark admin passphrase"
-KERNEL_IDLE = re.compile(r"\(ipykernel\) \| Idle")
 
 
 def notebook_first_output(page, marks, started):
     """From a loaded JupyterLab: a new notebook from the launcher, its kernel idle, one cell run."""
-    page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click(timeout=120_000)
-    marks["lab loaded"] = time.monotonic() - started
-    # The status bar shows the connected kernel's real state (the notebook's own indicator reads "idle"
-    # before any kernel exists, and a cell run while the session connects is dropped).
-    page.locator(".jp-StatusBar-Widget").filter(has_text=KERNEL_IDLE).first.wait_for(timeout=120_000)
-    marks["kernel idle"] = time.monotonic() - started
-    editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
-    editor.click()
-    page.keyboard.type("print(6 * 7)")
-    output = page.locator(".jp-NotebookPanel .jp-OutputArea-output").first
-    for attempt in range(3):
-        editor.click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            output.wait_for(timeout=30_000)
-            break
-        except Exception:
-            if attempt == 2:
-                raise
-    assert output.inner_text().strip() == "42"
-    marks["first output"] = time.monotonic() - started
+    def step(name):
+        marks[name] = time.monotonic() - started
+
+    assert first_cell_output(page, on_step=step) == "42"
+    step("first output")
     return marks
 
 

@@ -32,6 +32,8 @@ BIN="$ROOT/bin"
 export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gobuild" GOPATH="$ROOT/gopath"
 export GOFLAGS="-buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
 log() { echo "kube-node: $*" >&2; }
+# shellcheck source=scripts/kube-wrapper.sh
+source "$(dirname "$0")/kube-wrapper.sh"
 
 want=(kubelet-$KUBELET_VERSION crictl-$CRICTL_VERSION local-path-provisioner-$LOCAL_PATH_VERSION dsw-pause-$PAUSE_VERSION)
 missing=()
@@ -111,32 +113,12 @@ if [ ! -x "$BIN/kubelet-$KUBELET_VERSION" ]; then
   # Its own wrapper module: kube-tools.sh's wrapper stays exactly as that script wrote it.
   wrap="$ROOT/node-wrapper-$KUBELET_VERSION"
   mkdir -p "$wrap"
-  staging_version="v0.${KUBELET_VERSION#v1.}"
   if [ ! -f "$wrap/go.sum" ]; then
     log "resolving k8s.io/kubernetes $KUBELET_VERSION through a wrapper module"
-    proxy="$(go env GOPROXY)"
-    staging=$(curl -fsSL "${proxy%%,*}/k8s.io/kubernetes/@v/$KUBELET_VERSION.mod" 2>/dev/null \
-      | sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p') || true
-    if [ -z "$staging" ]; then  # proxy not reachable with curl: ask go for the module file
-      staging=$(cd "$wrap" && go mod download -json "k8s.io/kubernetes@$KUBELET_VERSION" \
-        | sed -n 's#.*"GoMod": "\(.*\)".*#\1#p' | xargs sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p')
-    fi
-    {
-      echo "module dsw/kube-node"
-      echo
-      echo "go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/')"
-      echo
-      echo "replace ("
-      for m in $staging; do echo "	$m => $m $staging_version"; done
-      echo ")"
-    } > "$wrap/go.mod"
+    kube_wrapper_gomod "$wrap" "$KUBELET_VERSION" dsw/kube-node
     (cd "$wrap" && go get "k8s.io/kubernetes/cmd/kubelet@$KUBELET_VERSION" >&2)
   fi
-  minor="${KUBELET_VERSION#v1.}"; minor="${minor%%.*}"
-  ld="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=$KUBELET_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-  done
+  ld="$(kube_version_ldflags "$KUBELET_VERSION")"
   log "building kubelet $KUBELET_VERSION (CGO_ENABLED=0; minutes on 2 cores)"
   start=$SECONDS
   (cd "$wrap" && nice -n 10 go build -ldflags "$ld" -o "$BIN/kubelet-$KUBELET_VERSION.tmp" k8s.io/kubernetes/cmd/kubelet >&2)

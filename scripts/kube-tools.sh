@@ -19,6 +19,8 @@ BIN="$ROOT/bin"
 export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gobuild" GOPATH="$ROOT/gopath"
 export GOFLAGS="-buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
 log() { echo "kube-tools: $*" >&2; }
+# shellcheck source=scripts/kube-wrapper.sh
+source "$(dirname "$0")/kube-wrapper.sh"
 
 KUBE_COMMANDS=(kube-apiserver kube-scheduler kube-controller-manager)
 want=(helm-$HELM_VERSION kwok-$KWOK_VERSION)
@@ -52,35 +54,15 @@ for c in "${KUBE_COMMANDS[@]}"; do [ -x "$BIN/$c-$KUBE_VERSION" ] || kube_missin
 if [ ${#kube_missing[@]} -gt 0 ]; then
   wrap="$ROOT/wrapper-$KUBE_VERSION"
   mkdir -p "$wrap"
-  staging_version="v0.${KUBE_VERSION#v1.}"
   if [ ! -f "$wrap/go.sum" ]; then
     log "resolving k8s.io/kubernetes $KUBE_VERSION through a wrapper module"
-    # Map every staging module k8s.io/kubernetes replaces with ./staging/... to its published version.
-    staging=$(curl -fsSL "${GOPROXY%%,*}/k8s.io/kubernetes/@v/$KUBE_VERSION.mod" 2>/dev/null \
-      | sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p') || true
-    if [ -z "$staging" ]; then  # proxy not reachable with curl: ask go for the module file
-      staging=$(cd "$wrap" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" \
-        | sed -n 's#.*"GoMod": "\(.*\)".*#\1#p' | xargs sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p')
-    fi
-    {
-      echo "module dsw/kube-tools"
-      echo
-      echo "go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/')"
-      echo
-      echo "replace ("
-      for m in $staging; do echo "	$m => $m $staging_version"; done
-      echo ")"
-    } > "$wrap/go.mod"
+    kube_wrapper_gomod "$wrap" "$KUBE_VERSION" dsw/kube-tools
   fi
   # Resolve the commands still to build (a cache from before kube-controller-manager lacks its modules).
   packages=(); for c in "${kube_missing[@]}"; do packages+=("k8s.io/kubernetes/cmd/$c@$KUBE_VERSION"); done
   (cd "$wrap" && go get "${packages[@]}" >&2)
-  # The version the server reports (helm and clients read it); the default would be v0.0.0-master.
-  minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-  ld="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-  done
+  # The version the server reports (helm and clients read it).
+  ld="$(kube_version_ldflags "$KUBE_VERSION")"
   for c in "${kube_missing[@]}"; do
     log "building $c $KUBE_VERSION (the slow one: ~minutes on 2 cores)"
     (cd "$wrap" && go build -ldflags "$ld" -o "$BIN/$c-$KUBE_VERSION.tmp" "k8s.io/kubernetes/cmd/$c" >&2)

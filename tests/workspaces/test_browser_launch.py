@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.lab_steps import first_cell_output
 from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser]
@@ -29,29 +30,7 @@ def sign_in(page, base, username):
 
 def run_a_cell(page):
     """New notebook from the launcher, one cell, Shift+Enter: the kernel really runs it."""
-    page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click(timeout=60_000)
-    # The notebook's execution indicator reads "idle" before any kernel exists, and JupyterLab
-    # drops an execute request sent while the session is still connecting (the cell keeps "[ ]").
-    # The status bar shows the connected kernel's real state.
-    kernel_state = page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\(ipykernel\) \| "))
-    kernel_state.filter(has_text=re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
-    editor = page.locator(".jp-NotebookPanel .jp-Cell .cm-content").first
-    editor.click()
-    page.keyboard.type("print(6 * 7)")
-    assert "print(6 * 7)" in editor.inner_text()
-    output = page.locator(".jp-NotebookPanel .jp-OutputArea-output").first
-    for attempt in range(3):
-        editor.click()
-        page.keyboard.press("Shift+Enter")
-        try:
-            output.wait_for(timeout=40_000)
-            break
-        except Exception:
-            if attempt == 2:
-                page.screenshot(path="/tmp/run-a-cell-failure.png")
-                prompt = page.locator(".jp-NotebookPanel .jp-InputPrompt").first.inner_text()
-                raise AssertionError(f"no output after 3 runs; prompt {prompt!r}, status {kernel_state.all_inner_texts()}")
-    assert output.inner_text().strip() == "42"
+    assert first_cell_output(page) == "42"
 
 
 def test_launch_watch_progress_open_jupyterlab(browser, hub_sso, celery_worker, alice, bob, team, small):  # noqa: F811
