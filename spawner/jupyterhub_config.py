@@ -51,6 +51,31 @@ c.ConfigurableHTTPProxy.pid_file = str(data_dir / "proxy.pid")  # per instance, 
 c.ConfigurableHTTPProxy.command = [sys.executable, "-m", "spawner.proxy_server", f"--default-target={portal_url}"]
 c.JupyterHub.default_url = "/workspaces/"
 c.JupyterHub.db_url = f"sqlite:///{data_dir / 'jupyterhub.sqlite'}"
+
+
+# SQLite as the portal uses it (portal/settings.py): write-ahead log, synced at checkpoints. In the default
+# rollback-journal mode every commit synced the journal and the file, and the hub commits many times per spawn:
+# a third of its busy time during launches went to commits (py-spy, benchmarks/launch.py). A power loss can undo
+# the last commits (never corrupt the file); the portal reconciles the hub's servers with what it asked for.
+def _sqlite_write_ahead(dbapi_connection, _record):
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _sqlite_write_ahead_listen():
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _sqlite_write_ahead):
+        event.listen(Engine, "connect", _sqlite_write_ahead)
+
+
+_sqlite_write_ahead_listen()
 c.JupyterHub.cookie_secret_file = str(data_dir / "cookie_secret")
 c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
 # Servers outlive the hub (a restart or an upgrade re-adopts them: spawner/local.py), as pods do on
@@ -71,6 +96,10 @@ c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 # workspace's code could read from the request. `access:servers` grants no hub administration beyond
 # admin:servers, which it has anyway; the portal no longer sends this token to servers.
 c.JupyterHub.services = [{"name": "portal", "api_token": env["PLATFORM_HUB_API_TOKEN"]}]
+# The services' tokens are random (50 characters from the chart, 32 bytes from make run's data directory), not
+# passwords: checked with one round of hashing like the hub's own tokens, not 16,384 (which the hub spent on
+# every call the portal made: an eighth of its busy time during launches).
+c.JupyterHub.trust_user_provided_tokens = True
 c.JupyterHub.load_roles = [
     {"name": "portal", "services": ["portal"],
      "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users", "tokens",

@@ -72,6 +72,9 @@ def start_lab(tmp_path, platform=True, extra_env=None, args=()):
     env.update(extra_env or {})
     process = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
                                 "--ServerApp.ip=127.0.0.1", "--ServerApp.token=t0ken", f"--ServerApp.root_dir={tmp_path}",
+                                # a port taken meanwhile fails here, never serves from the next port (where another
+                                # test's lab, with the same token, may answer)
+                                "--ServerApp.port_retries=0",
                                 *args],
                                env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                stderr=(tmp_path / ".lab.log").open("w"))  # a file: a pipe nobody reads could fill

@@ -34,7 +34,7 @@ class WarmKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._spare = None  # a task giving the spare's kernel id, until a notebook claims it
-        self._spare_id = None  # chosen before it starts, so that it is hidden while it starts too
+        self._spare_id = None  # chosen before it starts, so that it is hidden while it starts too; None once claimed
         self._spare_started = False
 
     def spare_start(self):
@@ -55,7 +55,11 @@ class WarmKernelManager(AsyncMappingKernelManager):
 
     def _spare_expire(self):
         task, self._spare = self._spare, None
-        if task is not None and task.done() and not task.exception() and task.result() in self:
+        if task is not None:
+            task.add_done_callback(self._spare_shut_down)  # at once, or when a slow start ends
+
+    def _spare_shut_down(self, task):
+        if not task.cancelled() and task.exception() is None and task.result() in self:
             self.log.info("Shutting the unclaimed warmed kernel down")
             asyncio.ensure_future(self.shutdown_kernel(task.result()))
 
@@ -73,12 +77,13 @@ class WarmKernelManager(AsyncMappingKernelManager):
                 claimed = None
             if claimed is not None and claimed in self:
                 self.log.info("Handing the warmed kernel %s to a notebook in %r", claimed, path)
+                self._spare_id = None  # listed from now on, as the notebook's kernel
                 return claimed
         return await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
 
     def list_kernels(self):
-        unclaimed = self._spare_id if self._spare is not None else None
-        return [kernel for kernel in super().list_kernels() if kernel["id"] != unclaimed]
+        # Unclaimed, it stays hidden until it is gone (an expired one is listed by the base class until its shutdown ends).
+        return [kernel for kernel in super().list_kernels() if kernel["id"] != self._spare_id]
 
 
 class _WarmOnLabPage:
