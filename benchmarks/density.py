@@ -1,6 +1,6 @@
 """Memory per idle workspace: the platform's servers against bare `jupyter server`s, in the same run.
 
-    .venv/bin/python benchmarks/density.py [--counts 1 5 10]
+    .venv/bin/python benchmarks/density.py [--counts 1 5 10] [--open-lab]
 
 Starts the whole platform (`manage.py platform_run`, embedded mode, single-user isolation, in a
 temporary data directory) and launches idle workspaces until each count is reached; for each count
@@ -8,13 +8,18 @@ it sums the proportional set size (PSS, `/proc/<pid>/smaps_rollup`: shared pages
 processes that share them) of the servers the fork server (spawner/zygote.py) made, plus the fork
 server itself, and divides by the number of servers. The baseline is the same number of bare
 `jupyter server`s started from scratch at once. Prints PSS per server, the ratio, and how many idle
-servers would fit in 24 GiB at that rate.
+servers would fit in 24 GiB at that rate. `--open-lab` first requests each server's lab page, as a browser
+opening JupyterLab would: the lab's state is built and a kernel is warmed for the first notebook (counted: the
+servers' kernels are part of the figure).
 """
 
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,13 +55,25 @@ def processes():
 
 
 def platform_pss(data_dir):
-    """(servers, total PSS) of the fork server of this platform and the servers it forked."""
+    """(servers, total PSS) of the fork server of this platform, the servers it forked and everything they run
+    (kernels: a warmed one once the lab was opened)."""
     table = processes()
     # Forked servers keep the fork server's command line: the fork server is the one whose parent is not one.
     ours = {pid for pid, (_, command) in table.items() if "spawner.zygote" in command and str(data_dir) in command}
     [zygote] = [pid for pid in ours if table[pid][0] not in ours]
     servers = [pid for pid, (parent, _) in table.items() if parent == zygote]
-    return len(servers), pss_bytes(zygote) + sum(pss_bytes(pid) for pid in servers)
+    descendants, frontier = set(), set(servers)
+    while frontier:
+        descendants |= frontier
+        frontier = {pid for pid, (parent, _) in table.items() if parent in frontier} - descendants
+    return len(servers), pss_bytes(zygote) + sum(pss_bytes(pid) for pid in descendants)
+
+
+def open_lab(platform, workspace_id):
+    """What a browser's first request does to an idle server: its lab page served (the lab's state built, and a
+    kernel warmed for the first notebook: workspaces/lab/config/dsw_warm_kernel.py)."""
+    url, headers = platform.server_status(workspace_id)
+    requests.get(url.replace("/api/status", "/lab"), headers=headers, timeout=60).raise_for_status()
 
 
 def bare_servers_pss(count, python):
@@ -76,6 +93,10 @@ def bare_servers_pss(count, python):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 5, 10])
+    parser.add_argument("--open-lab", action="store_true",
+                        help="request each server's lab page (as a browser opening it would) before measuring")
+    parser.add_argument("--settle", type=float, default=10,
+                        help="seconds to wait after opening the labs (past 120: the warmed kernels nobody claimed are gone)")
     args = parser.parse_args()
     rows = []
     data_dir = tempfile.mkdtemp(prefix="dsw-bench-density-")
@@ -85,8 +106,12 @@ def main():
         launched = 0
         for count in sorted(args.counts):
             while launched < count:
-                platform.launch(f"idle-{launched}")
+                _, workspace_id = platform.launch(f"idle-{launched}")
+                if args.open_lab:
+                    open_lab(platform, workspace_id)
                 launched += 1
+            if args.open_lab:
+                time.sleep(args.settle)  # the warmed kernels up and idle (or, past their 2 minutes, shut down)
             servers, total = platform_pss(data_dir)
             assert servers == count, f"{servers} servers forked, expected {count}"
             rows.append((count, total / count, bare_servers_pss(count, sys.executable) / count))
