@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.embedded import wait_until
 from tests.workspaces.test_lab import start_lab
 from workspaces.lab_static import lab_static_dir, lab_static_url
 
@@ -46,16 +47,6 @@ def kernel_processes(server_pid):
     return found
 
 
-def wait_for(check, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout} s")
-
-
 def new_session(base, path):
     response = requests.post(f"{base}/api/sessions", headers=TOKEN, timeout=60,
                              json={"path": path, "type": "notebook", "name": "", "kernel": {"name": "python3"}})
@@ -73,7 +64,7 @@ def test_opening_the_lab_warms_one_kernel_that_the_first_notebook_gets(lab):
     time.sleep(1)
     assert kernel_processes(process.pid) == {}  # a server nobody opened has none: idle workspaces cost no kernel
     assert requests.get(f"{base}/lab", headers=TOKEN, timeout=20).status_code == 200
-    [(spare, pid)] = wait_for(lambda: kernel_processes(process.pid)).items()
+    [(spare, pid)] = wait_until(lambda: kernel_processes(process.pid), interval=0.2, what="a warmed kernel").items()
     assert listed_kernels(base) == set()  # not in the lab's Running panel, not activity for idle culling
 
     assert new_session(base, "Untitled.ipynb") == spare  # the kernel already running, not a new one
@@ -89,7 +80,7 @@ def test_a_notebook_in_another_folder_gets_its_own_kernel_and_the_spare_waits(la
     (tmp_path / "churn").mkdir()
     base, process = lab()
     requests.get(f"{base}/lab", headers=TOKEN, timeout=20)
-    [spare] = wait_for(lambda: kernel_processes(process.pid))
+    [spare] = wait_until(lambda: kernel_processes(process.pid), interval=0.2, what="a warmed kernel")
     elsewhere = new_session(base, "churn/model.ipynb")  # its kernel must start in churn/, where the spare is not
     assert elsewhere != spare and listed_kernels(base) == {elsewhere}
     assert new_session(base, "Untitled.ipynb") == spare
@@ -98,8 +89,8 @@ def test_a_notebook_in_another_folder_gets_its_own_kernel_and_the_spare_waits(la
 def test_a_spare_nobody_claims_is_shut_down(lab):
     base, process = lab("--WarmKernelManager.spare_unclaimed_seconds=3")
     requests.get(f"{base}/lab", headers=TOKEN, timeout=20)
-    wait_for(lambda: kernel_processes(process.pid))
-    wait_for(lambda: kernel_processes(process.pid) == {}, timeout=30)
+    wait_until(lambda: kernel_processes(process.pid), interval=0.2, what="a warmed kernel")
+    wait_until(lambda: kernel_processes(process.pid) == {}, timeout=30, interval=0.2, what="the spare's shutdown")
     fresh = new_session(base, "Untitled.ipynb")  # and a notebook after that simply starts one
     assert listed_kernels(base) == {fresh}
 
