@@ -29,7 +29,7 @@ from images.services import repository_sync, robot_issue_for_job, robot_revoke, 
 from portal.accounts.models import Membership, Team
 from portal.audit.services import audit_record
 from workspaces.hub import HubError, hub_client
-from workspaces.server_files import running_workspace, server_access
+from workspaces.server_files import home_relative_folder, running_workspace, server_access
 
 logger = logging.getLogger(__name__)
 State = ImageBuild.State
@@ -62,13 +62,6 @@ def _venv_tool(tool):
 
 
 # --- Asking for a build ---------------------------------------------------------------
-
-def _folder_clean(folder):
-    folder = str(folder or "").strip().strip("/")
-    if folder.startswith("~") or ".." in folder.split("/") or "\\" in folder or any(ord(c) < 32 for c in folder):
-        raise ValidationError({"folder": "The folder must be inside the workspace's home (no '..', no '~')."})
-    return folder
-
 
 def _target_repository(*, actor, name, team_slug):
     name = str(name or "").strip()
@@ -119,7 +112,7 @@ def build_custom_request(*, actor, workspace_id, folder, base, name, team="", hu
     unavailable = builds_unavailable()
     if unavailable:
         raise ValidationError({"detail": unavailable})
-    folder = _folder_clean(folder)
+    folder = home_relative_folder(folder, field="folder")
     repository, target_team = _target_repository(actor=actor, name=name, team_slug=str(team or "").strip())
     _check_concurrency(actor)
     workspace = running_workspace(actor=actor, workspace_id=workspace_id)

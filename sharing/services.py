@@ -33,7 +33,7 @@ from sharing.render import NotANotebook, notebook_parse, notebook_render
 from sharing.selectors import RANK
 from workspaces.hub import HubError, hub_client
 from workspaces.models import Workspace
-from workspaces.server_files import running_workspace as _workspace_running, server_access
+from workspaces.server_files import home_relative_folder, running_workspace as _workspace_running, server_access
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +119,7 @@ def _check_model(model, path):
 def workspace_files(*, actor, workspace_id, directory="", hub=None):
     """The file picker: folders and notebooks in ``directory`` of the actor's running workspace, as
     [{"name", "path", "type": "directory"|"notebook", "size"}]."""
-    directory = str(directory or "").strip().strip("/")
-    if directory and (directory.startswith("~") or ".." in directory.split("/") or "\x00" in directory):
-        raise ValidationError({"path": "The folder must stay inside the workspace's home."})
+    directory = home_relative_folder(directory, field="path", message="The folder must stay inside the workspace's home.")
     workspace = _workspace_running(actor=actor, workspace_id=workspace_id)
     hub = hub or hub_client()
     try:

@@ -14,6 +14,15 @@ logger = logging.getLogger(__name__)
 TOKEN_SECONDS = 120
 
 
+def home_relative_folder(value, *, field, message="The folder must be inside the workspace's home (no '..', no '~')."):
+    """A folder named relative to a workspace's home, without leading or trailing slashes ("" is the home itself):
+    refused (on ``field``) when it would leave the home or carries control characters or backslashes."""
+    folder = str(value or "").strip().strip("/")
+    if folder.startswith("~") or ".." in folder.split("/") or "\\" in folder or any(ord(c) < 32 for c in folder):
+        raise ValidationError({field: message})
+    return folder
+
+
 def running_workspace(*, actor, workspace_id, field="workspace"):
     """The actor's own workspace ``workspace_id``, running; a ValidationError on ``field`` that says why not."""
     workspace = (Workspace.objects.select_related("owner", "team").filter(pk=workspace_id, owner=actor)

@@ -16,6 +16,7 @@ from builds.builder import Builder, Cancelled, StepFailed, layout_manifest
 from builds.models import ImageBuild
 from tests.conftest import api_as, make_user
 from tests.images.oci import build_layout
+from workspaces.server_files import home_relative_folder
 
 
 def test_a_recipe_needs_requirements_or_an_environment_and_stays_small():
@@ -78,8 +79,8 @@ def test_who_may_build_where(alice, bob, team):
         assert "name" in caught.value.message_dict
     for folder in ("../x", "~/x", "a/../../b", "a\\b", "env\nRUN x"):
         with pytest.raises(ValidationError, match="inside the workspace"):
-            services._folder_clean(folder)
-    assert services._folder_clean("/env/") == "env"
+            home_relative_folder(folder, field="folder")
+    assert home_relative_folder("/env/", field="folder") == "env"
 
 
 @pytest.mark.django_db

@@ -294,3 +294,12 @@ def test_the_rendered_page_costs_one_query_beyond_the_session_and_still_hides_wh
     client.force_login(carol)  # another team's: the same 404 for the version, a missing one, and no notebook at all
     for path in (f"{notebook.pk}/v/1", f"{notebook.pk}/v/2", f"{notebook.pk + 999}/v/1"):
         assert client.get(f"/shares/{path}/render/").status_code == 404
+
+
+@pytest.mark.parametrize("directory", ["../etc", "~/x", "a/../../b", "a\\b", "a\x00b", "line\nbreak"])
+def test_the_file_picker_stays_inside_the_home(alice, directory):
+    """The same rule as an image build's folder (workspaces/server_files.home_relative_folder), checked before any
+    workspace or hub is asked."""
+    with pytest.raises(ValidationError) as refused:
+        services.workspace_files(actor=alice, workspace_id=12, directory=directory)
+    assert "inside the workspace's home" in refused.value.message_dict["path"][0]
