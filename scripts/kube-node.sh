@@ -27,13 +27,9 @@ CRICTL_VERSION=v1.37.0
 LOCAL_PATH_VERSION=v0.0.30
 PAUSE_VERSION=1                # bump when PAUSE_SOURCE changes
 
-ROOT="${DSW_KUBE_TOOLS:-$HOME/.cache/dsw-kube-tools}"
-BIN="$ROOT/bin"
-export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gobuild" GOPATH="$ROOT/gopath"
-export GOFLAGS="-buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
-log() { echo "kube-node: $*" >&2; }
 # shellcheck source=scripts/kube-wrapper.sh
-source "$(dirname "$0")/kube-wrapper.sh"
+source "$(dirname "$0")/kube-wrapper.sh"  # ROOT, BIN and the Go build environment
+log() { echo "kube-node: $*" >&2; }
 
 want=(kubelet-$KUBELET_VERSION crictl-$CRICTL_VERSION local-path-provisioner-$LOCAL_PATH_VERSION dsw-pause-$PAUSE_VERSION)
 missing=()

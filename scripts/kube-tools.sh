@@ -14,13 +14,9 @@ HELM_VERSION=v3.22.0
 KWOK_VERSION=v0.8.0
 KUBE_VERSION=v1.37.2           # staging modules are published as v0.<minor>.<patch>
 
-ROOT="${DSW_KUBE_TOOLS:-$HOME/.cache/dsw-kube-tools}"
-BIN="$ROOT/bin"
-export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gobuild" GOPATH="$ROOT/gopath"
-export GOFLAGS="-buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
-log() { echo "kube-tools: $*" >&2; }
 # shellcheck source=scripts/kube-wrapper.sh
-source "$(dirname "$0")/kube-wrapper.sh"
+source "$(dirname "$0")/kube-wrapper.sh"  # ROOT, BIN and the Go build environment
+log() { echo "kube-tools: $*" >&2; }
 
 KUBE_COMMANDS=(kube-apiserver kube-scheduler kube-controller-manager)
 want=(helm-$HELM_VERSION kwok-$KWOK_VERSION)

@@ -1,6 +1,12 @@
-# Sourced by scripts/kube-tools.sh and scripts/kube-node.sh: k8s.io/kubernetes cannot be `go install`ed (its go.mod
+# Sourced by scripts/kube-tools.sh and scripts/kube-node.sh. k8s.io/kubernetes cannot be `go install`ed (its go.mod
 # points its staging modules at ./staging), so its commands are built inside a small wrapper module that maps each
 # staging module to its published version (v0.<minor>.<patch>).
+
+# Where the tools and Go's caches live (outside the repository), and how everything is built: static, reproducible.
+ROOT="${DSW_KUBE_TOOLS:-$HOME/.cache/dsw-kube-tools}"
+BIN="$ROOT/bin"
+export GOMODCACHE="$ROOT/gomod" GOCACHE="$ROOT/gobuild" GOPATH="$ROOT/gopath"
+export GOFLAGS="-buildvcs=false -trimpath" GOTOOLCHAIN=local CGO_ENABLED=0
 
 # kube_wrapper_gomod DIR VERSION MODULE: write DIR/go.mod (module MODULE) for k8s.io/kubernetes VERSION.
 kube_wrapper_gomod() {
