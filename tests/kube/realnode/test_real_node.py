@@ -84,15 +84,20 @@ def _ready(obj):
         c["type"] == "Ready" and c["status"] == "True" for c in obj["status"].get("conditions", []))
 
 
+def _claim(cluster, name, *, storage_class):
+    """A 1 GiB ReadWriteOnce claim in the test namespace."""
+    cluster.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+                   "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
+                            "resources": {"requests": {"storage": "1Gi"}}}},
+                  path="/api/v1/namespaces/rn/persistentvolumeclaims")
+
+
 def test_hardened_pod_runs_enforced(real_cluster):
     from tests.kube.realnode.images import BUSYBOX_IMAGE
     from tests.kube.realnode.node import TOLERATION
 
     cluster, node = real_cluster
-    cluster.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-                   "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "dsw-local",
-                            "resources": {"requests": {"storage": "1Gi"}}}},
-                  path="/api/v1/namespaces/rn/persistentvolumeclaims")
+    _claim(cluster, "data", storage_class="dsw-local")
     cluster.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hardened"},
                    "spec": {"selector": {"app": "hardened"}, "ports": [{"port": 80, "targetPort": 8080}]}},
                   path="/api/v1/namespaces/rn/services")
@@ -151,10 +156,7 @@ def test_local_path_provisioner_creates_volume(real_cluster):
     from tests.kube.realnode.node import TOLERATION
 
     cluster, node = real_cluster
-    cluster.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "dynamic"},
-                   "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local-path",
-                            "resources": {"requests": {"storage": "1Gi"}}}},
-                  path="/api/v1/namespaces/rn/persistentvolumeclaims")
+    _claim(cluster, "dynamic", storage_class="local-path")
     cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "writer"},
                    "spec": {"automountServiceAccountToken": False, "tolerations": [TOLERATION], "restartPolicy": "Never",
                             "nodeSelector": {"kubernetes.io/hostname": node.name},
