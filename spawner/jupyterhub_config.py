@@ -10,9 +10,12 @@ Helm chart sets them), and PLATFORM_PROXY_EXTERNAL=true leaves the proxy to its 
 
 import json
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import sqlalchemy
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 env = os.environ
@@ -57,25 +60,13 @@ c.JupyterHub.db_url = f"sqlite:///{data_dir / 'jupyterhub.sqlite'}"
 # rollback-journal mode every commit synced the journal and the file, and the hub commits many times per spawn:
 # a third of its busy time during launches went to commits (py-spy, benchmarks/launch.py). A power loss can undo
 # the last commits (never corrupt the file); the portal reconciles the hub's servers with what it asked for.
+@sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, "connect")
 def _sqlite_write_ahead(dbapi_connection, _record):
-    import sqlite3
-
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-
-def _sqlite_write_ahead_listen():
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    if not event.contains(Engine, "connect", _sqlite_write_ahead):
-        event.listen(Engine, "connect", _sqlite_write_ahead)
-
-
-_sqlite_write_ahead_listen()
 c.JupyterHub.cookie_secret_file = str(data_dir / "cookie_secret")
 c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
 # Servers outlive the hub (a restart or an upgrade re-adopts them: spawner/local.py), as pods do on
