@@ -124,7 +124,9 @@ def platform_children(*, web_workers):
                                          hub_url=hub_url), {**env, "CONFIGPROXY_AUTH_TOKEN": proxy_token}, cwd,
                   ready_port=port["proxy_api"]),
         ChildSpec("hub", [python, "-m", "jupyterhub", "-f", str(settings.BASE_DIR / "spawner" / "jupyterhub_config.py")],
-                  hub_env, str(data / "hub")),
+                  # What follows (registry, object store, MLflow: 4 s of imports alone) waits for the hub to listen:
+                  # on two cores, everything importing at once kept the portal and the hub from answering for 9 s.
+                  hub_env, str(data / "hub"), ready_port=port["hub"]),
     ]
     registry, registry_note = embedded_registry_command(registry_port=port["registry"], portal_internal_url=portal_url)
     if registry:

@@ -34,7 +34,7 @@ class ChildSpec:
     env: dict = field(default_factory=dict)
     cwd: str = None
     # A loopback port the child listens on: start_all() waits for it before starting the next child
-    # (the hub needs the proxy's API at once).
+    # (the hub needs the proxy's API at once; the rest of the platform waits for the hub).
     ready_port: int = None
 
 
