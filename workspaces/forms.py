@@ -36,6 +36,10 @@ class WorkspaceCreateForm(forms.Form):
         self.fields["project_files"] = forms.BooleanField(
             required=False, initial=True, label="Add the project's files to the home",
             help_text="The project template (issue templates, folders, pipeline), committed with git, in ~/<project>.")
+        # Unticked when the form is posted without it (a script, a test client): only a browser's form opens the lab.
+        self.fields["open_lab"] = forms.BooleanField(
+            required=False, initial=True, label="Open JupyterLab when it is ready",
+            help_text="The progress page opens it by itself; untick to stay on the page.")
 
     def _chosen_team(self, teams):
         chosen = str(self.data.get("team", "")) if self.is_bound else ""

@@ -30,9 +30,21 @@ def workspace_list(request):
             form_add_errors(form, exc)
         else:
             messages.success(request, f"Workspace {workspace.name} is starting.")
-            return redirect("workspace_detail", pk=workspace.pk)
+            return _progress_page(workspace, open_lab=form.cleaned_data["open_lab"])
     workspaces = selectors.workspace_list_for(user=request.user)
     return render(request, "workspaces/workspace_list.html", {"form": form, "workspaces": workspaces, "section": "workspaces"})
+
+
+OPEN_LAB_PARAMETER = "open=lab"
+
+
+def _progress_page(workspace, *, open_lab):
+    """The workspace's page; with `open_lab`, it opens JupyterLab by itself once the server answers (as
+    JupyterHub's own spawn page does): the person asked for the lab, not for a page with a link to it."""
+    response = redirect("workspace_detail", pk=workspace.pk)
+    if open_lab:
+        response["Location"] += f"?{OPEN_LAB_PARAMETER}"
+    return response
 
 
 def _own(request, pk):
@@ -44,6 +56,7 @@ def workspace_detail(request, pk):
     workspace = _own(request, pk)
     return render(request, "workspaces/workspace_detail.html",
                   {"workspace": workspace, "events": workspace.events.all()[:200], "section": "workspaces",
+                   "open_lab_when_ready": request.GET.get("open") == "lab",
                    "budget_stop": selectors.workspace_budget_stop(workspace=workspace)})
 
 
@@ -83,6 +96,8 @@ def workspace_action(request, pk, action):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, {"start": "Starting", "stop": "Stopping", "restart": "Restarting"}[action] + f" {workspace.name}.")
+        if action == "start":
+            return _progress_page(workspace, open_lab=request.POST.get("open_lab") == "on")
     return redirect("workspace_detail", pk=workspace.pk)
 
 

@@ -42,6 +42,7 @@ def test_create_a_project_launch_in_it_and_read_its_costs(browser, hub_sso, cele
     page.get_by_role("link", name="Launch a workspace in it").click()
     assert page.get_by_label("Project", exact=True).input_value() != ""  # the project is chosen already
     page.get_by_label("Name").fill("churn")
+    page.get_by_label("Open JupyterLab when it is ready").uncheck()  # the project's pages come next, not the lab
     page.get_by_role("button", name="Launch").click()
     page.wait_for_url(re.compile(r".*/workspaces/\d+/$"))
     page.get_by_role("link", name="Open JupyterLab").wait_for(state="visible", timeout=120_000)

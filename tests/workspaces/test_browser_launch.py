@@ -39,6 +39,7 @@ def test_launch_watch_progress_open_jupyterlab(browser, hub_sso, celery_worker, 
     page = context.new_page()
     sign_in(page, base, "alice")
     page.get_by_label("Name").fill("analysis")
+    page.get_by_label("Open JupyterLab when it is ready").uncheck()  # to watch the page; test_lab.py lets it open
     page.get_by_role("button", name="Launch").click()
     page.wait_for_url(re.compile(r".*/workspaces/\d+/$"))
     progress = page.get_by_role("progressbar", name="Start-up progress")

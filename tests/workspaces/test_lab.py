@@ -148,10 +148,9 @@ def test_jupyterlab_is_quiet_branded_and_warns_inside(browser, hub_sso, celery_w
     sign_in(page, base, "alice")
     page.get_by_label("Name").fill("churn-model")
     page.get_by_role("button", name="Launch").click()
-    page.wait_for_url(re.compile(r".*/workspaces/\d+/$"))
-    workspace_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    page.get_by_role("link", name="Open JupyterLab").click(timeout=120_000)
-    page.wait_for_url(re.compile(r".*/user/alice/ws-\d+/lab.*"), timeout=60_000)
+    # The progress page opens the lab by itself ("Open JupyterLab when it is ready" is ticked by default).
+    page.wait_for_url(re.compile(r".*/user/alice/ws-\d+/lab.*"), timeout=120_000)
+    workspace_id = Workspace.objects.get(name="churn-model").pk
     page.locator(".jp-LauncherCard").first.wait_for(timeout=60_000)
     page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=60_000)
 
@@ -162,6 +161,19 @@ def test_jupyterlab_is_quiet_branded_and_warns_inside(browser, hub_sso, celery_w
     page.wait_for_timeout(3000)  # the news prompt, when enabled, comes once the lab is restored
     assert page.get_by_text(NEWS_PROMPT).count() == 0
     assert not page.locator("#dsw-stop-warning").is_visible()
+
+    # Back from the lab (past the entries JupyterLab adds itself) is the workspace's page, and it stays there:
+    # it opened the lab once, as asked.
+    for _ in range(5):
+        page.go_back()
+        if page.url.startswith(base):
+            break
+    page.wait_for_url(f"{base}/workspaces/{workspace_id}/")
+    page.get_by_role("link", name="Open JupyterLab").wait_for(state="visible")
+    page.wait_for_timeout(1000)
+    assert page.url == f"{base}/workspaces/{workspace_id}/"
+    page.go_forward()
+    page.wait_for_url(re.compile(r".*/user/alice/ws-\d+/lab.*"))
 
     # Idle for (nearly) 30 minutes, as far as the sweep can tell: the warning appears inside the lab.
     result = workspace_cull_sweep(now=timezone.now() + timedelta(minutes=25))

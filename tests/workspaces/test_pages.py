@@ -1,5 +1,7 @@
 """Workspace and profile pages through Django's test client (the browser test covers the live flow)."""
 
+import re
+
 from workspaces.models import Profile, Workspace
 
 
@@ -13,6 +15,19 @@ def test_launch_form_creates_and_redirects(client, alice, team, small):
     assert response.status_code == 302 and response.url == f"/workspaces/{workspace.id}/"
     detail = client.get(response.url)
     assert b"Start-up progress" in detail.content and b"created" in detail.content
+
+
+def test_launch_form_asks_the_progress_page_to_open_the_lab(client, alice, team, small):
+    client.force_login(alice)
+    assert re.search(rb'<input type="checkbox" name="open_lab"[^>]* checked', client.get("/workspaces/").content)
+    response = client.post("/workspaces/", {"name": "open-me", "profile": small.id, "open_lab": "on"})
+    workspace = Workspace.objects.get(name="open-me")
+    assert response.url == f"/workspaces/{workspace.id}/?open=lab"
+    assert b"data-open-lab-when-ready" in client.get(response.url).content
+    assert b"data-open-lab-when-ready" not in client.get(f"/workspaces/{workspace.id}/").content
+    Workspace.objects.filter(pk=workspace.pk).update(desired_state="stopped", observed_state="stopped")
+    assert client.post(f"/workspaces/{workspace.id}/start/", {"open_lab": "on"}).url == f"/workspaces/{workspace.id}/?open=lab"
+    assert client.post(f"/workspaces/{workspace.id}/stop/").url == f"/workspaces/{workspace.id}/"
 
 
 def test_launch_form_errors_are_shown(client, alice, team, small):
