@@ -24,8 +24,13 @@ def mlflow_command(*, port, backend_store_uri, artifacts_destination, host="127.
 
 def mlflow_environment(*, secret, s3_endpoint_url, s3_access_key, s3_secret_key, s3_region):
     """MLflow's variables: the portal's secret, and the object store it writes artifacts to with the platform's
-    own S3 identity. No telemetry: the platform may run air-gapped, and nobody agreed to it."""
+    own S3 identity. No telemetry: the platform may run air-gapped, and nobody agreed to it.
+
+    No job execution: MLflow 3 starts eight job consumers by default (GenAI scorers, prompt optimisation, trace
+    roll-ups: none of which the platform offers) that poll their queue without pause, about 0.8 of a CPU core
+    between them, all the time; on the 2-core machine that was a third of what JupyterLab had to load with."""
     env = {"PLATFORM_TRACKING_SECRET": secret, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
            "AWS_ACCESS_KEY_ID": s3_access_key, "AWS_SECRET_ACCESS_KEY": s3_secret_key, "AWS_DEFAULT_REGION": s3_region}
     if s3_endpoint_url:
         env["MLFLOW_S3_ENDPOINT_URL"] = s3_endpoint_url
