@@ -186,3 +186,27 @@ def test_the_home_survives_stop_and_start_and_goes_only_when_deleted_with_it(hub
     while home.exists() or not Workspace.objects.get(pk=workspace_id).events.filter(kind="home_deleted").exists():
         assert time.monotonic() < deadline, f"the home was not deleted:\n{hub.log()}"
         time.sleep(0.3)
+
+
+def test_jupyterlab_keeps_settings_and_layouts_in_the_workspace_home(hub, celery_worker, alice, team, small, settings):
+    """The fork server imports JupyterLab before it forks (with the hub's HOME); each server must still keep the
+    person's lab settings and saved layouts in its own home, and a new workspace must not reopen another's tabs."""
+    client = api_as(alice)
+    first, second = (client.post("/api/v1/workspaces/", {"name": name, "profile": "Small"}, format="json").json()["id"]
+                     for name in ("layout-a", "layout-b"))
+    for workspace_id in (first, second):
+        wait_for_status(client, workspace_id, "running")
+    token = {"Authorization": f"token {settings.PLATFORM_HUB_API_TOKEN}"}
+    layout = hub.server_url("alice", f"ws-{first}", "lab/api/workspaces/default")
+    saved = requests.put(layout, json={"data": {"layout-restorer:data": {"main": {"current": "notebook:mine.ipynb"}}},
+                                       "metadata": {"id": "default"}}, headers=token, timeout=10)
+    assert saved.status_code == 204, saved.text
+    theme = hub.server_url("alice", f"ws-{first}", "lab/api/settings/@jupyterlab/apputils-extension:themes")
+    saved = requests.put(theme, json={"raw": '{"theme": "JupyterLab Dark"}'}, headers=token, timeout=10)
+    assert saved.status_code == 204, saved.text
+
+    home = hub.log_path.parent / "workspaces" / f"ws-{first}"
+    assert "mine.ipynb" in "".join(path.read_text() for path in (home / ".jupyter/lab/workspaces").iterdir())
+    assert "JupyterLab Dark" in (home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension/themes.jupyterlab-settings").read_text()
+    other = requests.get(hub.server_url("alice", f"ws-{second}", "lab/api/workspaces/default"), headers=token, timeout=10)
+    assert "mine.ipynb" not in other.text

@@ -42,6 +42,18 @@ if _lab_static:
         if (Path(get_app_dir()) / "static" / f"main.{_build}.js").is_file():
             c.LabApp.override_static_url = _lab_static
 
+# The person's JupyterLab settings and saved layouts in this workspace's own home. JupyterLab computes both
+# folders when jupyterlab.labapp is imported, and the fork server (spawner/zygote.py) imports it before it forks,
+# with its own HOME: every forked server shared the hub's account's ~/.jupyter/lab (a new workspace reopened
+# another's notebooks; a server running as a person's account could not save its settings there at all).
+try:
+    from jupyterlab.commands import get_user_settings_dir, get_workspaces_dir
+except ImportError:
+    pass
+else:
+    c.LabApp.user_settings_dir = get_user_settings_dir()
+    c.LabApp.workspaces_dir = get_workspaces_dir()
+
 # JupyterLab's extension manager lists the installed extensions without offering installs from PyPI: a local
 # workspace's Python is the platform's, shared by every workspace, and an image's environment changes through
 # an image build (the user guide's "Your own image"). It also spares each server the PyPI client's set-up.
