@@ -10,7 +10,8 @@ server itself, and divides by the number of servers. The baseline is the same nu
 `jupyter server`s started from scratch at once. Prints PSS per server, the ratio, and how many idle
 servers would fit in 24 GiB at that rate. `--open-lab` first requests each server's lab page, as a browser
 opening JupyterLab would: the lab's state is built and a kernel is warmed for the first notebook (counted: the
-servers' kernels are part of the figure).
+servers' kernels are part of the figure); the bare servers serve their lab page too. With `--settle 135` the
+warmed kernels nobody claimed are gone: "JupyterLab open, no kernel" on both sides.
 """
 
 import argparse
@@ -76,14 +77,17 @@ def open_lab(platform, workspace_id):
     requests.get(url.replace("/api/status", "/lab"), headers=headers, timeout=60).raise_for_status()
 
 
-def bare_servers_pss(count, python):
-    """Total PSS of `count` bare `jupyter server`s, started together and measured once all answer."""
+def bare_servers_pss(count, python, *, open_lab_page=False):
+    """Total PSS of `count` bare `jupyter server`s, started together and measured once all answer (with
+    `open_lab_page`, once each has served its lab page too, as the platform's have)."""
     started = []
     try:
         for _ in range(count):
             started.append(bare_server(python))
         for _, status_url, headers in started:
             wait_ok(status_url, headers=headers)
+            if open_lab_page:
+                requests.get(status_url.replace("/api/status", "/lab"), headers=headers, timeout=60).raise_for_status()
         return sum(pss_bytes(proc.pid) for proc, _, _ in started)
     finally:
         for proc, _, _ in started:
@@ -114,7 +118,7 @@ def main():
                 time.sleep(args.settle)  # the warmed kernels up and idle (or, past their 2 minutes, shut down)
             servers, total = platform_pss(data_dir)
             assert servers == count, f"{servers} servers forked, expected {count}"
-            rows.append((count, total / count, bare_servers_pss(count, sys.executable) / count))
+            rows.append((count, total / count, bare_servers_pss(count, sys.executable, open_lab_page=args.open_lab) / count))
             print(f"{count} idle servers measured", flush=True)
     finally:
         platform.stop()
