@@ -10,11 +10,21 @@ serves the files there, immutable, on any host (the workspace's own origin inclu
 server claims to the portal). Image workspaces run their image's JupyterLab and keep their own.
 
 The address names the build (the hash in `main.<hash>.js`), so a changed JupyterLab is a new address.
+
+The lab's extensions (nbdime's, Pygments', the platform's own) are loaded before JupyterLab starts, from
+/user/<name>/ws-<id>/lab/extensions/ too: new at every launch, fetched again, on the way to the launcher. The
+portal serves the ones this Python and the platform provide at `/dsw-lab-static/ext-<hash of their files>/`;
+the launch spec names them with their folders (`PLATFORM_LAB_EXTENSIONS`), and a server whose lab finds exactly
+those (no extension of the person's own in their home, none shadowed) takes them from there.
 """
 
+import hashlib
+import json
 import sys
 from functools import cache
 from pathlib import Path
+
+from workspaces.lab import LABEXTENSIONS_DIR
 
 from whitenoise.base import WhiteNoise
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -37,12 +47,47 @@ def lab_static_url():
     return f"{URL_PREFIX}{mains[0].name.split('.')[1]}/" if mains else ""
 
 
+@cache
+def lab_extensions():
+    """{name: folder} of the federated extensions a local server's lab loads from the platform: its own
+    (workspaces/lab/labextensions, first, as the lab configuration puts it) and this Python's."""
+    try:
+        from jupyterlab_server.config import get_federated_extensions
+    except ImportError:
+        return {}
+    folders = [str(LABEXTENSIONS_DIR), str(Path(sys.prefix) / "share" / "jupyter" / "labextensions")]
+    return {name: data["ext_path"] for name, data in sorted(get_federated_extensions(folders).items())}
+
+
+@cache
+def lab_extensions_url():
+    """`/dsw-lab-static/ext-<hash>/`: the hash covers every file of every extension (the platform's own
+    remoteEntry.js has no content hash in its name), or "" when there are none."""
+    digest = hashlib.sha256()
+    for name, folder in lab_extensions().items():
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+            digest.update(f"{name}/{path.relative_to(folder)}\0".encode())
+            digest.update(path.read_bytes())
+    return f"{URL_PREFIX}ext-{digest.hexdigest()[:16]}/" if lab_extensions() else ""
+
+
+def lab_static_env():
+    """The launch spec's variables for a server run from this Python (workspaces/lab/config reads them)."""
+    env = {}
+    if lab_static_url():
+        env["PLATFORM_LAB_STATIC_URL"] = lab_static_url()
+    if lab_extensions_url():
+        env["PLATFORM_LAB_EXTENSIONS"] = json.dumps({"url": lab_extensions_url(), "extensions": lab_extensions()})
+    return env
+
+
 def _nosniff(headers, path, url):
     headers["X-Content-Type-Options"] = "nosniff"
 
 
 class LabStaticMiddleware(WhiteNoiseMiddleware):
-    """Serves only JupyterLab's build, before the portal's host rules (a workspace's origin asks for it)."""
+    """Serves only JupyterLab's build and the platform's lab extensions, before the portal's host rules (a
+    workspace's origin asks for them)."""
 
     def __init__(self, get_response=None):
         self.get_response = get_response
@@ -50,3 +95,5 @@ class LabStaticMiddleware(WhiteNoiseMiddleware):
                             add_headers_function=_nosniff)
         if lab_static_url():
             self.add_files(str(lab_static_dir()), prefix=lab_static_url())
+        for name, folder in lab_extensions().items():
+            self.add_files(folder, prefix=f"{lab_extensions_url()}{name}/")

@@ -10,7 +10,7 @@ from tracking.launch import tracking_env
 from workspaces.environments import launch_environment
 from workspaces.lab import CONFIG_DIR, lab_env
 from workspaces.lab_access import lab_grant_for
-from workspaces.lab_static import lab_static_url
+from workspaces.lab_static import lab_static_env
 
 
 def launch_spec_for(workspace):
@@ -23,8 +23,8 @@ def launch_spec_for(workspace):
     config_dir = CONFIG_DIR if environment["kind"] == "local" else f"{CONTAINER_LAB_DIR}/config"
     env |= lab_env(size=profile.name, portal_url=settings.PLATFORM_PUBLIC_URL, grant=lab_grant_for(workspace),
                    config_dir=config_dir)
-    if environment["kind"] == "local" and lab_static_url():
-        env["PLATFORM_LAB_STATIC_URL"] = lab_static_url()  # this Python's JupyterLab, cached once per browser
+    if environment["kind"] == "local":
+        env |= lab_static_env()  # this Python's JupyterLab and extensions, cached once per browser
     # The person's S3 credentials and buckets (AWS_*; on Kubernetes the spawner moves the secrets into a
     # Secret). From the database only: an object-store outage never blocks a launch.
     env |= storage_env(user=workspace.owner)

@@ -26,7 +26,7 @@ from tests.workspaces.test_hub_lifecycle import wait_for_status
 from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 from workspaces.culling_services import workspace_cull_sweep
 from workspaces.lab import CONFIG_DIR, EXTENSION_NAME
-from workspaces.lab_static import lab_static_url
+from workspaces.lab_static import lab_extensions_url, lab_static_url
 from workspaces.models import Profile, Workspace
 
 NEWS_PROMPT = "Would you like to get notified about official Jupyter news?"
@@ -44,6 +44,7 @@ def test_local_servers_get_the_lab_config_through_the_launch_spec(alice, team, s
     assert env["JUPYTER_CONFIG_PATH"] == str(CONFIG_DIR) and Path(env["JUPYTER_CONFIG_PATH"]).is_dir()
     assert (env["PLATFORM_WORKSPACE_NAME"], env["PLATFORM_WORKSPACE_SIZE"]) == ("churn", "Small")
     assert env["PLATFORM_LAB_STATIC_URL"] == lab_static_url() != ""  # this Python's JupyterLab, at one address
+    assert json.loads(env["PLATFORM_LAB_EXTENSIONS"])["url"] == lab_extensions_url() != ""  # and its extensions
 
 
 def test_image_workspaces_get_the_lab_config_at_the_container_path_and_no_host_path(alice, team, small, settings):
@@ -58,6 +59,7 @@ def test_image_workspaces_get_the_lab_config_at_the_container_path_and_no_host_p
     assert not any(str(CONFIG_DIR.parent) in value for value in env.values())
     assert (env["PLATFORM_WORKSPACE_NAME"], env["PLATFORM_WORKSPACE_SIZE"]) == ("img", "Small")
     assert "PLATFORM_LAB_STATIC_URL" not in env  # the image's own JupyterLab serves its own bundle
+    assert "PLATFORM_LAB_EXTENSIONS" not in env  # and its own extensions
 
 
 def start_lab(tmp_path, platform=True, extra_env=None, args=()):

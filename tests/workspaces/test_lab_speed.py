@@ -13,7 +13,7 @@ import requests
 
 from tests.embedded import wait_until
 from tests.workspaces.test_lab import start_lab
-from workspaces.lab_static import lab_static_dir, lab_static_url
+from workspaces.lab_static import lab_extensions, lab_extensions_url, lab_static_dir, lab_static_env, lab_static_url
 
 TOKEN = {"Authorization": "token t0ken"}
 
@@ -107,6 +107,33 @@ def test_the_lab_takes_its_bundle_from_the_shared_address_only_when_the_build_is
     base, _ = lab(extra_env={"PLATFORM_LAB_STATIC_URL": url})
     # Another build's address would load files this lab does not have: it keeps its own.
     assert page_config(base)["fullStaticUrl"] == (lab_static_url().rstrip("/") if expected == "shared" else expected)
+
+
+@pytest.mark.parametrize("offer", ["the platform's", "another folder's"])
+def test_the_lab_takes_its_extensions_from_the_portal_only_when_it_finds_the_same_ones(lab, tmp_path, offer):
+    env = lab_static_env()
+    if offer == "another folder's":  # as if the person had their own copy of one in their home
+        offered = json.loads(env["PLATFORM_LAB_EXTENSIONS"])
+        offered["extensions"]["nbdime-jupyterlab"] = str(tmp_path / "nbdime-jupyterlab")
+        env["PLATFORM_LAB_EXTENSIONS"] = json.dumps(offered)
+    base, _ = lab(extra_env=env)
+    config = page_config(base)
+    assert {extension["name"] for extension in config["federated_extensions"]} == set(lab_extensions())
+    if offer == "the platform's":
+        assert config["fullLabextensionsUrl"] == lab_extensions_url().rstrip("/")
+    else:
+        assert config["fullLabextensionsUrl"].endswith("/lab/extensions")
+
+
+def test_the_portal_serves_the_lab_extensions_immutable_on_a_workspace_host(client, settings):
+    host = "alice." + settings.PLATFORM_PUBLIC_URL.split("://", 1)[1].split("/")[0]
+    assert lab_extensions_url().startswith("/dsw-lab-static/ext-")
+    for name, folder in lab_extensions().items():
+        [entry] = Path(folder).glob("static/remoteEntry*.js")
+        response = client.get(f"{lab_extensions_url()}{name}/static/{entry.name}", HTTP_HOST=host)
+        assert response.status_code == 200 and "immutable" in response["Cache-Control"], name
+        assert b"".join(response.streaming_content) == entry.read_bytes()
+    assert client.get(f"{lab_extensions_url()}../../settings.py", HTTP_HOST=host).status_code in (302, 404)
 
 
 def test_the_portal_serves_the_build_immutable_on_a_workspace_host(client, settings):

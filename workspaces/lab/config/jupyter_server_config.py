@@ -9,9 +9,10 @@ c = get_config()  # noqa: F821 (provided by the config loader)
 # The lab extension: a way back to the portal and the portal's warnings inside the lab. It reaches the
 # portal (another origin) with this run's lab grant, never with the person's portal session.
 c.LabApp.extra_labextensions_path = [str(Path(__file__).resolve().parent.parent / "labextensions")]
+_tornado_settings = {}
 if os.environ.get("PLATFORM_PORTAL_URL") and os.environ.get("PLATFORM_LAB_GRANT"):
-    c.ServerApp.tornado_settings = {"page_config_data": {"dswPortalUrl": os.environ["PLATFORM_PORTAL_URL"],
-                                                         "dswLabGrant": os.environ["PLATFORM_LAB_GRANT"]}}
+    _tornado_settings["page_config_data"] = {"dswPortalUrl": os.environ["PLATFORM_PORTAL_URL"],
+                                             "dswLabGrant": os.environ["PLATFORM_LAB_GRANT"]}
 
 # Defaults for JupyterLab's settings (labsettings/overrides.json; a person's own settings still win). A notebook
 # without a kernelspec (a published copy, one written by a script) starts the preferred kernel instead of
@@ -41,6 +42,18 @@ if _lab_static:
         _build = _lab_static.rstrip("/").rsplit("/", 1)[-1]
         if (Path(get_app_dir()) / "static" / f"main.{_build}.js").is_file():
             c.LabApp.override_static_url = _lab_static
+
+# The lab's extensions from the portal too (workspaces/lab_static.py), when this lab finds exactly the ones the
+# portal serves, from the same folders: an extension of the person's own (or one shadowing the platform's) keeps
+# every extension at this server's own address.
+_lab_extensions = os.environ.get("PLATFORM_LAB_EXTENSIONS", "")
+if _lab_extensions:
+    import dsw_lab_extensions  # noqa: E402  (next to this file)
+
+    _tornado_settings["page_config_hook"] = dsw_lab_extensions.page_config_hook(_lab_extensions)
+
+if _tornado_settings:
+    c.ServerApp.tornado_settings = _tornado_settings
 
 # The person's JupyterLab settings and saved layouts in this workspace's own home. JupyterLab computes both
 # folders when jupyterlab.labapp is imported, and the fork server (spawner/zygote.py) imports it before it forks,
