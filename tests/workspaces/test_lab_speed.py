@@ -4,7 +4,9 @@ workspace (workspaces/lab_static.py). Checked on a real `jupyter lab` with a wor
 on the portal's middleware; the browser tests run a cell through both."""
 
 import json
+import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -123,6 +125,17 @@ def test_the_lab_takes_its_extensions_from_the_portal_only_when_it_finds_the_sam
         assert config["fullLabextensionsUrl"] == lab_extensions_url().rstrip("/")
     else:
         assert config["fullLabextensionsUrl"].endswith("/lab/extensions")
+
+
+def test_the_portal_finds_the_extensions_as_jupyterlab_does():
+    # The server's page-config hook compares the two: the portal's scan must agree with JupyterLab's own.
+    from jupyterlab_server.config import get_federated_extensions
+
+    from workspaces.lab import LABEXTENSIONS_DIR
+
+    folders = [str(LABEXTENSIONS_DIR), os.path.join(sys.prefix, "share", "jupyter", "labextensions")]
+    assert lab_extensions() == {name: data["ext_path"] for name, data in get_federated_extensions(folders).items()}
+    assert "@datascience-workspaces/lab" in lab_extensions()
 
 
 def test_the_portal_serves_the_lab_extensions_immutable_on_a_workspace_host(client, settings):
