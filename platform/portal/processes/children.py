@@ -115,18 +115,19 @@ def platform_children(*, web_workers):
                           # (observability/middleware.py).
                           "--workers", str(web_workers), "--threads", "4",
                           "--graceful-timeout", "10", "--control-socket", str(run / "gunicorn.ctl")], metered, cwd),
+        ChildSpec("proxy", proxy_command(public_port=port["public"], api_port=port["proxy_api"], portal_url=portal_url,
+                                         hub_url=hub_url), {**env, "CONFIGPROXY_AUTH_TOKEN": proxy_token}, cwd,
+                  ready_port=port["proxy_api"]),
+        ChildSpec("hub", [python, "-m", "jupyterhub", "-f", str(settings.BASE_DIR / "spawner" / "jupyterhub_config.py")],
+                  # What follows (Celery's worker and beat, registry, object store, MLflow: 4 s of imports alone)
+                  # waits for the hub to listen: on two cores, everything importing at once kept the portal and the
+                  # hub from answering for 9 s. A launch asked for meanwhile waits in the broker for the worker.
+                  hub_env, str(data / "hub"), ready_port=port["hub"]),
         ChildSpec("worker", [python, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
                              "--concurrency", "2"], metered, cwd),
         ChildSpec("beat", [python, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                            "--schedule", str(data / "celery" / "beat-schedule"), "--pidfile", str(run / "beat.pid")],
                   metered, cwd),
-        ChildSpec("proxy", proxy_command(public_port=port["public"], api_port=port["proxy_api"], portal_url=portal_url,
-                                         hub_url=hub_url), {**env, "CONFIGPROXY_AUTH_TOKEN": proxy_token}, cwd,
-                  ready_port=port["proxy_api"]),
-        ChildSpec("hub", [python, "-m", "jupyterhub", "-f", str(settings.BASE_DIR / "spawner" / "jupyterhub_config.py")],
-                  # What follows (registry, object store, MLflow: 4 s of imports alone) waits for the hub to listen:
-                  # on two cores, everything importing at once kept the portal and the hub from answering for 9 s.
-                  hub_env, str(data / "hub"), ready_port=port["hub"]),
     ]
     registry, registry_note = embedded_registry_command(registry_port=port["registry"], portal_internal_url=portal_url)
     if registry:

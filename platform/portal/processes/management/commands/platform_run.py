@@ -21,6 +21,10 @@ from portal.processes.state import metrics_dir_reset, state_dir_fix_command, sta
 class Command(BaseCommand):
     help = ("Start the portal, the Celery worker and beat, the proxy, JupyterHub and the image registry, and keep "
             "them running; Ctrl-C stops them (workspaces keep running).")
+    # Django's system checks import every view (1.4 s before the first child starts, and the views held in a
+    # process that serves nothing). `make run` runs them with `migrate` just before; the portal's workers load
+    # the same views and fail loudly if they cannot.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("PLATFORM_WEB_WORKERS", "2")))
