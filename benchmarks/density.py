@@ -70,11 +70,10 @@ def platform_pss(data_dir):
     return len(servers), pss_bytes(zygote) + sum(pss_bytes(pid) for pid in descendants)
 
 
-def open_lab(platform, workspace_id):
-    """What a browser's first request does to an idle server: its lab page served (the lab's state built, and a
-    kernel warmed for the first notebook: workspaces/lab/config/dsw_warm_kernel.py)."""
-    url, headers = platform.server_status(workspace_id)
-    requests.get(url.replace("/api/status", "/lab"), headers=headers, timeout=60).raise_for_status()
+def open_lab(status_url, headers):
+    """What a browser's first request does to an idle server, given its /api/status URL: its lab page served (the
+    lab's state built, and on the platform a kernel warmed for the first notebook: dsw_warm_kernel.py)."""
+    requests.get(status_url.replace("/api/status", "/lab"), headers=headers, timeout=60).raise_for_status()
 
 
 def bare_servers_pss(count, python, *, open_lab_page=False):
@@ -87,7 +86,7 @@ def bare_servers_pss(count, python, *, open_lab_page=False):
         for _, status_url, headers in started:
             wait_ok(status_url, headers=headers)
             if open_lab_page:
-                requests.get(status_url.replace("/api/status", "/lab"), headers=headers, timeout=60).raise_for_status()
+                open_lab(status_url, headers)
         return sum(pss_bytes(proc.pid) for proc, _, _ in started)
     finally:
         for proc, _, _ in started:
@@ -112,7 +111,7 @@ def main():
             while launched < count:
                 _, workspace_id = platform.launch(f"idle-{launched}")
                 if args.open_lab:
-                    open_lab(platform, workspace_id)
+                    open_lab(*platform.server_status(workspace_id))
                 launched += 1
             if args.open_lab:
                 time.sleep(args.settle)  # the warmed kernels up and idle (or, past their 2 minutes, shut down)
