@@ -24,10 +24,10 @@ import sys
 from functools import cache
 from pathlib import Path
 
-from workspaces.lab import LABEXTENSIONS_DIR
-
 from whitenoise.base import WhiteNoise
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+from workspaces.lab import LABEXTENSIONS_DIR
 
 URL_PREFIX = "/dsw-lab-static/"
 

@@ -35,15 +35,12 @@ def workspace_list(request):
     return render(request, "workspaces/workspace_list.html", {"form": form, "workspaces": workspaces, "section": "workspaces"})
 
 
-OPEN_LAB_PARAMETER = "open=lab"
-
-
 def _progress_page(workspace, *, open_lab):
     """The workspace's page; with `open_lab`, it opens JupyterLab by itself once the server answers (as
     JupyterHub's own spawn page does): the person asked for the lab, not for a page with a link to it."""
     response = redirect("workspace_detail", pk=workspace.pk)
     if open_lab:
-        response["Location"] += f"?{OPEN_LAB_PARAMETER}"
+        response["Location"] += "?open=lab"  # read by workspace_detail and web/workspaces.js
     return response
 
 
