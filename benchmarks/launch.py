@@ -97,6 +97,17 @@ class Platform:
                               timeout=10).json()["token"]
         self.headers = {"Authorization": f"Bearer {token}"}
         self.hub_token = (Path(self.env["PLATFORM_DATA_DIR"]) / "hub" / "api_token").read_text().strip()
+        self.wait_for_fork_server()
+
+    def wait_for_fork_server(self, timeout=120):
+        """The hub starts its fork server (warmed up: spawner/zygote_warmup.py) a few seconds after itself; nothing is
+        measured while it does, on either side. Its socket appears once it is ready."""
+        zygote_dir = Path(self.env["PLATFORM_DATA_DIR"]) / "hub" / "spawner" / "zygote"
+        deadline = time.monotonic() + timeout
+        while not list(zygote_dir.glob("zygote-*.sock")):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the hub's fork server did not start")
+            time.sleep(0.1)
 
     def launch(self, name):
         started = time.monotonic()

@@ -165,6 +165,13 @@ elif back_end == "local":
     c.PortalLocalSpawner.gpu_devices = json.loads(env.get("PLATFORM_GPU_DEVICES") or "[]")
     # The lab configuration image workspaces mount read-only (local ones read it in place): a folder, not an import.
     c.PortalLocalSpawner.lab_dir = str(Path(__file__).resolve().parent.parent / "workspaces" / "lab")
+    # The fork server, warmed with a local launch's lab configuration (workspaces/launch.py), a few seconds after
+    # the hub is up: the first launch does not wait for it.
+    if env.get("PLATFORM_FORK_SERVER_WARM_UP"):
+        from spawner.local import fork_server_prestart
+
+        fork_server_prestart(str(data_dir / "spawner"), json.loads(env["PLATFORM_FORK_SERVER_WARM_UP"]),
+                             delay=float(env.get("PLATFORM_FORK_SERVER_PRESTART_DELAY", "5")))
 else:
     raise ValueError(f"PLATFORM_SPAWNER must be 'local' or 'kubernetes', not {back_end!r}")
 c.Spawner.default_url = "/lab"

@@ -12,6 +12,8 @@ import pwd
 import secrets
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -30,6 +32,7 @@ from spawner.resources import detect_limiter
 from spawner.spec import ServerEvent
 from spawner.storage import LOOP, StorageError, WorkspaceStorage
 from spawner.zygote import Zygote
+from spawner.zygote_warmup import WARM_UP_ENVIRONMENT
 
 __all__ = ["OUT_OF_MEMORY", "LaunchError", "PortalLocalSpawner"]
 
@@ -192,7 +195,8 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
                    "private_view": self._private_view, "log": self._server_log_path()}
         try:
             zygote = await asyncio.to_thread(Zygote.for_python, spec.environment["python"],
-                                             os.path.join(self.state_dir, "zygote"))
+                                             os.path.join(self.state_dir, "zygote"),
+                                             {name: spec.env[name] for name in WARM_UP_ENVIRONMENT if name in spec.env})
             self.proc = await asyncio.to_thread(lambda: zygote.spawn(**request))
         except (OSError, ValueError) as exc:
             self.log.warning("%s: the fork server failed (%s); starting a fresh process", self._log_name, exc)
@@ -502,6 +506,20 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
     def _report(self, progress, message):
         self._progress_events.append({"progress": progress, "message": message})
         self.log.info("%s: %s", self._log_name, message)
+
+
+def fork_server_prestart(state_dir, warm_up_environment, delay):
+    """Start the fork server (spawner/zygote.py), warmed with `warm_up_environment`, `delay` seconds after the hub
+    started: the first launch then need not wait for it, and the hub's own start does not share the CPU with it. A
+    launch before then starts it itself (and this finds it running)."""
+    def start():
+        time.sleep(delay)
+        try:
+            Zygote.for_python(sys.executable, os.path.join(state_dir, "zygote"), warm_up_environment)
+        except (OSError, ValueError) as exc:  # the first launch tries again (and falls back to a fresh process)
+            print(f"The fork server did not start: {exc}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=start, name="fork-server-prestart", daemon=True).start()
 
 
 def _resources_message(spec, mechanism):

@@ -6,8 +6,10 @@ server` needs in all. The zygote imports the single-user code once, then forks a
 launch that already has it: the child joins its limit group, drops to the owner's account, takes
 the server's environment and arguments, and runs the server.
 
-Run by PortalLocalSpawner as `python -m spawner.zygote SOCKET` (as root, SOCKET in a directory
-only root can enter). One JSON request per connection, one JSON answer:
+Run by PortalLocalSpawner as `python -m spawner.zygote SOCKET [WARM_UP_ENVIRONMENT]` (as root, SOCKET
+in a directory only root can enter). With WARM_UP_ENVIRONMENT (JSON: the lab configuration of a launch)
+it runs one throwaway server before it says it is ready (spawner/zygote_warmup.py), so that every server
+it forks shares what that warmed. One JSON request per connection, one JSON answer:
 
     {"op": "spawn", "argv": [...], "env": {...}, "cwd": "/home/...", "user": "dsw-alice" | null,
      "join": ["/sys/fs/cgroup/.../cgroup.procs", ...], "rlimit_as": bytes | null,
@@ -48,7 +50,7 @@ PRELOAD = ["jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyter_
            # ... and as it answers JupyterLab's first requests (the extension manager's HTTP client, translations).
            "httpcore", "h11", "anyio._backends._asyncio", "anyio.streams.memory", "anyio.streams.stapled",
            "anyio.streams.tls", "babel.dates", "babel.numbers", "babel.localtime", "ipykernel.kernelspec", "jinja2.ext",
-           "jupyter_lsp.virtual_documents_shadow",
+           "jupyter_lsp.virtual_documents_shadow", "psutil",
            # nbdime's server extension imports GitPython, which runs `git version` as it loads: 100 ms a server.
            "nbdime.webapp.nb_server_extension"]
 
@@ -145,13 +147,46 @@ def _exit_with_parent(parent):
     os._exit(0)
 
 
-def main(socket_path):
+def _warm(environment, socket_path):
+    """The warm-up (spawner/zygote_warmup.py). A failed one leaves the servers to start cold; one that left a thread
+    running makes forking unsafe (a child would inherit locks held by threads it does not have), so this process
+    becomes a fresh fork server without it."""
+    from spawner.zygote_warmup import ThreadsLeft, WarmUpFailed, warm_up
+
+    # Our stdout says "ready" to the spawner, our stderr is the hub's log: what the throwaway server and its kernel
+    # print goes nowhere (its logging still runs: every server logs the same way, and that code is warmed too).
+    saved = os.dup(1), os.dup(2)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+    try:
+        seconds, problem = warm_up(environment, os.path.dirname(socket_path)), None
+    except WarmUpFailed as exc:
+        seconds, problem = None, exc
+    finally:
+        for fd, original in zip((1, 2), saved):
+            os.dup2(original, fd)
+            os.close(original)
+    start_again = isinstance(problem, ThreadsLeft)
+    if problem is None:
+        print(f"zygote: warmed up in {seconds:.1f} s", file=sys.stderr, flush=True)
+    else:
+        print(f"zygote: the warm-up failed ({problem}); " + ("starting again without it" if start_again else "servers start cold"),
+              file=sys.stderr, flush=True)
+    if start_again:
+        os.execv(sys.executable, [sys.executable, "-m", "spawner.zygote", socket_path])
+
+
+def main(socket_path, warm_up_environment=None):
     for module in PRELOAD:
         try:
             __import__(module)
         except ImportError:
             pass  # optional extensions: the server imports what it has
-    # Everything imported so far moves to the collector's permanent generation: a forked server's
+    if warm_up_environment:
+        _warm(warm_up_environment, socket_path)
+    # Everything imported (and warmed) so far moves to the collector's permanent generation: a forked server's
     # collections then never walk (and so never write to, and copy) the pages it shares with us.
     gc.collect()
     gc.freeze()
@@ -180,7 +215,7 @@ class Zygote:
     _by_python = {}
     _lock = threading.Lock()
 
-    def __init__(self, python, directory):
+    def __init__(self, python, directory, warm_up_environment=None):
         os.makedirs(directory, mode=0o700, exist_ok=True)
         self.socket_path = os.path.join(directory, f"zygote-{os.getpid()}.sock")
         if os.path.exists(self.socket_path):
@@ -190,17 +225,18 @@ class Zygote:
         # and the hub's own environment holds the platform's secrets.
         env = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "TZ") if name in os.environ}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-        self.process = subprocess.Popen([python, "-m", "spawner.zygote", self.socket_path], env=env,
+        warm_up = [json.dumps(warm_up_environment)] if warm_up_environment else []
+        self.process = subprocess.Popen([python, "-m", "spawner.zygote", self.socket_path, *warm_up], env=env,
                                         stdout=subprocess.PIPE, start_new_session=True)
         if self.process.stdout.readline().strip() != b"ready":
             raise OSError(f"the fork server for {python} did not start (exit {self.process.poll()})")
 
     @classmethod
-    def for_python(cls, python, directory):
+    def for_python(cls, python, directory, warm_up_environment=None):
         with cls._lock:
             zygote = cls._by_python.get(python)
             if zygote is None or zygote.process.poll() is not None:
-                zygote = cls._by_python[python] = cls(python, directory)
+                zygote = cls._by_python[python] = cls(python, directory, warm_up_environment)
             return zygote
 
     def call(self, request):
@@ -250,4 +286,4 @@ class ForkedProcess(subprocess.Popen):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -13,6 +13,12 @@ from workspaces.lab_access import lab_grant_for
 from workspaces.lab_static import lab_static_env
 
 
+def fork_server_warm_up_env():
+    """The lab variables of a local launch that the local spawner's fork server warms up with before it forks any
+    server (spawner/zygote_warmup.py): the same configuration a local workspace's server gets, none of it secret."""
+    return {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR), **lab_static_env()}
+
+
 def launch_spec_for(workspace):
     """The spec of the workspace's current run, as the spawner's own LaunchSpec builds and checks it (JSON-ready)."""
     profile = workspace.profile

@@ -9,6 +9,7 @@ P+6 the object store (S3; its own components and their gRPC ports take P+7 … P
 P+16 MLflow (tracking/server.py).
 """
 
+import json
 import os
 import secrets
 import sys
@@ -21,6 +22,7 @@ from images.services import pull_auth_file_ensure
 from observability.prometheus_server import prometheus_command, prometheus_files_write, prometheus_installed
 from portal.processes.supervisor import ChildSpec
 from tracking.server import embedded_mlflow
+from workspaces.launch import fork_server_warm_up_env
 
 
 def ports(public_port):
@@ -81,6 +83,8 @@ def hub_environment(*, portal_internal_url, hub_port, proxy_api_port, proxy_toke
         "PLATFORM_SPAWNER_POLL_INTERVAL": str(settings.PLATFORM_SPAWNER_POLL_INTERVAL),
         "PLATFORM_SITE_NAME": settings.PLATFORM_SITE_NAME,
         "PLATFORM_WORKSPACE_SUBDOMAINS": "true" if settings.PLATFORM_WORKSPACE_SUBDOMAINS else "false",
+        # The local spawner's fork server warms up with a local launch's lab configuration (spawner/zygote_warmup.py).
+        "PLATFORM_FORK_SERVER_WARM_UP": json.dumps(fork_server_warm_up_env()),
         # One proxy per platform: a fresh token at each start is enough (the hub and proxy get the same one).
         "CONFIGPROXY_AUTH_TOKEN": proxy_token or secrets.token_hex(32),
         **{name: os.environ[name] for name in ("PLATFORM_ISOLATION", "PLATFORM_GPU_DEVICES") if name in os.environ},
