@@ -100,11 +100,18 @@ class Platform:
         self.wait_for_fork_server()
 
     def wait_for_fork_server(self, timeout=120):
-        """The hub starts its fork server (warmed up: spawner/zygote_warmup.py) a few seconds after itself; nothing is
-        measured while it does, on either side. Its socket appears once it is ready."""
+        """The hub starts its fork server a few seconds after itself and warms it up (spawner/zygote_warmup.py);
+        nothing is measured while it does, on either side."""
+        from spawner.zygote import call
+
         zygote_dir = Path(self.env["PLATFORM_DATA_DIR"]) / "hub" / "spawner" / "zygote"
         deadline = time.monotonic() + timeout
-        while not list(zygote_dir.glob("zygote-*.sock")):
+        while True:
+            try:
+                if call(str(next(zygote_dir.glob("zygote-*.sock"))), {"op": "warm-up"})["warm_up"] != "pending":
+                    return
+            except (StopIteration, OSError, ValueError):
+                pass  # not started, or not listening yet
             if time.monotonic() > deadline:
                 raise TimeoutError("the hub's fork server did not start")
             time.sleep(0.1)

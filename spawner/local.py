@@ -515,7 +515,7 @@ def fork_server_prestart(state_dir, warm_up_environment, delay):
     def start():
         time.sleep(delay)
         try:
-            Zygote.for_python(sys.executable, os.path.join(state_dir, "zygote"), warm_up_environment)
+            Zygote.for_python(sys.executable, os.path.join(state_dir, "zygote"), warm_up_environment, warm_up_first=True)
         except (OSError, ValueError) as exc:  # the first launch tries again (and falls back to a fresh process)
             print(f"The fork server did not start: {exc}", file=sys.stderr, flush=True)
 

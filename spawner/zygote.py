@@ -6,15 +6,18 @@ server` needs in all. The zygote imports the single-user code once, then forks a
 launch that already has it: the child joins its limit group, drops to the owner's account, takes
 the server's environment and arguments, and runs the server.
 
-Run by PortalLocalSpawner as `python -m spawner.zygote SOCKET [WARM_UP_ENVIRONMENT]` (as root, SOCKET
-in a directory only root can enter). With WARM_UP_ENVIRONMENT (JSON: the lab configuration of a launch)
-it runs one throwaway server before it says it is ready (spawner/zygote_warmup.py), so that every server
-it forks shares what that warmed. One JSON request per connection, one JSON answer:
+Run by PortalLocalSpawner as `python -m spawner.zygote SOCKET [WARM_UP_ENVIRONMENT [first|when-idle]]`
+(as root, SOCKET in a directory only root can enter). With WARM_UP_ENVIRONMENT (JSON: the lab
+configuration of a launch) it runs one throwaway server (spawner/zygote_warmup.py), so that the servers
+it forks afterwards share what that warmed: `first` before it says it is ready (the hub starts it so,
+ahead of any launch), `when-idle` once no request came for a second (a launch that found none running
+starts it so, and need not wait for the warm-up). One JSON request per connection, one JSON answer:
 
     {"op": "spawn", "argv": [...], "env": {...}, "cwd": "/home/...", "user": "dsw-alice" | null,
      "join": ["/sys/fs/cgroup/.../cgroup.procs", ...], "rlimit_as": bytes | null,
      "private_view": {"hidden": [...], "keep": [...]} | null, "log": "/path/server.log" | null}  -> {"pid": N}
     {"op": "status", "pid": N}  -> {"status": null while it runs, else its exit code}
+    {"op": "warm-up"}  -> {"warm_up": "pending" | "done" | "failed: <why>" | "off"}
 
 It exits when the hub that started it goes away; servers it forked keep running.
 """
@@ -55,6 +58,10 @@ PRELOAD = ["jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyter_
            "nbdime.webapp.nb_server_extension"]
 
 _exits = {}  # pid -> exit code, for children that ended
+_warm_up = {"state": "off"}  # what the "warm-up" request answers
+# A fork server started for a launch warms up once it had no request for this long: the launch that started it (and
+# any made with it) is forked first.
+WARM_UP_WHEN_IDLE_SECONDS = 1.0
 
 
 def _reap(*_):
@@ -120,6 +127,8 @@ def _answer(connection, listener):
             if status is None and not _alive(pid):
                 status = 0  # not ours (any more) and gone
             reply = {"status": status}
+        elif request["op"] == "warm-up":
+            reply = {"warm_up": _warm_up["state"]}
         elif request["op"] == "spawn":
             pid = os.fork()
             if pid == 0:
@@ -129,6 +138,7 @@ def _answer(connection, listener):
         else:
             reply = {"error": f"unknown op {request['op']!r}"}
         connection.sendall(json.dumps(reply).encode() + b"\n")
+        return request["op"]
 
 
 def _alive(pid):
@@ -168,7 +178,10 @@ def _warm(environment, socket_path):
         for fd, original in zip((1, 2), saved):
             os.dup2(original, fd)
             os.close(original)
+    signal.signal(signal.SIGCHLD, _reap)
+    _reap()  # servers forked before it that ended while it ran
     start_again = isinstance(problem, ThreadsLeft)
+    _warm_up["state"] = "done" if problem is None else f"failed: {problem}"
     if problem is None:
         print(f"zygote: warmed up in {seconds:.1f} s", file=sys.stderr, flush=True)
     else:
@@ -178,36 +191,72 @@ def _warm(environment, socket_path):
         os.execv(sys.executable, [sys.executable, "-m", "spawner.zygote", socket_path])
 
 
-def main(socket_path, warm_up_environment=None):
+def _freeze():
+    """Everything imported (and warmed) so far moves to the collector's permanent generation: a forked server's
+    collections then never walk (and so never write to, and copy) the pages it shares with us."""
+    gc.collect()
+    gc.freeze()
+
+
+def main(socket_path, warm_up_environment=None, when="first"):
     for module in PRELOAD:
         try:
             __import__(module)
         except ImportError:
             pass  # optional extensions: the server imports what it has
     if warm_up_environment:
-        _warm(warm_up_environment, socket_path)
-    # Everything imported (and warmed) so far moves to the collector's permanent generation: a forked server's
-    # collections then never walk (and so never write to, and copy) the pages it shares with us.
-    gc.collect()
-    gc.freeze()
+        _warm_up["state"] = "pending"
+        if when == "first":
+            _warm(warm_up_environment, socket_path)
+    _freeze()
     signal.signal(signal.SIGCHLD, _reap)
     old_umask = os.umask(0o077)
     listener = socket.socket(socket.AF_UNIX)
+    if os.path.exists(socket_path):  # ours, from before an exec (see _warm)
+        os.unlink(socket_path)
     listener.bind(socket_path)
     os.umask(old_umask)
     listener.listen(64)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     print("ready", flush=True)
     os.dup2(2, 1)  # the servers' stdout: the spawner stops reading this pipe once we are ready
+    last_fork = time.monotonic()
     while True:
-        connection, _ = listener.accept()
+        if _warm_up["state"] == "pending":
+            # Warmed once no server was forked for a moment (status questions do not count: the hub asks them all the
+            # time). Servers forked before keep the pages they share; this process writes its own copies of what the
+            # warm-up touches (once), and the servers forked from then on share those.
+            wait = last_fork + WARM_UP_WHEN_IDLE_SECONDS - time.monotonic()
+            if wait <= 0:
+                _warm(warm_up_environment, socket_path)
+                _freeze()
+                listener.settimeout(None)
+                continue
+            listener.settimeout(wait)
         try:
-            _answer(connection, listener)
+            connection, _ = listener.accept()
+        except TimeoutError:
+            continue
+        try:
+            if _answer(connection, listener) == "spawn":
+                last_fork = time.monotonic()
         except (OSError, ValueError, KeyError) as exc:
             print(f"zygote: bad request: {exc}", file=sys.stderr, flush=True)
 
 
 # --- The spawner's side ----------------------------------------------------------------------
+
+def call(socket_path, request):
+    """One request to the fork server listening at `socket_path`, its answer."""
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.settimeout(30)
+        connection.connect(socket_path)
+        connection.sendall(json.dumps(request).encode() + b"\n")
+        reply = json.loads(connection.makefile("rb").readline())
+    if "error" in reply:
+        raise OSError(reply["error"])
+    return reply
+
 
 class Zygote:
     """A running zygote for one Python, started on first use (blocking calls: run them in a thread)."""
@@ -215,7 +264,7 @@ class Zygote:
     _by_python = {}
     _lock = threading.Lock()
 
-    def __init__(self, python, directory, warm_up_environment=None):
+    def __init__(self, python, directory, warm_up_environment=None, warm_up_first=True):
         os.makedirs(directory, mode=0o700, exist_ok=True)
         self.socket_path = os.path.join(directory, f"zygote-{os.getpid()}.sock")
         if os.path.exists(self.socket_path):
@@ -225,29 +274,27 @@ class Zygote:
         # and the hub's own environment holds the platform's secrets.
         env = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "TZ") if name in os.environ}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-        warm_up = [json.dumps(warm_up_environment)] if warm_up_environment else []
+        warm_up = [json.dumps(warm_up_environment), "first" if warm_up_first else "when-idle"] if warm_up_environment else []
         self.process = subprocess.Popen([python, "-m", "spawner.zygote", self.socket_path, *warm_up], env=env,
                                         stdout=subprocess.PIPE, start_new_session=True)
         if self.process.stdout.readline().strip() != b"ready":
             raise OSError(f"the fork server for {python} did not start (exit {self.process.poll()})")
 
     @classmethod
-    def for_python(cls, python, directory, warm_up_environment=None):
+    def for_python(cls, python, directory, warm_up_environment=None, warm_up_first=False):
+        """The running fork server for `python`, started if there is none (warmed up before it is ready with
+        `warm_up_first`, else once idle: a launch waiting for it need not wait for the warm-up too)."""
         with cls._lock:
             zygote = cls._by_python.get(python)
             if zygote is None or zygote.process.poll() is not None:
-                zygote = cls._by_python[python] = cls(python, directory, warm_up_environment)
+                zygote = cls._by_python[python] = cls(python, directory, warm_up_environment, warm_up_first)
             return zygote
 
     def call(self, request):
-        with socket.socket(socket.AF_UNIX) as connection:
-            connection.settimeout(30)
-            connection.connect(self.socket_path)
-            connection.sendall(json.dumps(request).encode() + b"\n")
-            reply = json.loads(connection.makefile("rb").readline())
-        if "error" in reply:
-            raise OSError(reply["error"])
-        return reply
+        return call(self.socket_path, request)
+
+    def warm_up_state(self):
+        return self.call({"op": "warm-up"})["warm_up"]
 
     def spawn(self, **request):
         return ForkedProcess(self, self.call({"op": "spawn", **request})["pid"])
@@ -286,4 +333,4 @@ class ForkedProcess(subprocess.Popen):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else None)
+    main(sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else None, *sys.argv[3:4])

@@ -74,16 +74,21 @@ def zygote_threads(zygote):
     return len(os.listdir(f"/proc/{zygote.process.pid}/task"))
 
 
+def forks_a_working_server(zygote):
+    process = zygote.spawn(argv=[sys.executable, "-m", "jupyterhub.singleuser", "--help-all"],
+                           env={"PATH": os.environ["PATH"], "HOME": "/"}, cwd="/", user=None, join=[], rlimit_as=None)
+    return process.wait(timeout=60) == 0
+
+
 def test_a_warmed_fork_server_forks_working_servers_and_keeps_no_helper_thread(tmp_path):
     zygote = Zygote(sys.executable, str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR)})
     try:
         assert json.loads(Path(f"/proc/{zygote.process.pid}/cmdline").read_bytes().split(b"\0")[4]) == {
             "JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}
+        assert zygote.warm_up_state() == "done"
         assert zygote_threads(zygote) == 2  # its own and the one that watches the hub: the warm-up's are gone
         assert os.listdir(tmp_path / "zygote") == [os.path.basename(zygote.socket_path)]
-        process = zygote.spawn(argv=[sys.executable, "-m", "jupyterhub.singleuser", "--help-all"],
-                               env={"PATH": os.environ["PATH"], "HOME": "/"}, cwd="/", user=None, join=[], rlimit_as=None)
-        assert process.wait(timeout=60) == 0
+        assert forks_a_working_server(zygote)
     finally:
         zygote.process.kill()
         zygote.process.wait()
@@ -100,10 +105,38 @@ def test_a_warm_up_that_leaves_a_thread_running_starts_the_fork_server_again_col
         # The same process, now a fork server started without a warm-up (exec replaced the one that warmed up).
         assert Path(f"/proc/{zygote.process.pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[2:] == [
             b"spawner.zygote", zygote.socket_path.encode()]
-        assert zygote_threads(zygote) == 2
-        process = zygote.spawn(argv=[sys.executable, "-m", "jupyterhub.singleuser", "--help-all"],
-                               env={"PATH": os.environ["PATH"], "HOME": "/"}, cwd="/", user=None, join=[], rlimit_as=None)
-        assert process.wait(timeout=60) == 0
+        assert zygote.warm_up_state() == "off" and zygote_threads(zygote) == 2
+        assert forks_a_working_server(zygote)
+    finally:
+        zygote.process.kill()
+        zygote.process.wait()
+
+
+def test_a_fork_server_started_by_a_launch_forks_first_and_warms_up_once_idle(tmp_path):
+    zygote = Zygote(sys.executable, str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}, warm_up_first=False)
+    try:
+        assert zygote.warm_up_state() == "pending"  # ready before its warm-up: the launch that started it goes first
+        assert forks_a_working_server(zygote)
+        deadline = time.monotonic() + 120
+        while zygote.warm_up_state() == "pending":
+            assert time.monotonic() < deadline, "the fork server never warmed up"
+            time.sleep(0.2)
+        assert zygote.warm_up_state() == "done" and zygote_threads(zygote) == 2
+        assert forks_a_working_server(zygote)
+    finally:
+        zygote.process.kill()
+        zygote.process.wait()
+
+
+def test_a_warm_up_that_fails_is_reported_and_the_fork_server_goes_on_cold(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.py").write_text(
+        'c = get_config()\nc.ServerApp.kernel_manager_class = "no_such_module.Manager"\n')
+    zygote = Zygote(sys.executable, str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(config)})
+    try:
+        assert zygote.warm_up_state().startswith("failed: SystemExit")
+        assert forks_a_working_server(zygote)
     finally:
         zygote.process.kill()
         zygote.process.wait()
@@ -119,6 +152,7 @@ def test_the_hub_starts_the_warmed_fork_server_before_the_first_launch(tmp_path,
     zygote = Zygote._by_python[sys.executable]
     try:
         assert os.path.dirname(zygote.socket_path) == str(tmp_path / "zygote")
+        assert zygote.warm_up_state() == "done"  # warmed before it said it was ready
         assert Zygote.for_python(sys.executable, str(tmp_path / "zygote")) is zygote  # the first launch finds it
     finally:
         zygote.process.kill()
