@@ -2,6 +2,7 @@
 configuration, its lab page and a notebook's kernel, run in a process of its own (as the fork server runs it),
 which must come out of it as it went in."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -60,14 +61,31 @@ def test_the_warm_up_serves_the_lab_and_a_kernel_then_leaves_the_process_as_it_f
 
 
 def test_a_warm_up_that_fails_says_why_and_still_restores_the_process(tmp_path):
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "jupyter_server_config.py").write_text(
-        'c = get_config()\nc.ServerApp.kernel_manager_class = "no_such_module.Manager"\n')
-    seen = probe({"JUPYTER_CONFIG_PATH": str(config)}, tmp_path)
+    seen = probe({"JUPYTER_CONFIG_PATH": config_folder(tmp_path, UNIMPORTABLE_KERNEL_MANAGER)}, tmp_path)
     # Jupyter exits on a class it cannot import (SystemExit, which the fork server must survive), saying why in its log.
     assert seen["error"].startswith("SystemExit") and "no_such_module" in seen["error"], seen["error"]
     assert seen["unchanged"] and seen["children"] == [] and not seen["singleton"]
+
+
+UNIMPORTABLE_KERNEL_MANAGER = 'c = get_config()\nc.ServerApp.kernel_manager_class = "no_such_module.Manager"\n'
+
+
+def config_folder(tmp_path, text):
+    """A JUPYTER_CONFIG_PATH folder whose jupyter_server_config.py is `text`."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "jupyter_server_config.py").write_text(text)
+    return str(config)
+
+
+@contextlib.contextmanager
+def running_zygote(*args, **kwargs):
+    zygote = Zygote(sys.executable, *args, **kwargs)
+    try:
+        yield zygote
+    finally:
+        zygote.process.kill()
+        zygote.process.wait()
 
 
 def zygote_threads(zygote):
@@ -81,40 +99,28 @@ def forks_a_working_server(zygote):
 
 
 def test_a_warmed_fork_server_forks_working_servers_and_keeps_no_helper_thread(tmp_path):
-    zygote = Zygote(sys.executable, str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR)})
-    try:
+    with running_zygote(str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}) as zygote:
         assert json.loads(Path(f"/proc/{zygote.process.pid}/cmdline").read_bytes().split(b"\0")[4]) == {
             "JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}
         assert zygote.warm_up_state() == "done"
         assert zygote_threads(zygote) == 2  # its own and the one that watches the hub: the warm-up's are gone
         assert os.listdir(tmp_path / "zygote") == [os.path.basename(zygote.socket_path)]
         assert forks_a_working_server(zygote)
-    finally:
-        zygote.process.kill()
-        zygote.process.wait()
 
 
 def test_a_warm_up_that_leaves_a_thread_running_starts_the_fork_server_again_cold(tmp_path):
-    config = tmp_path / "config"
-    config.mkdir()
     # A configuration that starts a thread the server never stops: forking beside it would be unsafe.
-    (config / "jupyter_server_config.py").write_text(
-        "import threading, time\nthreading.Thread(target=time.sleep, args=(120,), daemon=True).start()\n")
-    zygote = Zygote(sys.executable, str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(config)})
-    try:
+    config = config_folder(tmp_path, "import threading, time\nthreading.Thread(target=time.sleep, args=(120,), daemon=True).start()\n")
+    with running_zygote(str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": config}) as zygote:
         # The same process, now a fork server started without a warm-up (exec replaced the one that warmed up).
         assert Path(f"/proc/{zygote.process.pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[2:] == [
             b"spawner.zygote", zygote.socket_path.encode()]
         assert zygote.warm_up_state() == "off" and zygote_threads(zygote) == 2
         assert forks_a_working_server(zygote)
-    finally:
-        zygote.process.kill()
-        zygote.process.wait()
 
 
 def test_a_fork_server_started_by_a_launch_forks_first_and_warms_up_once_idle(tmp_path):
-    zygote = Zygote(sys.executable, str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}, warm_up_first=False)
-    try:
+    with running_zygote(str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}, warm_up_first=False) as zygote:
         assert zygote.warm_up_state() == "pending"  # ready before its warm-up: the launch that started it goes first
         assert forks_a_working_server(zygote)
         deadline = time.monotonic() + 120
@@ -123,23 +129,13 @@ def test_a_fork_server_started_by_a_launch_forks_first_and_warms_up_once_idle(tm
             time.sleep(0.2)
         assert zygote.warm_up_state() == "done" and zygote_threads(zygote) == 2
         assert forks_a_working_server(zygote)
-    finally:
-        zygote.process.kill()
-        zygote.process.wait()
 
 
 def test_a_warm_up_that_fails_is_reported_and_the_fork_server_goes_on_cold(tmp_path):
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "jupyter_server_config.py").write_text(
-        'c = get_config()\nc.ServerApp.kernel_manager_class = "no_such_module.Manager"\n')
-    zygote = Zygote(sys.executable, str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(config)})
-    try:
+    config = config_folder(tmp_path, UNIMPORTABLE_KERNEL_MANAGER)
+    with running_zygote(str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": config}) as zygote:
         assert zygote.warm_up_state().startswith("failed: SystemExit")
         assert forks_a_working_server(zygote)
-    finally:
-        zygote.process.kill()
-        zygote.process.wait()
 
 
 def test_the_hub_starts_the_warmed_fork_server_before_the_first_launch(tmp_path, monkeypatch):
