@@ -49,6 +49,15 @@ test: install-test
 	bash scripts/kube-node.sh >/dev/null
 	DSW_REAL_NODE=1 bash scripts/test.sh $(ARGS)
 
+# The Helm chart on a real node from the real images (tests/kube/realnode/test_chart_real_node.py): the chart's three
+# images are built first with docker/build.sh (scripts/kube-images.sh: minutes cold, seconds when their inputs did not
+# change). CI runs it after `make test` (.ci/run).
+test-kube: install-test
+	bash scripts/kube-tools.sh >/dev/null
+	bash scripts/kube-node.sh >/dev/null
+	bash scripts/kube-images.sh >/dev/null
+	DSW_REAL_NODE=1 DSW_KUBE_IMAGES=1 bash scripts/test.sh tests/kube/realnode -n0 $(ARGS)
+
 # The curated image set (images/definitions/: minimal, scipy, pytorch; IMAGES="pytorch-cuda" for the GPU one) built
 # into the platform's registry with their SBOMs, to approve in the catalog. Needs `make run` running in another shell.
 images: install runtime-deps
