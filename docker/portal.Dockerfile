@@ -34,6 +34,10 @@ COPY tracking tracking
 RUN pip install --no-deps . \
     # Static files are served by whitenoise from the image (production mode does not look in the apps).
     && PLATFORM_MODE=embedded DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0 \
+    # Embedded mode also made its secrets (hub token, metrics token, …) and private (0700, root) folders in the data
+    # directory: keep only the static files, readable by the portal's uid (10001), and nothing secret in the image.
+    && find /var/lib/dsw -mindepth 1 -maxdepth 1 ! -name static -exec rm -rf {} + \
+    && chmod -R a+rX /var/lib/dsw \
     && mkdir -p /var/lib/dsw/mail && chown -R 10001:10001 /var/lib/dsw/mail \
     && (find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true)
 USER 10001:10001

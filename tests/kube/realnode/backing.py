@@ -1,7 +1,8 @@
 """PostgreSQL and Redis for a chart installed on a real node: private servers (Debian's binaries) listening on the
 host's end of the node's veth pair (RealNode.host_ip), where the node's pods reach them. The suite's own servers
 (scripts/services.sh) listen on 127.0.0.1, which a pod's network namespace cannot reach. Passwords on both (the
-address is a host address); everything lives under `root` and goes with stop()."""
+address is a host address); everything lives under `root` (a directory the postgres account can reach: not
+pytest's 0700 tmp_path) and goes with stop()."""
 
 import secrets
 import shutil
@@ -68,6 +69,7 @@ class Backing:
         if self.redis_process:
             self.redis_process.terminate()
             self.redis_process.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def _as_postgres(self, argv, check=True):
         result = subprocess.run(["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True,

@@ -36,5 +36,8 @@ def exec_in_pod(cluster, namespace, pod, command, container=None):
 
 
 def ready(obj):
-    return obj.get("kind") in ("Node", "Pod") and any(
-        c["type"] == "Ready" and c["status"] == "True" for c in obj["status"].get("conditions", []))
+    """A Node or Pod (also an item of a list, which carries no kind) whose Ready condition is True; False for the
+    Status object of a 404 (its `status` is a string)."""
+    status = obj.get("status")
+    return isinstance(status, dict) and any(
+        c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
