@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,7 @@ import pytest
 import requests
 
 from tests.kube.realnode.kubectl import exec_in_pod, ready
+from tests.kube.realnode.opt_in import MARKS
 from tests.kube.tools import CHART, ROOT, helm
 
 NAMESPACE = "dsw"
@@ -42,12 +42,7 @@ def _images():
             (line.split() for line in result.stdout.splitlines())}
 
 
-pytestmark = [
-    pytest.mark.skipif(
-        os.environ.get("DSW_REAL_NODE") != "1" or os.geteuid() != 0 or not shutil.which("containerd"),
-        reason="real node tests are opt-in: DSW_REAL_NODE=1, root, apt-get install containerd runc containernetworking-plugins"),
-    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")

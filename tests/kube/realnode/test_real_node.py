@@ -7,21 +7,15 @@ tests/kube/realnode/README.md has the details."""
 
 import ipaddress
 import json
-import os
-import shutil
 import time
 import urllib.request
 
 import pytest
 
 from tests.kube.realnode.kubectl import exec_in_pod, ready
+from tests.kube.realnode.opt_in import MARKS
 
-pytestmark = [
-    pytest.mark.skipif(
-        os.environ.get("DSW_REAL_NODE") != "1" or os.geteuid() != 0 or not shutil.which("containerd"),
-        reason="real node tests are opt-in: DSW_REAL_NODE=1, root, apt-get install containerd runc containernetworking-plugins"),
-    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
