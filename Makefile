@@ -45,7 +45,7 @@ run: install runtime-deps
 test: install-test
 	@# helm, kwok, kube-apiserver, kube-scheduler and kube-controller-manager for tests/kube: built once (minutes), then cached.
 	bash scripts/kube-tools.sh >/dev/null
-	@# kubelet, crictl and local-path-provisioner for tests/kube/realnode: a real node (Debian's containerd and runc).
+	@# kubelet, kube-proxy, CoreDNS, crictl and local-path-provisioner for tests/kube/realnode: a real node (Debian's containerd and runc).
 	bash scripts/kube-node.sh >/dev/null
 	DSW_REAL_NODE=1 bash scripts/test.sh $(ARGS)
 
