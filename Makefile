@@ -45,9 +45,18 @@ run: install runtime-deps
 test: install-test
 	@# helm, kwok, kube-apiserver, kube-scheduler and kube-controller-manager for tests/kube: built once (minutes), then cached.
 	bash scripts/kube-tools.sh >/dev/null
-	@# kubelet, crictl and local-path-provisioner for tests/kube/realnode: a real node (Debian's containerd and runc).
+	@# kubelet, kube-proxy, CoreDNS, crictl and local-path-provisioner for tests/kube/realnode: a real node (Debian's containerd and runc).
 	bash scripts/kube-node.sh >/dev/null
 	DSW_REAL_NODE=1 bash scripts/test.sh $(ARGS)
+
+# The Helm chart on a real node from the real images (tests/kube/realnode/test_chart_real_node.py): the chart's three
+# images are built first with docker/build.sh (scripts/kube-images.sh: minutes cold, seconds when their inputs did not
+# change). CI runs it after `make test` (.ci/run).
+test-kube: install-test
+	bash scripts/kube-tools.sh >/dev/null
+	bash scripts/kube-node.sh >/dev/null
+	bash scripts/kube-images.sh >/dev/null
+	DSW_REAL_NODE=1 DSW_KUBE_IMAGES=1 bash scripts/test.sh tests/kube/realnode -n0 $(ARGS)
 
 # The curated image set (images/definitions/: minimal, scipy, pytorch; IMAGES="pytorch-cuda" for the GPU one) built
 # into the platform's registry with their SBOMs, to approve in the catalog. Needs `make run` running in another shell.

@@ -5,6 +5,9 @@
 #   crictl    `go install sigs.k8s.io/cri-tools/cmd/crictl` at a pinned tag (Debian 12 has no cri-tools)
 #   local-path-provisioner  rancher's dynamic hostPath/local PV provisioner, `go install`ed at a pinned tag and
 #             run as a host process (tests/kube/realnode/node.py: its helper pods use the local busybox image)
+#   kube-proxy  Services on the node (iptables mode, run inside the node's own network namespace so its
+#             chains never touch the host's tables), built in the kubelet's wrapper module
+#   coredns   cluster DNS, `go install`ed at a pinned tag, run as a process on the node's bridge address
 #   dsw-pause a tiny static sandbox ("pause") process; tests/kube/realnode/images.py wraps it and
 #             busybox-static into OCI archives for `ctr images import` (no registry is reachable)
 # The container runtime itself comes from Debian, not from here:
@@ -25,13 +28,14 @@ set -euo pipefail
 KUBELET_VERSION=v1.37.2        # keep equal to KUBE_VERSION in scripts/kube-tools.sh (or at most 3 minors older)
 CRICTL_VERSION=v1.37.0
 LOCAL_PATH_VERSION=v0.0.30
+COREDNS_VERSION=v1.14.7        # v1.15 declares go 1.26.0; keep to what the machines' Go builds
 PAUSE_VERSION=1                # bump when PAUSE_SOURCE changes
 
 # shellcheck source=scripts/kube-wrapper.sh
 source "$(dirname "$0")/kube-wrapper.sh"  # ROOT, BIN and the Go build environment
 log() { echo "kube-node: $*" >&2; }
 
-want=(kubelet-$KUBELET_VERSION crictl-$CRICTL_VERSION local-path-provisioner-$LOCAL_PATH_VERSION dsw-pause-$PAUSE_VERSION)
+want=(kubelet-$KUBELET_VERSION kube-proxy-$KUBELET_VERSION coredns-$COREDNS_VERSION crictl-$CRICTL_VERSION local-path-provisioner-$LOCAL_PATH_VERSION dsw-pause-$PAUSE_VERSION)
 missing=()
 for b in "${want[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
 host_missing=()
@@ -49,7 +53,8 @@ if [ "${1:-}" = "--check" ]; then
 fi
 link_all() {  # unversioned names for the pinned builds
   ln -sf "kubelet-$KUBELET_VERSION" "$BIN/kubelet"; ln -sf "crictl-$CRICTL_VERSION" "$BIN/crictl"
-  ln -sf "dsw-pause-$PAUSE_VERSION" "$BIN/dsw-pause"
+  ln -sf "dsw-pause-$PAUSE_VERSION" "$BIN/dsw-pause"; ln -sf "kube-proxy-$KUBELET_VERSION" "$BIN/kube-proxy"
+  ln -sf "coredns-$COREDNS_VERSION" "$BIN/coredns"
   ln -sf "local-path-provisioner-$LOCAL_PATH_VERSION" "$BIN/local-path-provisioner"
 }
 if [ ${#missing[@]} -eq 0 ]; then link_all; echo "$BIN"; exit 0; fi
@@ -72,6 +77,12 @@ exec 9>"$ROOT/.node-lock"; flock 9
   GOBIN="$tmp" nice -n 10 go install -ldflags "-s -w -X main.VERSION=$LOCAL_PATH_VERSION" \
     "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
   mv "$tmp/local-path-provisioner" "$BIN/local-path-provisioner-$LOCAL_PATH_VERSION"; rm -rf "$tmp"
+}
+
+[ -x "$BIN/coredns-$COREDNS_VERSION" ] || {
+  tmp="$(mktemp -d)"; log "go install coredns $COREDNS_VERSION"
+  GOBIN="$tmp" nice -n 10 go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  mv "$tmp/coredns" "$BIN/coredns-$COREDNS_VERSION"; rm -rf "$tmp"
 }
 
 # The sandbox process: PID 1 of every pod's namespaces. Exits on SIGINT/SIGTERM, reaps orphans.
@@ -105,22 +116,25 @@ func main() {
   rm -rf "$tmp"
 }
 
-if [ ! -x "$BIN/kubelet-$KUBELET_VERSION" ]; then
-  # Its own wrapper module: kube-tools.sh's wrapper stays exactly as that script wrote it.
+# kubelet and kube-proxy: k8s.io/kubernetes commands, built in their own wrapper module (kube-tools.sh's wrapper
+# stays exactly as that script wrote it).
+for command in kubelet kube-proxy; do
+  [ -x "$BIN/$command-$KUBELET_VERSION" ] && continue
   wrap="$ROOT/node-wrapper-$KUBELET_VERSION"
   mkdir -p "$wrap"
-  if [ ! -f "$wrap/go.sum" ]; then
+  if [ ! -f "$wrap/go.mod" ]; then
     log "resolving k8s.io/kubernetes $KUBELET_VERSION through a wrapper module"
     kube_wrapper_gomod "$wrap" "$KUBELET_VERSION" dsw/kube-node
-    (cd "$wrap" && go get "k8s.io/kubernetes/cmd/kubelet@$KUBELET_VERSION" >&2)
   fi
+  # A cache from before kube-proxy lacks its modules: `go get` is a no-op when they are there.
+  (cd "$wrap" && go get "k8s.io/kubernetes/cmd/$command@$KUBELET_VERSION" >&2)
   ld="$(kube_version_ldflags "$KUBELET_VERSION")"
-  log "building kubelet $KUBELET_VERSION (CGO_ENABLED=0; minutes on 2 cores)"
+  log "building $command $KUBELET_VERSION (CGO_ENABLED=0; minutes on 2 cores)"
   start=$SECONDS
-  (cd "$wrap" && nice -n 10 go build -ldflags "$ld" -o "$BIN/kubelet-$KUBELET_VERSION.tmp" k8s.io/kubernetes/cmd/kubelet >&2)
-  mv "$BIN/kubelet-$KUBELET_VERSION.tmp" "$BIN/kubelet-$KUBELET_VERSION"
-  log "kubelet built in $((SECONDS - start)) s"
-fi
+  (cd "$wrap" && nice -n 10 go build -ldflags "$ld" -o "$BIN/$command-$KUBELET_VERSION.tmp" "k8s.io/kubernetes/cmd/$command" >&2)
+  mv "$BIN/$command-$KUBELET_VERSION.tmp" "$BIN/$command-$KUBELET_VERSION"
+  log "$command built in $((SECONDS - start)) s"
+done
 link_all
 log "node tools ready in $BIN"
 echo "$BIN"

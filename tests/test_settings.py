@@ -81,9 +81,13 @@ def test_production_mode_passes_the_deploy_checks(tmp_path):
         "REDIS_URL": "redis://redis.example.org:6379/0",
         "PLATFORM_HUB_API_TOKEN": "hub-token-" + "h" * 30,
         "PLATFORM_HUB_OAUTH_CLIENT_SECRET": "oauth-secret-" + "o" * 30,
+        "PLATFORM_DATA_DIR": str(tmp_path / "data"),
     }, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+    # Production writes nothing there at start (the chart's pods have a read-only root filesystem): no secret made
+    # up for an unconfigured registry or object store.
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS", "PLATFORM_HUB_API_TOKEN"])

@@ -357,7 +357,10 @@ PLATFORM_REGISTRY_WEBHOOK_TOKEN = env.string("PLATFORM_REGISTRY_WEBHOOK_TOKEN", 
 if not PLATFORM_REGISTRY_WEBHOOK_TOKEN:
     if PRODUCTION and PLATFORM_REGISTRY_URL:
         raise ImproperlyConfigured("PLATFORM_REGISTRY_WEBHOOK_TOKEN is required in production mode when a registry is set.")
-    PLATFORM_REGISTRY_WEBHOOK_TOKEN = _embedded_secret(PLATFORM_DATA_DIR / "registry" / "webhook_token", 32)
+    # Production without a registry: nothing sends notifications, and the data directory is the image's read-only
+    # one (the chart): a random token nobody holds, never written (not empty: "Bearer " would then match).
+    PLATFORM_REGISTRY_WEBHOOK_TOKEN = (secrets.token_urlsafe(32) if PRODUCTION
+                                       else _embedded_secret(PLATFORM_DATA_DIR / "registry" / "webhook_token", 32))
 PLATFORM_REGISTRY_SYNC_SECONDS = env.integer("PLATFORM_REGISTRY_SYNC_SECONDS", 300, minimum=10)
 # CI tags under platform/: a build id and a commit, e.g. 2026.11.23-4f2a9c1.
 PLATFORM_IMAGE_TAG_PATTERN = env.string("PLATFORM_IMAGE_TAG_PATTERN", r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?-[0-9a-f]{7,40}$")
@@ -438,7 +441,9 @@ if not PLATFORM_BUCKETS_ENCRYPTION_KEYS:
     if PRODUCTION and PLATFORM_S3_ENDPOINT_URL:
         raise ImproperlyConfigured("PLATFORM_BUCKETS_ENCRYPTION_KEYS is required in production mode when an object "
                                    "store is set.")
-    PLATFORM_BUCKETS_ENCRYPTION_KEYS = [_embedded_secret(PLATFORM_DATA_DIR / "s3" / "encryption_key", 32)]
+    # Production without an object store has no S3 secrets to encrypt, and a read-only data directory (the chart).
+    PLATFORM_BUCKETS_ENCRYPTION_KEYS = [secrets.token_urlsafe(32) if PRODUCTION
+                                        else _embedded_secret(PLATFORM_DATA_DIR / "s3" / "encryption_key", 32)]
 if any(len(key) < 32 for key in PLATFORM_BUCKETS_ENCRYPTION_KEYS):
     raise ImproperlyConfigured("PLATFORM_BUCKETS_ENCRYPTION_KEYS: each key needs at least 32 characters.")
 # After a rotation the old key keeps working this long (running workspaces hold it), then it is deleted.

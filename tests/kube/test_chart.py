@@ -161,6 +161,16 @@ def test_ingress_with_tls():
     assert portal["DJANGO_ALLOWED_HOSTS"] == "workspaces.example.org,dsw-portal"
 
 
+def test_a_node_port_names_the_public_url_and_django_gets_its_host_without_the_port():
+    docs = render(None, "proxy.service.type=NodePort", "proxy.service.nodePort=31080", "publicUrl=http://10.20.30.1:31080")
+    public = by_kind(docs, "Service")["dsw-proxy-public"]
+    assert public["spec"]["type"] == "NodePort" and public["spec"]["ports"][0]["nodePort"] == 31080
+    portal = env_of(by_kind(docs, "Deployment")["dsw-portal"])
+    # Django compares the request's host without its port: "10.20.30.1:31080" here would answer 400 to everyone.
+    assert portal["DJANGO_ALLOWED_HOSTS"] == "10.20.30.1,dsw-portal"
+    assert portal["DJANGO_CSRF_TRUSTED_ORIGINS"] == "http://10.20.30.1:31080"
+
+
 def test_images_by_digest_and_external_database_secrets():
     docs = render("external-db.yaml")
     deployments = by_kind(docs, "Deployment")

@@ -65,7 +65,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 - name: PLATFORM_SPAWN_TIMEOUT
   value: {{ .Values.hub.spawnTimeout | quote }}
 - name: DJANGO_ALLOWED_HOSTS
-  value: {{ list (urlParse (include "dsw.publicUrl" .)).host (include "dsw.name" (dict "root" . "component" "portal")) | join "," | quote }}
+  value: {{ list (urlParse (include "dsw.publicUrl" .)).hostname (include "dsw.name" (dict "root" . "component" "portal")) | join "," | quote }}
 - name: DJANGO_CSRF_TRUSTED_ORIGINS
   value: {{ include "dsw.publicUrl" . | quote }}
 - name: DJANGO_SECURE_SSL_REDIRECT

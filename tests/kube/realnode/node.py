@@ -3,9 +3,13 @@ started hermetically so that several can run on one machine beside a `make run` 
 tests/kube/realnode/README.md has the versions, the machine-specific fixes and timings.
 
 Per instance, all under `root` (keep it short: unix socket paths are limited to 107 bytes):
-  containerd  own config, root, state, sockets and runc root (never the system service or its config)
-  CNI         a bridge network with its own bridge name (dsw<id>), free /24 and host-local IPAM data dir;
-              the bridge's gateway address is the node IP (the kubelet refuses a loopback one)
+  network     its own network namespace (dsw<id>) joined to the host by a veth pair (host side dsw<id>h, the
+              address `host_ip`, where the node reaches the API server and other host services): containerd,
+              kubelet, kube-proxy and CoreDNS run inside it, so kube-proxy's iptables chains, the pods' bridge,
+              forwarding and port 53 are this node's alone and vanish with the namespace; the host only gains a
+              route to the node's /24 over the veth
+  CNI         a bridge (dsw<id>, inside the namespace), a free /24 and host-local IPAM data dir; the bridge's
+              gateway address is the node IP (the kubelet refuses a loopback one)
   kubelet     own root dir, cert dir, pod log dir, static pod dir, cgroup root (/dsw-node-<id> in every
               v1 hierarchy), random ports on the node IP; registers with a NoSchedule taint so that only
               pods that tolerate it land here
@@ -68,7 +72,7 @@ def free_subnet():
 
 
 class RealNode:
-    def __init__(self, root, *, bin_dir=None, name=None, taint=True):
+    def __init__(self, root, *, bin_dir=None, name=None, taint=True, cluster_dns=False):
         self.root = Path(root).resolve()
         state_file = self.root / "node.json"
         if state_file.exists():  # re-attach (for `down`)
@@ -79,7 +83,10 @@ class RealNode:
         self.bin_dir = Path(bin_dir) if bin_dir else None
         self.name = name or f"real-node-{self.id}"
         self.taint = taint              # False: any pod may land here (e.g. a chart that knows no toleration)
-        self.bridge = f"dsw{self.id}"            # <= 15 characters
+        self.cluster_dns = cluster_dns  # True: pods resolve through CoreDNS on the node IP (addons.start_coredns)
+        self.bridge = f"dsw{self.id}"            # <= 15 characters; inside the namespace
+        self.netns = f"dsw{self.id}"
+        self.host_link = f"dsw{self.id}h"        # the host's end of the veth pair
         self.cgroup_root = f"/dsw-node-{self.id}"
         self.containerd_dir = self.root / "ctd"
         self.socket = self.containerd_dir / "containerd.sock"
@@ -89,6 +96,12 @@ class RealNode:
         self.volumes = self.root / "volumes"
         self.gateway = str(next(self.subnet.hosts()))
         self.node_ip = self.gateway     # the kubelet refuses a loopback node IP; the bridge's address is ours alone
+        # The bridge and pods get the lower half of the /24; the veth pair's two ends take the top, outside the
+        # pods' on-link range (else a pod would look for the host's address on the bridge): the host's end is where
+        # pods and the node's processes reach the host (API server, databases); the namespace's end is the host's
+        # next hop to the node.
+        self.pod_subnet = next(self.subnet.subnets(prefixlen_diff=1))
+        self.host_ip, self.netns_ip = str(self.subnet[254]), str(self.subnet[253])
         self.processes = {}
         self.timings = {}
 
@@ -171,28 +184,52 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                 {"type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": False,
                  "hairpinMode": True,
                  "ipam": {"type": "host-local", "dataDir": str(self.root / "cni" / "ipam"),
-                          "ranges": [[{"subnet": str(self.subnet), "gateway": str(hosts[0])}]],
+                          "ranges": [[{"subnet": str(self.pod_subnet), "gateway": str(hosts[0])}]],
                           "routes": [{"dst": "0.0.0.0/0"}]}},
                 {"type": "portmap", "capabilities": {"portMappings": True}}]}
 
-    def create_bridge(self):
-        """The bridge up front (the CNI bridge plugin adopts it): its gateway address is the node IP the kubelet
-        registers and listens on, reachable from the host and from pods."""
-        if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode != 0:
-            subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge"], check=True)
-            subprocess.run(["ip", "addr", "add", f"{self.gateway}/{self.subnet.prefixlen}", "dev", self.bridge], check=True)
-            subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+    def create_network(self):
+        """The node's network namespace, its bridge and the veth pair to the host, up front (before the API
+        server starts: it listens on `host_ip`). The CNI bridge plugin adopts the bridge; its gateway address is
+        the node IP the kubelet registers and listens on, reachable from the host (a route over the veth) and
+        from pods. Idempotent."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "node.json").write_text(json.dumps({"id": self.id, "subnet": str(self.subnet)}))
+        if Path(f"/run/netns/{self.netns}").exists():
+            return
+        inside = ["ip", "-n", self.netns]
+        steps = [
+            ["ip", "netns", "add", self.netns],
+            [*inside, "link", "set", "lo", "up"],
+            [*inside, "link", "add", self.bridge, "type", "bridge"],
+            [*inside, "addr", "add", f"{self.gateway}/{self.pod_subnet.prefixlen}", "dev", self.bridge],
+            [*inside, "link", "set", self.bridge, "up"],
+            ["ip", "link", "add", self.host_link, "type", "veth", "peer", "name", "uplink", "netns", self.netns],
+            ["ip", "addr", "add", f"{self.host_ip}/32", "dev", self.host_link],
+            ["ip", "link", "set", self.host_link, "up"],
+            ["ip", "route", "add", f"{self.netns_ip}/32", "dev", self.host_link],
+            ["ip", "route", "add", str(self.subnet), "via", self.netns_ip, "dev", self.host_link],
+            [*inside, "addr", "add", f"{self.netns_ip}/32", "dev", "uplink"],
+            [*inside, "link", "set", "uplink", "up"],
+            [*inside, "route", "add", f"{self.host_ip}/32", "dev", "uplink"],
+            # Forwarding between the bridge and the uplink (pods -> host services, host -> pods) inside the
+            # namespace only: the host's own sysctl is not touched.
+            ["ip", "netns", "exec", self.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"],
+        ]
+        for step in steps:
+            result = subprocess.run(step, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"{' '.join(step)}: {result.stderr}")
 
     def start_containerd(self):
         started = time.monotonic()
         for path in (self.containerd_dir, self.cni_conf_dir, self.manifests, self.volumes):
             path.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)   # tempfile.mkdtemp makes it 0700; the kubelet's pod directories live below
-        (self.root / "node.json").write_text(json.dumps({"id": self.id, "subnet": str(self.subnet)}))
-        self.create_bridge()
+        self.create_network()
         (self.containerd_dir / "config.toml").write_text(self.containerd_config())
         (self.cni_conf_dir / "10-dsw.conflist").write_text(json.dumps(self.cni_config(), indent=1))
-        self._spawn("containerd", ["containerd", "--config", str(self.containerd_dir / "config.toml")])
+        self._spawn("containerd", ["containerd", "--config", str(self.containerd_dir / "config.toml")], netns=True)
         deadline = time.monotonic() + 60
         while self.ctr("version", check=False).returncode != 0:
             self._check_alive("containerd")
@@ -240,7 +277,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             "podLogsDir": str(self.root / "pod-logs"),
             "volumePluginDir": str(self.root / "volume-plugins"),
             "address": self.node_ip, "port": self.kubelet_port, "readOnlyPort": 0,
-            "healthzBindAddress": "127.0.0.1", "healthzPort": self.healthz_port,
+            "healthzBindAddress": self.node_ip, "healthzPort": self.healthz_port,   # the namespace's loopback is its own
             # On the node's own bridge address only; the API server reaches it for logs/exec without a client certificate.
             "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
             "authorization": {"mode": "AlwaysAllow"},
@@ -256,7 +293,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             "registerNode": registered, "registerWithTaints": [TAINT] if registered and self.taint else [],
             "nodeStatusUpdateFrequency": "5s", "syncFrequency": "10s",
             "serializeImagePulls": False, "resolvConf": "/etc/resolv.conf",
-            "clusterDomain": "cluster.local", "clusterDNS": [],
+            "clusterDomain": "cluster.local", "clusterDNS": [self.node_ip] if self.cluster_dns else [],
             "rotateCertificates": False, "serverTLSBootstrap": False, "enableDebuggingHandlers": True,
         }
 
@@ -276,12 +313,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                 f"--node-ip={self.node_ip}", "-v=1"]
         if cluster is not None:
             argv.append(f"--kubeconfig={cluster.kubeconfig}")
-        self._spawn("kubelet", argv)
+        self._spawn("kubelet", argv, netns=True)
         deadline = time.monotonic() + 120
         while True:
             self._check_alive("kubelet")
             try:
-                with socket.create_connection(("127.0.0.1", self.healthz_port), timeout=1) as s:
+                with socket.create_connection((self.node_ip, self.healthz_port), timeout=1) as s:
                     s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
                     if b"200 OK" in s.recv(200):
                         break
@@ -358,8 +395,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     def stop(self):
         """Everything this instance started or created, in reverse: kubelet, pods (through CRI so that CNI
         tears their networks down), containerd, its shims, mounts, the bridge, cgroups, the directory."""
-        self._kill("local-path-provisioner")
-        self._kill("kubelet")
+        for name in ("local-path-provisioner", "coredns", "kube-proxy", "kubelet"):
+            self._kill(name)
         if self.socket.exists() and self.ctr("version", check=False).returncode == 0 and self._has_crictl():
             pods = self._pod_ids()
             if pods:
@@ -372,7 +409,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         for pid in self._pids_in_cgroup():      # containers left behind by a killed shim
             _signal(pid, signal.SIGKILL)
         self._unmount_all()
-        subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True)
+        # The namespace takes the bridge, its end of the veth pair (and so the host's end and route) and every
+        # iptables chain kube-proxy wrote with it.
+        subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True)
+        subprocess.run(["ip", "link", "delete", self.host_link], capture_output=True)
         self._remove_cgroups()
         state_file = self.root / "node.json"
         if state_file.exists():
@@ -426,7 +466,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                     _rmdir(directory)
                 _rmdir(path)
 
-    def _spawn(self, name, argv):
+    def _spawn(self, name, argv, *, netns=False):
+        """A process of this node; `netns`: inside the node's network namespace (nsenter switches only the network
+        namespace: mounts the kubelet and containerd make stay visible on the host)."""
+        if netns:
+            argv = ["nsenter", f"--net=/run/netns/{self.netns}", "--", *argv]
         log = (self.root / f"{name}.log").open("w")
         # umask 022: the portal's settings set 077 for the test process, and containerd would then unpack image
         # layers into 0700 directories that a non-root container cannot traverse ("stat /bin/sh: permission denied").

@@ -7,19 +7,15 @@ tests/kube/realnode/README.md has the details."""
 
 import ipaddress
 import json
-import os
-import shutil
 import time
 import urllib.request
 
 import pytest
 
-pytestmark = [
-    pytest.mark.skipif(
-        os.environ.get("DSW_REAL_NODE") != "1" or os.geteuid() != 0 or not shutil.which("containerd"),
-        reason="real node tests are opt-in: DSW_REAL_NODE=1, root, apt-get install containerd runc containernetworking-plugins"),
-    pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
-]
+from tests.kube.realnode.kubectl import exec_in_pod, ready
+from tests.kube.realnode.opt_in import MARKS
+
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +26,15 @@ def real_cluster(tmp_path_factory):
     from tests.kube.realnode.cluster import RealNodeCluster
     from tests.kube.realnode.node import RealNode
 
-    cluster = RealNodeCluster(tmp_path_factory.mktemp("real-cp"))
     node = RealNode(Path(tempfile.mkdtemp(prefix="rn-", dir="/tmp")))   # short: unix socket paths <= 107 bytes
+    cluster = None
     try:
+        node.create_network()      # first: the API server listens on the host's end of the node's veth pair
+        cluster = RealNodeCluster(tmp_path_factory.mktemp("real-cp"), address=node.host_ip)
         cluster.start()
         node.start(cluster)
         deadline = time.monotonic() + 120
-        while not _ready(cluster.api("GET", f"/api/v1/nodes/{node.name}", expect=None)):
+        while not ready(cluster.api("GET", f"/api/v1/nodes/{node.name}", expect=None)):
             assert time.monotonic() < deadline, node.log("kubelet")
             time.sleep(0.2)
         cluster.ensure_namespace("rn")
@@ -45,43 +43,8 @@ def real_cluster(tmp_path_factory):
         yield cluster, node
     finally:
         node.stop()
-        cluster.stop()
-
-
-def _exec(cluster, namespace, pod, command):
-    """stdout of `kubectl exec` (the v4 channel protocol over a websocket)."""
-    import ssl
-    from urllib.parse import urlencode
-
-    import websocket
-
-    from tests.kube.cluster import ADMIN_TOKEN
-
-    query = urlencode([("command", part) for part in command] + [("stdout", "true"), ("stderr", "true")])
-    url = f"wss://127.0.0.1:{cluster.port}/api/v1/namespaces/{namespace}/pods/{pod}/exec?{query}"
-    ws = websocket.create_connection(url, header=[f"Authorization: Bearer {ADMIN_TOKEN}"],
-                                     subprotocols=["v4.channel.k8s.io"], sslopt={"cert_reqs": ssl.CERT_NONE},
-                                     timeout=20)
-    stdout = b""
-    try:
-        while True:
-            frame = ws.recv()
-            if isinstance(frame, str):
-                frame = frame.encode()
-            if frame and frame[0] == 1:
-                stdout += frame[1:]
-            elif frame and frame[0] == 3:      # status channel: the command finished
-                break
-    except websocket.WebSocketConnectionClosedException:
-        pass
-    finally:
-        ws.close()
-    return stdout.decode()
-
-
-def _ready(obj):
-    return obj.get("kind") in ("Node", "Pod") and any(
-        c["type"] == "Ready" and c["status"] == "True" for c in obj["status"].get("conditions", []))
+        if cluster:
+            cluster.stop()
 
 
 def _claim(cluster, name, *, storage_class):
@@ -119,7 +82,7 @@ def test_hardened_pod_runs_enforced(real_cluster):
                                 "resources": {"limits": {"cpu": "200m", "memory": "64Mi"}}}]}},
                   path="/api/v1/namespaces/rn/pods")
     deadline = time.monotonic() + 120
-    while not _ready(pod := cluster.api("GET", "/api/v1/namespaces/rn/pods/hardened")):
+    while not ready(pod := cluster.api("GET", "/api/v1/namespaces/rn/pods/hardened")):
         assert time.monotonic() < deadline, f"{json.dumps(pod['status'])}\n{node.log('kubelet')}"
         time.sleep(0.2)
 
@@ -128,7 +91,7 @@ def test_hardened_pod_runs_enforced(real_cluster):
     assert "uid=1000 gid=1000" in log.text and "rootfs-readonly" in log.text
     assert "CapEff:\t0000000000000000" in log.text and "NoNewPrivs:\t1" in log.text and "Seccomp:\t2" in log.text
 
-    assert _exec(cluster, "rn", "hardened", ["cat", "/data/f"]) == "hello\n"     # API server -> kubelet -> containerd
+    assert exec_in_pod(cluster, "rn", "hardened", ["cat", "/data/f"]) == "hello\n"     # API server -> kubelet -> containerd
 
     pod_ip = pod["status"]["podIP"]
     assert ipaddress.ip_address(pod_ip) in node.subnet
