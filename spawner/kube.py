@@ -76,9 +76,9 @@ class PortalKubeSpawner(PortalSpecMixin, KubeSpawner):
         self.storage_extra_labels = {**self.storage_extra_labels, **objects.cost_labels(spec)}
         self.storage_pvc_ensure = True
         self.storage_capacity = objects.storage_capacity(spec, self.default_storage_capacity)
-        volume, mount = objects.home_volume("{pvc_name}")
-        self.volumes = [volume]
-        self.volume_mounts = [mount]
+        (home, home_mount), (scratch, scratch_mount) = objects.home_volume("{pvc_name}"), objects.scratch_volume()
+        self.volumes = [home, scratch]
+        self.volume_mounts = [home_mount, scratch_mount]
         self.working_dir = objects.HOME
         self.uid, self.gid, self.fs_gid = self.run_as_uid, self.run_as_gid, self.run_as_gid
         contexts = objects.security_contexts(uid=self.run_as_uid, gid=self.run_as_gid)

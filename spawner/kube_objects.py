@@ -82,11 +82,14 @@ def resource_settings(spec):
 
 def security_contexts(*, uid, gid):
     """Pod and container security contexts: non-root, no privilege escalation, no capabilities,
-    the runtime's default seccomp profile (what the "restricted" Pod Security Standard asks)."""
+    the runtime's default seccomp profile (what the "restricted" Pod Security Standard asks), and a
+    read-only root file system: what a person writes goes to the home volume or /tmp (scratch_volume),
+    and `pip install` falls back to their home by itself when the image's packages are not writable."""
     pod = {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid, "fsGroup": gid,
            "seccompProfile": {"type": "RuntimeDefault"}}
     container = {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": gid, "allowPrivilegeEscalation": False,
-                 "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+                 "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+                 "readOnlyRootFilesystem": True}
     return {"pod": pod, "container": container}
 
 
@@ -94,6 +97,11 @@ def home_volume(pvc_name):
     """The workspace's persistent home (its PVC) as KubeSpawner volume and mount."""
     return ({"name": "home", "persistentVolumeClaim": {"claimName": pvc_name}},
             {"name": "home", "mountPath": HOME})
+
+
+def scratch_volume():
+    """/tmp for a workspace whose root file system is read-only: an emptyDir, gone with the pod."""
+    return ({"name": "tmp", "emptyDir": {}}, {"name": "tmp", "mountPath": "/tmp"})
 
 
 def storage_capacity(spec, default):

@@ -77,7 +77,7 @@ def test_hardened_security_contexts():
                 "seccompProfile": {"type": "RuntimeDefault"}},
         "container": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 100, "allowPrivilegeEscalation": False,
                       "privileged": False, "capabilities": {"drop": ["ALL"]},
-                      "seccompProfile": {"type": "RuntimeDefault"}},
+                      "seccompProfile": {"type": "RuntimeDefault"}, "readOnlyRootFilesystem": True},
     }
 
 
@@ -85,6 +85,7 @@ def test_home_volume_and_storage_capacity():
     assert objects.home_volume("claim-alice--ws-12") == (
         {"name": "home", "persistentVolumeClaim": {"claimName": "claim-alice--ws-12"}},
         {"name": "home", "mountPath": "/home/jovyan"})
+    assert objects.scratch_volume() == ({"name": "tmp", "emptyDir": {}}, {"name": "tmp", "mountPath": "/tmp"})
     assert objects.storage_capacity(spec(), "10Gi") == str(20 * 2**30)
     assert objects.storage_capacity(spec(disk_bytes=0), "10Gi") == "10Gi"
 

@@ -68,7 +68,8 @@ def test_the_spec_becomes_the_pod(portal):
     assert [{k: v for k, v in t.to_dict().items() if v is not None} for t in pod.spec.tolerations] == H100_POOL["tolerations"]
     assert container.security_context == {
         "runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 100, "allowPrivilegeEscalation": False,
-        "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+        "privileged": False, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+        "readOnlyRootFilesystem": True}
     assert pod.spec.security_context == {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100,
                                          "seccompProfile": {"type": "RuntimeDefault"}}
     assert pod.spec.automount_service_account_token is False
@@ -80,8 +81,9 @@ def test_the_spec_becomes_the_pod(portal):
     assert container.args[0] == "jupyterhub-singleuser"  # the image's entrypoint (tini) runs it
     env = {e.name: e.value for e in container.env}
     assert env["PLATFORM_WORKSPACE_ID"] == "12" and env["JUPYTERHUB_API_URL"] == "http://hub:8081/hub/api"
-    assert [m.mount_path for m in container.volume_mounts] == ["/home/jovyan"]
+    assert [m.mount_path for m in container.volume_mounts] == ["/home/jovyan", "/tmp"]
     assert pod.spec.volumes[0].persistent_volume_claim == {"claimName": spawner.pvc_name}
+    assert pod.spec.volumes[1].empty_dir == {}
     assert pvc.metadata.name == spawner.pvc_name
     assert pvc.spec.storage_class_name == "fast"
     assert pvc.spec.resources.requests == {"storage": str(20 * 2**30)}

@@ -239,6 +239,8 @@ def test_a_workspace_launches_through_the_public_service(platform, images):
     assert pod["status"]["containerStatuses"][0]["image"] == images["singleuser"][0]
     spec = runtime_spec(node, pod)
     assert spec["process"]["user"]["uid"] == 1000 and spec["process"]["user"]["gid"] == 100
+    assert spec["root"]["readonly"] is True                       # the image's files: only home and /tmp are writable
+    assert {m["destination"] for m in spec["mounts"]} >= {"/home/jovyan", "/tmp"}
     assert not spec["process"].get("capabilities", {}).get("bounding")
     assert spec["process"]["noNewPrivileges"] is True
     assert spec["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"
