@@ -18,7 +18,7 @@ from tests.kube.cluster import Cluster
 from tests.kube.kubelet import ProcessKubelet
 from tests.kube.test_helm_install import database_url  # noqa: F401  (a fresh database for the release)
 from tests.kube.test_workspaces_on_kubernetes import wait_until
-from tests.kube.tools import CHART, helm
+from tests.kube.tools import CHART, helm, launch_small_workspace
 
 NAMESPACE = "dsw"
 ADMIN_PASSWORD = "k8s-admin-Passw0rd"
@@ -107,24 +107,9 @@ def test_every_component_runs_from_its_deployment(control_plane, release):
 def test_a_script_launches_a_workspace_through_the_installed_platform(control_plane, release):
     cluster, kubelet = control_plane
     first_admin(cluster, kubelet)
-    api = requests.Session()
-    answer = api.post(f"{release}/api/v1/auth/token/", json={"username": "admin", "password": ADMIN_PASSWORD,
-                                                               "name": "k8s test"}, timeout=30)
-    assert answer.status_code == 201, answer.text  # the portal, reached through the proxy's public Service
-    api.headers["Authorization"] = f"Bearer {answer.json()['token']}"
-    team = api.post(f"{release}/api/v1/teams/", json={"name": "Cluster team", "slug": "cluster"}, timeout=30)
-    assert team.status_code == 201, team.text
-    member = api.post(f"{release}/api/v1/teams/{team.json()['id']}/members/",
-                      json={"username": "admin", "role": "admin"}, timeout=30)
-    assert member.status_code in (200, 201), member.text
-    profile = api.post(f"{release}/api/v1/profiles/", json={"name": "Small", "cpu": "0.5", "memory": "512Mi",
-                                                            "disk": "1Gi", "all_teams": True}, timeout=30)
-    assert profile.status_code == 201, profile.text
-
-    created = api.post(f"{release}/api/v1/workspaces/", json={"name": "on-k8s", "profile": "Small",
-                                                              "team": "cluster"}, timeout=30)
-    assert created.status_code == 202, created.text
-    workspace_url = f"{release}/api/v1/workspaces/{created.json()['id']}/"
+    # The portal, reached through the proxy's public Service.
+    api, workspace_url = launch_small_workspace(release, password=ADMIN_PASSWORD, team_slug="cluster",
+                                                workspace_name="on-k8s", timeout=30)
 
     def running():
         workspace = api.get(workspace_url, timeout=30).json()

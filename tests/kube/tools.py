@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "datascience-workspaces"
@@ -40,3 +41,26 @@ def helm(*args, check=True, **kwargs):
     if check and result.returncode != 0:
         raise AssertionError(f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def launch_small_workspace(base_url, *, password, team_slug, workspace_name, timeout=60):
+    """As an admin would over the REST API of a release (reached through the proxy's public Service): a token, a team
+    with the admin in it, a "Small" size (0.5 CPU, 512 MiB, 1 GiB home) and a workspace of it. Returns the
+    authenticated session and the workspace's API URL."""
+    api = requests.Session()
+    answer = api.post(f"{base_url}/api/v1/auth/token/", json={"username": "admin", "password": password,
+                                                               "name": f"{team_slug} test"}, timeout=timeout)
+    assert answer.status_code == 201, answer.text
+    api.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    team = api.post(f"{base_url}/api/v1/teams/", json={"name": f"Team {team_slug}", "slug": team_slug}, timeout=timeout)
+    assert team.status_code == 201, team.text
+    member = api.post(f"{base_url}/api/v1/teams/{team.json()['id']}/members/", json={"username": "admin", "role": "admin"},
+                      timeout=timeout)
+    assert member.status_code in (200, 201), member.text
+    profile = api.post(f"{base_url}/api/v1/profiles/", json={"name": "Small", "cpu": "0.5", "memory": "512Mi",
+                                                             "disk": "1Gi", "all_teams": True}, timeout=timeout)
+    assert profile.status_code == 201, profile.text
+    created = api.post(f"{base_url}/api/v1/workspaces/", json={"name": workspace_name, "profile": "Small",
+                                                               "team": team_slug}, timeout=timeout)
+    assert created.status_code == 202, created.text
+    return api, f"{base_url}/api/v1/workspaces/{created.json()['id']}/"

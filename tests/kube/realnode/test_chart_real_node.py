@@ -25,7 +25,7 @@ import requests
 
 from tests.kube.realnode.kubectl import exec_in_pod, ready
 from tests.kube.realnode.opt_in import MARKS
-from tests.kube.tools import CHART, ROOT, helm
+from tests.kube.tools import CHART, ROOT, helm, launch_small_workspace
 
 NAMESPACE = "dsw"
 ADMIN_PASSWORD = "real-node-Passw0rd"
@@ -205,22 +205,9 @@ def test_a_workspace_launches_through_the_public_service(platform, images):
     # The image's static files, served by the portal's uid from the read-only root.
     static = requests.get(f"{public_url}/static/admin/css/base.css", timeout=60)
     assert static.status_code == 200 and "body" in static.text, static.status_code
-    api = requests.Session()
-    answer = api.post(f"{public_url}/api/v1/auth/token/", json={"username": "admin", "password": ADMIN_PASSWORD,
-                                                                 "name": "real node"}, timeout=60)
-    assert answer.status_code == 201, answer.text     # the portal, through the proxy's NodePort (kube-proxy)
-    api.headers["Authorization"] = f"Bearer {answer.json()['token']}"
-    team = api.post(f"{public_url}/api/v1/teams/", json={"name": "Node team", "slug": "node"}, timeout=60)
-    assert team.status_code == 201, team.text
-    assert api.post(f"{public_url}/api/v1/teams/{team.json()['id']}/members/",
-                    json={"username": "admin", "role": "admin"}, timeout=60).status_code in (200, 201)
-    profile = api.post(f"{public_url}/api/v1/profiles/", json={"name": "Small", "cpu": "0.5", "memory": "512Mi",
-                                                               "disk": "1Gi", "all_teams": True}, timeout=60)
-    assert profile.status_code == 201, profile.text
-    created = api.post(f"{public_url}/api/v1/workspaces/", json={"name": "on-node", "profile": "Small",
-                                                                 "team": "node"}, timeout=60)
-    assert created.status_code == 202, created.text
-    workspace_url = f"{public_url}/api/v1/workspaces/{created.json()['id']}/"
+    # The portal, through the proxy's NodePort (kube-proxy).
+    api, workspace_url = launch_small_workspace(public_url, password=ADMIN_PASSWORD, team_slug="node",
+                                                workspace_name="on-node")
 
     def status(wanted):
         def check():
