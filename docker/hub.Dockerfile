@@ -12,7 +12,8 @@ ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYT
 WORKDIR /app
 # Only the Django-free spawner package and the hub's config: the hub never imports the portal.
 COPY spawner spawner
-RUN python3 -m venv /opt/venv && pip install --upgrade pip \
+# Readable by the hub's uid whatever modes the checkout had (a file made under umask 077 is 0600 there).
+RUN chmod -R a+rX /app && python3 -m venv /opt/venv && pip install --upgrade pip \
     && pip install "jupyterhub>=6.1,<7" "oauthenticator>=17,<18" "jupyterhub-kubespawner>=7.1,<8" "configurable-http-proxy>=0.4" \
     && (pip uninstall -y rfc3987-syntax || true) \
     && mkdir -p /srv/hub && chown 10001:10001 /srv/hub \

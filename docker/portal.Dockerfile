@@ -31,7 +31,8 @@ COPY observability observability
 COPY sharing sharing
 COPY builds builds
 COPY tracking tracking
-RUN pip install --no-deps . \
+# The code readable by the portal's uid whatever modes the checkout had (a file made under umask 077 is 0600 there).
+RUN chmod -R a+rX /app && pip install --no-deps . \
     # Static files are served by whitenoise from the image (production mode does not look in the apps).
     && PLATFORM_MODE=embedded DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0 \
     # Embedded mode also made its secrets (hub token, metrics token, …) and private (0700, root) folders in the data
