@@ -32,7 +32,6 @@ from spawner.resources import detect_limiter
 from spawner.spec import ServerEvent
 from spawner.storage import LOOP, StorageError, WorkspaceStorage
 from spawner.zygote import Zygote
-from spawner.zygote_warmup import WARM_UP_ENVIRONMENT
 
 __all__ = ["OUT_OF_MEMORY", "LaunchError", "PortalLocalSpawner"]
 
@@ -195,8 +194,7 @@ class PortalLocalSpawner(ContainerLaunch, PortalSpecMixin, LocalProcessSpawner):
                    "private_view": self._private_view, "log": self._server_log_path()}
         try:
             zygote = await asyncio.to_thread(Zygote.for_python, spec.environment["python"],
-                                             os.path.join(self.state_dir, "zygote"),
-                                             {name: spec.env[name] for name in WARM_UP_ENVIRONMENT if name in spec.env})
+                                             os.path.join(self.state_dir, "zygote"), spec.env)
             self.proc = await asyncio.to_thread(lambda: zygote.spawn(**request))
         except (OSError, ValueError) as exc:
             self.log.warning("%s: the fork server failed (%s); starting a fresh process", self._log_name, exc)

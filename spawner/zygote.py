@@ -10,8 +10,8 @@ Run by PortalLocalSpawner as `python -m spawner.zygote SOCKET [WARM_UP_ENVIRONME
 (as root, SOCKET in a directory only root can enter). With WARM_UP_ENVIRONMENT (JSON: the lab
 configuration of a launch) it runs one throwaway server (spawner/zygote_warmup.py), so that the servers
 it forks afterwards share what that warmed: `first` before it says it is ready (the hub starts it so,
-ahead of any launch), `when-idle` once no request came for a second (a launch that found none running
-starts it so, and need not wait for the warm-up). One JSON request per connection, one JSON answer:
+ahead of any launch), `when-idle` once no server was forked for a second (a launch that found none
+running starts it so, and need not wait for the warm-up). One JSON request per connection, one JSON answer:
 
     {"op": "spawn", "argv": [...], "env": {...}, "cwd": "/home/...", "user": "dsw-alice" | null,
      "join": ["/sys/fs/cgroup/.../cgroup.procs", ...], "rlimit_as": bytes | null,
@@ -57,9 +57,13 @@ PRELOAD = ["jupyterhub.singleuser", "jupyterhub.singleuser.extension", "jupyter_
            # nbdime's server extension imports GitPython, which runs `git version` as it loads: 100 ms a server.
            "nbdime.webapp.nb_server_extension"]
 
+# What of a launch's environment the fork server warms up with: the lab configuration and the addresses it serves the
+# lab from (none of them secret).
+WARM_UP_ENVIRONMENT = ("JUPYTER_CONFIG_PATH", "PLATFORM_LAB_STATIC_URL", "PLATFORM_LAB_EXTENSIONS")
+
 _exits = {}  # pid -> exit code, for children that ended
 _warm_up = {"state": "off"}  # what the "warm-up" request answers
-# A fork server started for a launch warms up once it had no request for this long: the launch that started it (and
+# A fork server started for a launch warms up once it forked no server for this long: the launch that started it (and
 # any made with it) is forked first.
 WARM_UP_WHEN_IDLE_SECONDS = 1.0
 
@@ -178,8 +182,7 @@ def _warm(environment, socket_path):
         for fd, original in zip((1, 2), saved):
             os.dup2(original, fd)
             os.close(original)
-    signal.signal(signal.SIGCHLD, _reap)
-    _reap()  # servers forked before it that ended while it ran
+    _reap()  # servers forked before it that ended while it ran (warm_up put our SIGCHLD handler back)
     start_again = isinstance(problem, ThreadsLeft)
     _warm_up["state"] = "done" if problem is None else f"failed: {problem}"
     if problem is None:
@@ -274,6 +277,9 @@ class Zygote:
         # and the hub's own environment holds the platform's secrets.
         env = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "TZ") if name in os.environ}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        # Only the lab variables go onto the command line (a launch's environment also holds its tokens).
+        warm_up_environment = {name: value for name, value in (warm_up_environment or {}).items()
+                               if name in WARM_UP_ENVIRONMENT}
         warm_up = [json.dumps(warm_up_environment), "first" if warm_up_first else "when-idle"] if warm_up_environment else []
         self.process = subprocess.Popen([python, "-m", "spawner.zygote", self.socket_path, *warm_up], env=env,
                                         stdout=subprocess.PIPE, start_new_session=True)

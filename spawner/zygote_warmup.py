@@ -44,14 +44,9 @@ class ThreadsLeft(WarmUpFailed):
     """The throwaway server left a thread running: the process must not fork any more."""
 
 
-# What of a launch's environment the throwaway server takes: the lab configuration and the addresses it serves the
-# lab from (none of them secret; a launch's tokens and grants stay out of the fork server).
-WARM_UP_ENVIRONMENT = ("JUPYTER_CONFIG_PATH", "PLATFORM_LAB_STATIC_URL", "PLATFORM_LAB_EXTENSIONS")
-
-
 def warm_up(environment, directory, *, timeout=60):
-    """Run one throwaway server with `environment` (WARM_UP_ENVIRONMENT's variables of a launch), its files under
-    `directory`; leave the process as it found it (environment, working folder, signal handlers, sys.path,
+    """Run one throwaway server with `environment` (a launch's lab variables: zygote.WARM_UP_ENVIRONMENT), its files
+    under `directory`; leave the process as it found it (environment, working folder, signal handlers, sys.path,
     singletons, event loop policy, threads). Returns the seconds it took; raises WarmUpFailed."""
     started = time.monotonic()
     saved_environ, saved_cwd, saved_path = dict(os.environ), os.getcwd(), list(sys.path)
@@ -64,7 +59,7 @@ def warm_up(environment, directory, *, timeout=60):
         os.environ.clear()
         os.environ.update({name: saved_environ[name] for name in ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONPATH")
                            if name in saved_environ})
-        os.environ.update({name: value for name, value in environment.items() if name in WARM_UP_ENVIRONMENT})
+        os.environ.update(environment)
         os.environ.update(HOME=home, JUPYTER_RUNTIME_DIR=os.path.join(home, "runtime"),
                           JUPYTER_DATA_DIR=os.path.join(home, "data"), IPYTHONDIR=os.path.join(home, "ipython"))
         os.chdir(home)

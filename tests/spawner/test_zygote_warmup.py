@@ -99,7 +99,9 @@ def forks_a_working_server(zygote):
 
 
 def test_a_warmed_fork_server_forks_working_servers_and_keeps_no_helper_thread(tmp_path):
-    with running_zygote(str(tmp_path / "zygote"), {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}) as zygote:
+    # A launch's whole environment, as the spawner passes it: only the lab variables reach the fork server.
+    launch_env = {"JUPYTER_CONFIG_PATH": str(CONFIG_DIR), "PLATFORM_LAB_GRANT": "a launch's secret"}
+    with running_zygote(str(tmp_path / "zygote"), launch_env) as zygote:
         assert json.loads(Path(f"/proc/{zygote.process.pid}/cmdline").read_bytes().split(b"\0")[4]) == {
             "JUPYTER_CONFIG_PATH": str(CONFIG_DIR)}
         assert zygote.warm_up_state() == "done"
